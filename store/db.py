@@ -1,0 +1,70 @@
+"""Engine, session factory and schema-revision checks, built from settings.
+
+SQLite runs in WAL mode with foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE`` so
+two writers queue on the busy timeout instead of failing half-way with "database is locked"; the
+optimistic version checks then decide which update wins, exactly as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from store.config import Settings
+
+logger = logging.getLogger(__name__)
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for the configured database, with the SQLite pragmas the desk relies on."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, echo=settings.db_echo, connect_args={"timeout": 60}, poolclass=NullPool
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url, echo=settings.db_echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that keep loaded objects usable after commit (tools shape them into outputs)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, SessionFactory]]:
+    """Open the engine and session factory once, and dispose of them on the way out."""
+    engine = create_engine(settings)
+    try:
+        yield engine, create_session_factory(engine)
+    finally:
+        await engine.dispose()

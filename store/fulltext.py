@@ -1,0 +1,114 @@
+"""Full-text search that works the same way on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
+
+Each indexed table is described once by an :class:`FtsIndex`; migrations call :func:`create_ddl` /
+:func:`drop_ddl`, and tools call :func:`search`. Queries are built from the words of free text, OR-ed
+and ranked (BM25 on SQLite, ``ts_rank_cd`` on PostgreSQL), so a user's punctuation can never become
+query syntax and an error code or ticket number still matches exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class FtsIndex:
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def fts_table(self) -> str:
+        return f"{self.table}_fts"
+
+    def pg_document(self, prefix: str = "") -> str:
+        """The tsvector expression; the GIN index is on exactly this, so queries must use it too."""
+        parts = " || ' ' || ".join(f"coalesce({prefix}{c}, '')" for c in self.columns)
+        return f"to_tsvector('english', {parts})"
+
+
+TICKETS = FtsIndex("tickets", ("number", "subject", "description", "error_message", "affected_system"))
+KB_ARTICLES = FtsIndex("kb_articles", ("title", "body"))
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MAX_TERMS = 32
+
+
+def terms(query: str) -> list[str]:
+    """Distinct lower-cased words of ``query``, at most 32, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(query.lower()):
+        seen.setdefault(word, None)
+    return list(seen)[:_MAX_TERMS]
+
+
+def create_ddl(index: FtsIndex, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f"CREATE INDEX ix_{index.table}_fts ON {index.table} USING GIN (({index.pg_document()}))"]
+    cols = ", ".join(index.columns)
+    new_vals = ", ".join(f"coalesce(new.{c}, '')" for c in index.columns)
+    old_vals = ", ".join(f"coalesce(old.{c}, '')" for c in index.columns)
+    fts = index.fts_table
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{index.table}', content_rowid='id', "
+        "tokenize='porter unicode61')",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {index.table} BEGIN "
+        f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new_vals}); END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {index.table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old_vals}); END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {cols} ON {index.table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old_vals}); "
+        f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new_vals}); END",
+        f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+    ]
+
+
+def drop_ddl(index: FtsIndex, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f"DROP INDEX IF EXISTS ix_{index.table}_fts"]
+    fts = index.fts_table
+    return [f"DROP TRIGGER IF EXISTS {fts}_{s}" for s in ("ai", "ad", "au")] + [f"DROP TABLE IF EXISTS {fts}"]
+
+
+async def search(
+    session: AsyncSession,
+    index: FtsIndex,
+    query: str,
+    *,
+    limit: int = 20,
+    where: str = "",
+    params: dict[str, object] | None = None,
+) -> list[tuple[int, float]]:
+    """Ids of matching rows with a score (higher is better), best first.
+
+    ``where`` is an extra SQL condition on the base table aliased ``t`` (for permissions and filters),
+    with its bind values in ``params``; it is written by this codebase, never by a caller.
+    """
+    words = terms(query)
+    if not words:
+        return []
+    bind: dict[str, object] = dict(params or {})
+    bind["limit"] = limit
+    extra = f" AND ({where})" if where else ""
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        bind["q"] = " ".join(words)
+        # plainto_tsquery ANDs the words; OR them instead so partial matches rank rather than vanish.
+        tsq = "replace(plainto_tsquery('english', :q)::text, '&', '|')::tsquery"
+        sql = (
+            f"SELECT t.id, ts_rank_cd({index.pg_document('t.')}, q.query) AS score "
+            f"FROM {index.table} t, (SELECT {tsq} AS query) q "
+            f"WHERE numnode(q.query) > 0 AND {index.pg_document('t.')} @@ q.query{extra} "
+            "ORDER BY score DESC, t.id DESC LIMIT :limit"
+        )
+    else:
+        bind["q"] = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        fts = index.fts_table
+        sql = (
+            f"SELECT t.id, -bm25({fts}) AS score FROM {fts} JOIN {index.table} t ON t.id = {fts}.rowid "
+            f"WHERE {fts} MATCH :q{extra} ORDER BY score DESC, t.id DESC LIMIT :limit"
+        )
+    rows = (await session.execute(text(sql), bind)).all()
+    return [(int(r[0]), float(r[1])) for r in rows]
