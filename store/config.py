@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # --- HTTP -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
+    allowed_hosts: list[str] = []
+    """Extra ``host:port`` values accepted in the Host header (DNS-rebinding protection), e.g. behind a proxy."""
 
     # --- SLA --------------------------------------------------------------------------------------
     sla_hours_critical: float = 4.0
@@ -52,9 +54,7 @@ class Settings(BaseSettings):
     """Long text fields in tool outputs are cut here, with a marker."""
 
     # --- knowledge (issue 3) ------------------------------------------------------------------------
-    chroma_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("SUPPORT_CHROMA_URL", "CHROMA_URL")
-    )
+    chroma_url: str | None = Field(default=None, validation_alias=AliasChoices("SUPPORT_CHROMA_URL", "CHROMA_URL"))
     """A Chroma server (``http://host:port``); unset means an embedded index under ``data_dir``."""
 
     embedder: Literal["local", "openai"] = "local"

@@ -28,9 +28,7 @@ def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, echo=settings.db_echo, connect_args={"timeout": 60}, poolclass=NullPool
-        )
+        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 60}, poolclass=NullPool)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(

@@ -1,0 +1,166 @@
+"""The ``support-agent`` command: serve MCP (stdio or HTTP), migrate, load demo data, ingest, chat."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from store.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    from server.app import build_server
+
+    build_server(_settings(args)).run("stdio")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.http import build_http_app
+
+    settings = _settings(args)
+    app = build_http_app(settings, with_ui=not args.no_ui)
+    print(
+        f"support-agent: UI at http://{settings.host}:{settings.port}/  MCP at "
+        f"http://{settings.host}:{settings.port}/mcp",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from store import migrate
+    from store.db import create_engine
+
+    settings = _settings(args)
+    if args.action == "upgrade":
+        migrate.upgrade_sync(settings, args.revision)
+        print(f"database migrated to {args.revision}", file=sys.stderr)
+        return 0
+
+    async def show() -> tuple[str | None, bool]:
+        engine = create_engine(settings)
+        try:
+            return await migrate.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision, _ = asyncio.run(show())
+    print(f"current: {revision or '(empty database)'}  head: {migrate.head_revision(settings)}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from tools.demo import load_demo
+
+    summary = asyncio.run(load_demo(_settings(args)))
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    from tools.desk import open_desk
+    from tools.users import ensure_actor, token_create
+
+    settings = _settings(args)
+
+    async def run() -> str:
+        async with open_desk(settings) as desk:
+            actor = await ensure_actor(desk, settings.actor, settings.actor_role)
+            return await token_create(desk, actor, username=args.username, name=args.name)
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from server.cli_ingest import run_ingest
+
+    return run_ingest(_settings(args), args.paths)
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from agent.cli import run_chat
+
+    return run_chat(_settings(args), conversation_id=args.conversation)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="support-agent", description=__doc__)
+    parser.add_argument("--data-dir", help="data directory (default: $SUPPORT_DATA_DIR or ./data)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("mcp", help="serve MCP over stdio (what Claude Desktop launches)").set_defaults(func=_cmd_mcp)
+
+    serve = sub.add_parser("serve", help="serve the UI and MCP over streamable HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-ui", action="store_true", help="MCP and health only")
+    serve.set_defaults(func=_cmd_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "current"])
+    db.add_argument("revision", nargs="?", default="head")
+    db.set_defaults(func=_cmd_db)
+
+    demo = sub.add_parser("demo", help="load the demo IT-support desk (idempotent)")
+    demo.add_argument("action", choices=["load"])
+    demo.set_defaults(func=_cmd_demo)
+
+    token = sub.add_parser("token", help="issue an API token for a user")
+    token.add_argument("action", choices=["create"])
+    token.add_argument("username")
+    token.add_argument("--name", default="cli")
+    token.set_defaults(func=_cmd_token)
+
+    ingest = sub.add_parser("ingest", help="ingest files and folders into the knowledge base")
+    ingest.add_argument("paths", nargs="+")
+    ingest.set_defaults(func=_cmd_ingest)
+
+    chat = sub.add_parser("chat", help="talk to the support agent in the terminal")
+    chat.add_argument("--conversation", help="resume a conversation id")
+    chat.set_defaults(func=_cmd_chat)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # stdout belongs to MCP stdio; every log line goes to stderr.
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from store.migrate import SchemaMismatchError
+
+    try:
+        return int(args.func(args) or 0)
+    except SchemaMismatchError as exc:
+        print(f"support-agent: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

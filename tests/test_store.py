@@ -1,0 +1,68 @@
+"""The schema: migrations match the models, run both ways, and start-up refuses a foreign revision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from store.config import Settings
+from store.db import create_engine
+from store.migrate import SchemaMismatchError, ensure_schema, head_revision, upgrade
+from store.models import Base
+from tools.desk import Desk, open_desk
+
+
+async def test_models_match_migrations(desk: Desk) -> None:
+    def diff(conn):  # type: ignore[no-untyped-def]
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        return [
+            d
+            for d in compare_metadata(ctx, Base.metadata)
+            if not (d[0] == "remove_table" and "_fts" in d[1].name)
+            and not (d[0] == "remove_index" and d[1].name.endswith("_fts"))
+        ]
+
+    async with desk.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
+
+
+async def test_empty_database_is_migrated_on_first_start(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "fresh", _env_file=None)  # type: ignore[call-arg]
+    async with open_desk(settings) as desk, desk.engine.connect() as conn:
+        revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+    assert revision == head_revision(settings)
+
+
+async def test_start_refuses_older_and_unknown_revisions(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "old", _env_file=None)  # type: ignore[call-arg]
+    await upgrade(settings)
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = 'ffffffffffff'"))
+        with pytest.raises(SchemaMismatchError, match="newer than this code"):
+            await ensure_schema(settings, engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0001_core'"))
+        if head_revision(settings) != "0001_core":
+            with pytest.raises(SchemaMismatchError, match="support-agent db upgrade"):
+                await ensure_schema(settings, engine)
+    finally:
+        await engine.dispose()
+
+
+def test_downgrade_to_base_and_back(settings: Settings) -> None:
+    from alembic import command
+
+    from store.migrate import alembic_config
+
+    # A copy of the suite's database settings, on its own SQLite file or PG database, is not needed:
+    # migrating the suite's database down and up again must leave it usable for the tests after.
+    cfg = alembic_config(settings)
+    command.downgrade(cfg, "base")
+    command.upgrade(cfg, "head")

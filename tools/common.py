@@ -1,0 +1,93 @@
+"""Small helpers shared by the tool modules: truncation, cursors, pages, audit events."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import AuditEvent
+from tools.actor import Actor
+from tools.errors import InvalidInputError
+
+T = TypeVar("T")
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+TRUNCATION_MARKER = "… [truncated, {n} more characters]"
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results, the total that match, and the cursor for the next page (None at the end)."""
+
+    items: list[T]
+    total: int
+    next_cursor: str | None = Field(default=None, description="Pass back as `cursor` to get the next page.")
+
+
+def truncate(value: str | None, limit: int) -> str | None:
+    """Cut ``value`` to ``limit`` characters, saying how much was left out."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[:limit] + TRUNCATION_MARKER.format(n=len(value) - limit)
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The offset a cursor stands for; a cursor that was not made here is an input error."""
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        offset = json.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInputError(
+            f"cursor {cursor!r} is not valid; pass the next_cursor of a previous page, or omit it"
+        ) from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"cursor {cursor!r} is not valid; pass the next_cursor of a previous page")
+    return offset
+
+
+def page_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    return limit
+
+
+def audit(
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    target_type: str,
+    target_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit event to the session's transaction (committed, or rolled back, with the change)."""
+    session.add(
+        AuditEvent(
+            actor_id=actor.user_id if actor else None,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            before=_jsonable(before),
+            after=_jsonable(after),
+        )
+    )
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,50 @@
+"""The typed context every tool receives: settings and the long-lived things opened once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.blobs import BlobStore
+from store.config import Settings
+from store.db import SessionFactory, open_store
+from store.migrate import ensure_schema
+from store.types import utcnow
+
+
+@dataclass
+class Desk:
+    """Everything a tool call needs besides its arguments and its actor."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    blobs: BlobStore
+    clock: Callable[[], datetime] = utcnow
+    """Injected so SLA behaviour can be tested without sleeping."""
+    knowledge: Any = None
+    """The embedder, vector index and hybrid search (issue 3); None until opened."""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+@asynccontextmanager
+async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Desk]:
+    """Open the store (migrating an empty database first) and yield the desk; close it all on exit."""
+    async with open_store(settings) as (engine, sessions):
+        if migrate:
+            await ensure_schema(settings, engine)
+        yield Desk(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            blobs=BlobStore(settings.data_dir / "blobs"),
+        )

@@ -1,0 +1,202 @@
+"""Users, roles, API tokens and ticket categories."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import ApiToken, Category, User
+from tools.actor import Actor, Role
+from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit
+from tools.desk import Desk
+from tools.errors import ConflictError, NotFoundError
+
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+
+
+class UserUpsert(BaseModel):
+    """Create a user, or update the one with this username."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username = Field(description="Lower-case login name: letters, digits, '.', '_' or '-', 2-64 long.")
+    email: EmailStr = Field(description="Unique e-mail address.")
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    role: Role = "end_user"
+    is_active: bool = True
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+
+class CategoryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=user.role)  # type: ignore[arg-type]
+
+
+async def get_user(session: AsyncSession, *, ref: int | str) -> User | None:
+    """A user by id or username."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        return await session.get(User, int(ref))
+    return (await session.execute(select(User).where(User.username == ref))).scalar_one_or_none()
+
+
+async def require_user(session: AsyncSession, ref: int | str, what: str = "user") -> User:
+    user = await get_user(session, ref=ref)
+    if user is None:
+        raise NotFoundError(f"{what} {ref!r} does not exist; call user_list to see valid usernames")
+    return user
+
+
+async def ensure_actor(desk: Desk, username: str, role: Role) -> Actor:
+    """The actor for ``username``, creating the user with ``role`` on first use (stdio and CLI)."""
+    async with desk.sessions.begin() as session:
+        user = await get_user(session, ref=username)
+        if user is None:
+            user = User(
+                username=username,
+                email=f"{username}@localhost",
+                display_name=username.replace(".", " ").title(),
+                role=role,
+            )
+            session.add(user)
+            await session.flush()
+            audit(session, None, "user.bootstrap", "user", user.id, after={"username": username, "role": role})
+        if not user.is_active:
+            raise NotFoundError(f"user {username!r} is deactivated; pick another SUPPORT_ACTOR")
+        return actor_of(user)
+
+
+async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
+    """Create or update a user (admins only)."""
+    actor.require("admin", "managing users")
+    async with desk.sessions.begin() as session:
+        user = await get_user(session, ref=data.username)
+        clash = (
+            await session.execute(select(User.username).where(User.email == data.email, User.username != data.username))
+        ).scalar_one_or_none()
+        if clash is not None:
+            raise ConflictError(f"email {data.email!r} already belongs to user {clash!r}; use another address")
+        if user is None:
+            user = User(**data.model_dump())
+            session.add(user)
+            await session.flush()
+            audit(session, actor, "user.create", "user", user.id, after=data.model_dump())
+        else:
+            before = UserPublic.model_validate(user).model_dump(include=set(data.model_fields))
+            if user.id == actor.user_id and data.role != "admin":
+                raise ConflictError("you cannot remove your own admin role; ask another admin to do it")
+            for key, value in data.model_dump().items():
+                setattr(user, key, value)
+            await session.flush()
+            audit(session, actor, "user.update", "user", user.id, before=before, after=data.model_dump())
+        return UserPublic.model_validate(user)
+
+
+async def user_list(
+    desk: Desk,
+    actor: Actor,
+    *,
+    role: Role | None = None,
+    query: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[UserPublic]:
+    """List users (staff only: end users may not browse the directory)."""
+    actor.require("technician", "listing users")
+    size, offset = page_limit(limit), decode_cursor(cursor)
+    stmt = select(User)
+    if role:
+        stmt = stmt.where(User.role == role)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).like(like),
+                func.lower(User.display_name).like(like),
+                func.lower(User.email).like(like),
+            )
+        )
+    async with desk.sessions() as session:
+        total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        rows = (await session.execute(stmt.order_by(User.username).offset(offset).limit(size))).scalars().all()
+    nxt = encode_cursor(offset + size) if offset + size < total else None
+    return Page[UserPublic](items=[UserPublic.model_validate(u) for u in rows], total=total, next_cursor=nxt)
+
+
+async def category_list(desk: Desk, actor: Actor) -> list[CategoryPublic]:
+    """All ticket categories, by name."""
+    async with desk.sessions() as session:
+        rows = (await session.execute(select(Category).order_by(Category.name))).scalars().all()
+    return [CategoryPublic.model_validate(c) for c in rows]
+
+
+async def category_upsert(desk: Desk, actor: Actor, *, name: str, description: str = "") -> CategoryPublic:
+    """Create or update a ticket category (admins only)."""
+    actor.require("admin", "managing categories")
+    async with desk.sessions.begin() as session:
+        cat = (await session.execute(select(Category).where(Category.name == name))).scalar_one_or_none()
+        if cat is None:
+            cat = Category(name=name, description=description)
+            session.add(cat)
+        else:
+            cat.description = description
+        await session.flush()
+        audit(session, actor, "category.upsert", "category", cat.id, after={"name": name})
+        return CategoryPublic.model_validate(cat)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def token_create(desk: Desk, actor: Actor, *, username: str, name: str) -> str:
+    """Issue an API token for ``username`` (admins only); the plain token is shown once, only its hash is kept."""
+    actor.require("admin", "issuing API tokens")
+    token = "sa_" + secrets.token_urlsafe(32)
+    async with desk.sessions.begin() as session:
+        user = await require_user(session, username)
+        row = ApiToken(user_id=user.id, name=name, token_sha256=_hash_token(token))
+        session.add(row)
+        await session.flush()
+        audit(session, actor, "token.create", "api_token", row.id, after={"user": username, "name": name})
+    return token
+
+
+async def actor_for_token(desk: Desk, token: str) -> Actor | None:
+    """The actor an API token stands for, or None for an unknown, revoked or inactive one."""
+    async with desk.sessions.begin() as session:
+        row = (
+            await session.execute(
+                select(ApiToken).where(ApiToken.token_sha256 == _hash_token(token), ApiToken.revoked_at.is_(None))
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        user = await session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        row.last_used_at = desk.clock()
+        return actor_of(user)
