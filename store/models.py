@@ -103,7 +103,7 @@ class Ticket(Base):
 
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="raise")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
@@ -162,7 +162,7 @@ class KBArticle(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     """Number of the current revision; also the optimistic-lock version."""
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": revision, "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}  # noqa: RUF012
 
 
 class KBArticleRevision(Base):

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start: set up, migrate, load the demo desk and its knowledge base, then serve the UI and MCP over HTTP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/support-agent db upgrade
+.venv/bin/support-agent demo load
+exec .venv/bin/support-agent serve "$@"

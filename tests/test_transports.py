@@ -1,0 +1,106 @@
+"""End to end: a real MCP client talks to ``support-agent mcp`` over stdio and ``support-agent serve`` over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+
+BIN = Path(sys.executable).parent / "support-agent"
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORT_", "DATABASE_URL", "OPENAI_"))}
+    env.update({"SUPPORT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **extra})
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _exercise(client: Client) -> None:
+    tools = {t.name for t in (await client.list_tools()).tools}
+    assert {"user_upsert", "user_list", "category_list"} <= tools
+    created = await client.call_tool(
+        "user_upsert", {"username": "dana", "email": "dana@example.com", "display_name": "Dana", "role": "technician"}
+    )
+    assert not created.is_error, created.content
+    assert created.structured_content is not None
+    assert created.structured_content["role"] == "technician"
+    listed = await client.call_tool("user_list", {"role": "technician"})
+    assert listed.structured_content is not None
+    assert [u["username"] for u in listed.structured_content["items"]] == ["dana"]
+    bad = await client.call_tool("user_list", {"role": "wizard"})
+    assert bad.is_error
+    assert "role" in bad.content[0].text  # type: ignore[union-attr]
+
+
+async def test_stdio_end_to_end(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=str(BIN), args=["mcp"], env=_env(tmp_path / "stdio"))
+    async with Client(params, read_timeout_seconds=60) as client:
+        await _exercise(client)
+    assert (tmp_path / "stdio" / "desk.sqlite3").exists(), "a new data directory is migrated on first start"
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--no-ui", "--port", str(port)],
+        env=_env(tmp_path / "http"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {(tmp_path / 'serve.log').read_text()}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server did not become healthy: {(tmp_path / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+async def test_http_end_to_end(http_server: str) -> None:
+    health = httpx.get(f"{http_server}/health", timeout=5).json()
+    assert health["status"] == "ok"
+    async with Client(f"{http_server}/mcp", read_timeout_seconds=60) as client:
+        await _exercise(client)
+
+
+async def test_http_rejects_unknown_bearer_token(http_server: str) -> None:
+    transport_headers = {"Authorization": "Bearer not-a-token"}
+    from mcp.client.streamable_http import streamable_http_client
+
+    http = httpx2.AsyncClient(headers=transport_headers, timeout=30)
+    async with http, Client(streamable_http_client(f"{http_server}/mcp", http_client=http)) as client:
+        result = await client.call_tool("category_list", {})
+    assert result.is_error
+    assert "token" in result.content[0].text  # type: ignore[union-attr]
