@@ -59,7 +59,8 @@ def validation_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
-        parts.append(f"{loc}: {err['msg']}")
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {message}")
     return "invalid input: " + "; ".join(parts)
 
 

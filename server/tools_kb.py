@@ -1,11 +1,130 @@
-"""Placeholder: filled in by the issue that builds it."""
+"""MCP tools and the kb:// resource for knowledge-base articles."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from server.context import resolve, resource_errors, tool_errors
+from tools import kb
+from tools.common import Page
+
+ArticleId = Annotated[int, Field(description="The article's id (from kb_article_search or ticket links).")]
+
+
+class KBSearchResults(BaseModel):
+    query: str
+    items: list[kb.KBSearchHit]
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    """Register this module's tools, resources and prompts on ``mcp``."""
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False))
+    @tool_errors
+    async def kb_article_create(
+        title: Annotated[str, Field(description=f"Headline, 1-{kb.MAX_TITLE} characters.")],
+        body: Annotated[str, Field(description="The article text (Markdown).")],
+        ctx: Context,
+        url: Annotated[str | None, Field(description="Optional http(s) link to the source.")] = None,
+        tags: Annotated[
+            list[str] | None, Field(description=f"Up to {kb.MAX_TAGS} tags, e.g. ['vpn', 'windows'].")
+        ] = None,
+    ) -> kb.KBArticlePublic:
+        """Create a knowledge-base article at revision 1 (admins only)."""
+        desk, actor = await resolve(ctx)
+        data = kb.KBArticleCreate(title=title, body=body, url=url, tags=tags or [])
+        return await kb.kb_article_create(desk, actor, data)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def kb_article_get(
+        article_id: ArticleId,
+        ctx: Context,
+        revision: Annotated[
+            int | None, Field(description="Read this earlier revision instead of the current one.", ge=1)
+        ] = None,
+    ) -> kb.KBArticlePublic:
+        """Read a knowledge-base article, or one of its earlier revisions."""
+        desk, actor = await resolve(ctx)
+        return await kb.kb_article_get(desk, actor, article_id, revision=revision)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False))
+    @tool_errors
+    async def kb_article_update(
+        article_id: ArticleId,
+        revision: Annotated[int, Field(description="current_revision as you last read it; stale means conflict.")],
+        ctx: Context,
+        title: Annotated[str | None, Field(description="New headline; omit to keep.")] = None,
+        body: Annotated[str | None, Field(description="New text; omit to keep.")] = None,
+        url: Annotated[str | None, Field(description="New http(s) link; an empty string removes it.")] = None,
+        tags: Annotated[list[str] | None, Field(description="New full tag list; omit to keep.")] = None,
+        note: Annotated[str | None, Field(description="Why it changed, kept with the revision.")] = None,
+    ) -> kb.KBArticlePublic:
+        """Edit a knowledge-base article, keeping the old text as a revision (admins only)."""
+        desk, actor = await resolve(ctx)
+        given = {"title": title, "body": body, "url": url, "tags": tags, "note": note}
+        data = kb.KBArticleUpdate(revision=revision, **{k: v for k, v in given.items() if v is not None})
+        return await kb.kb_article_update(desk, actor, article_id, data)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True))
+    @tool_errors
+    async def kb_article_delete(
+        article_id: ArticleId,
+        ctx: Context,
+        revision: Annotated[
+            int | None, Field(description="If given, delete only while the article is still at this revision.")
+        ] = None,
+    ) -> kb.KBArticleDeleted:
+        """Delete a knowledge-base article with its revisions and ticket links (admins only)."""
+        desk, actor = await resolve(ctx)
+        return await kb.kb_article_delete(desk, actor, article_id, revision=revision)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def kb_article_search(
+        query: Annotated[str, Field(description="Keywords, an error code or a product name.")],
+        ctx: Context,
+        tags: Annotated[list[str] | None, Field(description="Only articles carrying all of these tags.")] = None,
+        limit: Annotated[int, Field(description="Most hits to return, 1-100.", ge=1, le=100)] = 10,
+    ) -> KBSearchResults:
+        """Search knowledge-base articles by keywords, best match first."""
+        desk, actor = await resolve(ctx)
+        hits = await kb.kb_article_search(desk, actor, query, tags=tags, limit=limit)
+        return KBSearchResults(query=query, items=hits)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def kb_article_revisions(
+        article_id: ArticleId,
+        ctx: Context,
+        limit: Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> Page[kb.KBRevisionPublic]:
+        """List a knowledge-base article's revisions, newest first."""
+        desk, actor = await resolve(ctx)
+        return await kb.kb_article_revisions(desk, actor, article_id, limit=limit, cursor=cursor)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False))
+    @tool_errors
+    async def kb_article_restore(
+        article_id: ArticleId,
+        revision: Annotated[int, Field(description="The earlier revision whose content becomes current.", ge=1)],
+        current_revision: Annotated[int, Field(description="current_revision as you last read it.")],
+        ctx: Context,
+        note: Annotated[str | None, Field(description="Why it is restored, kept with the new revision.")] = None,
+    ) -> kb.KBArticlePublic:
+        """Restore an earlier revision of a knowledge-base article as a new revision (admins only)."""
+        desk, actor = await resolve(ctx)
+        return await kb.kb_article_restore(
+            desk, actor, article_id, revision=revision, expected_revision=current_revision, note=note
+        )
+
+    @mcp.resource("kb://{id}", title="Knowledge-base article", mime_type="text/markdown")
+    @resource_errors
+    async def kb_article_resource(id: str, ctx: Context) -> str:
+        """A knowledge-base article as Markdown: title, tags, link and body."""
+        desk, actor = await resolve(ctx)
+        return kb.kb_article_markdown(await kb.kb_article_get(desk, actor, id))

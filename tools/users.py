@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,19 @@ from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit
 from tools.desk import Desk
 from tools.errors import ConflictError, NotFoundError
 
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def _check_username(value: str) -> str:
+    if not _USERNAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid username: use 2-64 lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+Username = Annotated[str, AfterValidator(_check_username)]
 
 
 class UserUpsert(BaseModel):
@@ -77,7 +90,7 @@ async def ensure_actor(desk: Desk, username: str, role: Role) -> Actor:
         if user is None:
             user = User(
                 username=username,
-                email=f"{username}@localhost",
+                email=f"{username}@localhost.localdomain",
                 display_name=username.replace(".", " ").title(),
                 role=role,
             )
