@@ -1,0 +1,207 @@
+"""Suggestions for a problem: similar tickets (resolved ones first) and KB articles, with scores.
+
+:func:`suggest` is the one seam for retrieval. When ``desk.knowledge`` is set and has an async
+``search(actor, query, k, sources)`` (the hybrid search of issue 3), it is used; otherwise full-text search
+in the database (:mod:`store.fulltext`) does the work. The contract with ``knowledge.search``:
+
+* it is awaited as ``search(actor, query, k, ["tickets", "kb"])``;
+* it returns an iterable of hits, each an object or a mapping with ``source`` (``"tickets"``/``"ticket"``
+  or ``"kb"``/``"kb_article"``; other sources are ignored), ``id`` (the row id as an int, a digit string,
+  or ``"ticket:42"`` / ``"kb:7"``) and ``score`` (higher is better);
+* raising :class:`~tools.errors.UnavailableError` falls back to full-text search.
+
+Hits are always re-read here and filtered by the desk's visibility rules (end users see KB articles and
+their own tickets only), so a search backend can never leak a ticket.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import fulltext
+from store.models import KBArticle, ResolutionStep, RootCause, Ticket
+from tools.actor import Actor
+from tools.common import truncate
+from tools.desk import Desk
+from tools.errors import InvalidInputError, UnavailableError
+from tools.ticket_models import TicketRef
+from tools.tickets import require_ticket
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 20
+CANDIDATES_PER_RESULT = 4
+RESOLVED_BOOST = 1.5
+"""Resolved and closed tickets carry a known fix, so they rank above open look-alikes."""
+SNIPPET_CHARS = 300
+
+
+class TicketSuggestion(BaseModel):
+    id: int
+    number: str
+    subject: str
+    status: str
+    score: float
+    root_cause: str | None = Field(default=None, description="Cause code and description, when known.")
+    resolution: str | None = Field(default=None, description="The last successful resolution step, when any.")
+
+
+class ArticleSuggestion(BaseModel):
+    id: int
+    title: str
+    url: str | None
+    score: float
+    snippet: str
+
+
+class Suggestions(BaseModel):
+    """Similar tickets and KB articles, best first."""
+
+    tickets: list[TicketSuggestion]
+    articles: list[ArticleSuggestion]
+    engine: Literal["fulltext", "hybrid"]
+
+
+async def ticket_suggest(
+    desk: Desk, actor: Actor, *, subject: str, description: str = "", k: int = 5, exclude: TicketRef | None = None
+) -> Suggestions:
+    """Suggestions for a ticket-to-be (or an existing one, passed as ``exclude`` so it does not suggest itself)."""
+    exclude_id = None
+    if exclude is not None:
+        async with desk.sessions() as session:
+            exclude_id = (await require_ticket(session, actor, exclude)).id
+    return await suggest(desk, actor, f"{subject}\n{description}".strip(), k, exclude_ticket_id=exclude_id)
+
+
+async def suggest(desk: Desk, actor: Actor, text: str, k: int, *, exclude_ticket_id: int | None = None) -> Suggestions:
+    """Up to ``k`` similar tickets and ``k`` KB articles for ``text``, visible to ``actor``."""
+    if not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be between 1 and {MAX_K}, got {k}")
+    if not text.strip():
+        raise InvalidInputError("nothing to search for: give a subject or a description")
+    wanted = k * CANDIDATES_PER_RESULT
+    ticket_scores: dict[int, float] = {}
+    article_scores: dict[int, float] = {}
+    engine: Literal["fulltext", "hybrid"] = "fulltext"
+    search = getattr(desk.knowledge, "search", None) if desk.knowledge is not None else None
+    if search is not None and inspect.iscoroutinefunction(search):
+        try:
+            hits = await search(actor, text, wanted, ["tickets", "kb"])
+            ticket_scores, article_scores = _split(hits)
+            engine = "hybrid"
+        except UnavailableError as exc:
+            logger.warning("hybrid search unavailable, using full-text: %s", exc)
+    async with desk.sessions() as session:
+        if engine == "fulltext":
+            ticket_scores, article_scores = await _fulltext(session, actor, text, wanted, exclude_ticket_id)
+        tickets = await _tickets(session, actor, ticket_scores, k, exclude_ticket_id)
+        articles = await _articles(session, article_scores, k)
+    return Suggestions(tickets=tickets, articles=articles, engine=engine)
+
+
+def _split(hits: Iterable[Any]) -> tuple[dict[int, float], dict[int, float]]:
+    tickets: dict[int, float] = {}
+    articles: dict[int, float] = {}
+    for hit in hits:
+        get = hit.get if isinstance(hit, dict) else lambda name, h=hit: getattr(h, name, None)
+        source, raw_id, score = get("source"), get("id"), get("score")
+        row_id = str(raw_id).rsplit(":", 1)[-1]  # "42" or "ticket:42" / "kb:7"
+        target = {"tickets": tickets, "ticket": tickets, "kb": articles, "kb_article": articles}.get(str(source))
+        if target is None:
+            continue
+        if not row_id.isdigit():
+            logger.debug("ignoring knowledge hit with id %r", raw_id)
+            continue
+        target.setdefault(int(row_id), float(score or 0.0))
+    return tickets, articles
+
+
+async def _fulltext(
+    session: AsyncSession, actor: Actor, text: str, limit: int, exclude_id: int | None
+) -> tuple[dict[int, float], dict[int, float]]:
+    where: list[str] = []
+    params: dict[str, object] = {}
+    if not actor.is_staff:
+        where.append("t.requester_id = :rid")
+        params["rid"] = actor.user_id
+    if exclude_id is not None:
+        where.append("t.id <> :exclude")
+        params["exclude"] = exclude_id
+    tickets = await fulltext.search(
+        session, fulltext.TICKETS, text, limit=limit, where=" AND ".join(where), params=params
+    )
+    articles = await fulltext.search(session, fulltext.KB_ARTICLES, text, limit=limit)
+    return dict(tickets), dict(articles)
+
+
+async def _tickets(
+    session: AsyncSession, actor: Actor, scores: dict[int, float], k: int, exclude_id: int | None
+) -> list[TicketSuggestion]:
+    if not scores:
+        return []
+    stmt = select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status).where(Ticket.id.in_(list(scores)))
+    if not actor.is_staff:
+        stmt = stmt.where(Ticket.requester_id == actor.user_id)
+    if exclude_id is not None:
+        stmt = stmt.where(Ticket.id != exclude_id)
+    rows = (await session.execute(stmt)).all()
+    ranked = sorted(
+        ((scores[r.id] * (RESOLVED_BOOST if r.status in ("resolved", "closed") else 1.0), r.id, r) for r in rows),
+        key=lambda item: (-item[0], -item[1]),
+    )[:k]
+    ids = [r.id for _, _, r in ranked]
+    causes = {
+        c.ticket_id: f"{c.cause_code}: {truncate(c.description, SNIPPET_CHARS)}"
+        for c in (await session.execute(select(RootCause).where(RootCause.ticket_id.in_(ids)))).scalars()
+    }
+    fixes: dict[int, str] = {}
+    steps = await session.execute(
+        select(ResolutionStep.ticket_id, ResolutionStep.instructions)
+        .where(ResolutionStep.ticket_id.in_(ids), ResolutionStep.success.is_(True))
+        .order_by(ResolutionStep.position)
+    )
+    for ticket_id, instructions in steps:
+        fixes[ticket_id] = truncate(instructions, SNIPPET_CHARS) or ""  # the last successful step wins
+    return [
+        TicketSuggestion(
+            id=r.id,
+            number=r.number,
+            subject=r.subject,
+            status=r.status,
+            score=round(score, 6),
+            root_cause=causes.get(r.id),
+            resolution=fixes.get(r.id),
+        )
+        for score, _, r in ranked
+    ]
+
+
+async def _articles(session: AsyncSession, scores: dict[int, float], k: int) -> list[ArticleSuggestion]:
+    if not scores:
+        return []
+    best = sorted(scores, key=lambda i: (-scores[i], -i))[:k]
+    stmt = select(KBArticle.id, KBArticle.title, KBArticle.url, func.substr(KBArticle.body, 1, SNIPPET_CHARS + 1))
+    rows = {r[0]: r for r in (await session.execute(stmt.where(KBArticle.id.in_(best)))).all()}
+    return [
+        ArticleSuggestion(
+            id=i,
+            title=rows[i][1],
+            url=rows[i][2],
+            score=round(scores[i], 6),
+            snippet=_snippet(rows[i][3] or ""),
+        )
+        for i in best
+        if i in rows
+    ]
+
+
+def _snippet(text: str) -> str:
+    # Only SNIPPET_CHARS + 1 characters were read, so the marker cannot say how much was left out.
+    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "…"
