@@ -46,6 +46,19 @@ async def _exercise(client: Client) -> None:
     assert bad.is_error
     assert "role" in bad.content[0].text  # type: ignore[union-attr]
 
+    ticket = await client.call_tool(
+        "ticket_create", {"subject": "VPN drops every hour", "description": "Since Monday.", "priority": "high"}
+    )
+    assert not ticket.is_error, ticket.content
+    assert ticket.structured_content is not None
+    number = ticket.structured_content["number"]
+    assert number.startswith("TCK-")
+    stale = await client.call_tool("ticket_update", {"ticket": number, "version": 99, "status": "open"})
+    assert stale.is_error
+    assert "version" in stale.content[0].text  # type: ignore[union-attr]
+    resource = await client.read_resource(f"ticket://{number}")
+    assert "VPN drops every hour" in resource.contents[0].text  # type: ignore[union-attr]
+
 
 async def test_stdio_end_to_end(tmp_path: Path) -> None:
     params = StdioServerParameters(command=str(BIN), args=["mcp"], env=_env(tmp_path / "stdio"))
