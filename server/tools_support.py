@@ -1,11 +1,54 @@
-"""Placeholder: filled in by the issue that builds it."""
+"""MCP tool support_ask: the support agent itself, for other agents and MCP clients."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from agent.reply import Citation, Handoff
+from server.context import resolve, tool_errors
+
+
+class SupportAnswer(BaseModel):
+    reply: str = Field(description="The agent's answer to show the user.")
+    conversation_id: str = Field(description="Pass it back to continue this conversation.")
+    citations: list[Citation] = Field(description="Sources the answer was taken from.")
+    confidence: float | None = Field(description="0-1 when the answer came from knowledge, else null.")
+    actions: list[str] = Field(description="Ticket numbers created, commented on or escalated in this turn.")
+    handoff: Handoff | None = Field(description="Set when the conversation was handed to a technician.")
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    """Register this module's tools, resources and prompts on ``mcp``."""
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False))
+    @tool_errors
+    async def support_ask(
+        message: Annotated[str, Field(description="What the user says.", min_length=1, max_length=4000)],
+        ctx: Context,
+        conversation_id: Annotated[
+            str | None,
+            Field(
+                description="Continue this conversation (from an earlier reply); omit to start a new one.",
+                max_length=100,
+            ),
+        ] = None,
+    ) -> SupportAnswer:
+        """Ask the support agent: it answers from knowledge with citations and opens, updates or escalates tickets."""
+        from agent.runner import SupportAgent  # LangGraph loads on first use, not at server start
+
+        desk, actor = await resolve(ctx)
+        # The agent talks to this same desk in memory, as the caller; never back over HTTP to itself.
+        settings = desk.settings.model_copy(update={"agent_mcp_url": None})
+        async with SupportAgent(settings, desk=desk) as agent:
+            reply = await agent.ask(message, conversation_id, actor=actor.username)
+        return SupportAnswer(
+            reply=reply.reply,
+            conversation_id=reply.conversation_id,
+            citations=reply.citations,
+            confidence=reply.confidence,
+            actions=reply.actions,
+            handoff=reply.handoff,
+        )

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from store.config import Settings
 from store.db import create_engine
+from store.external import include_object
 from store.migrate import SchemaMismatchError, ensure_schema, head_revision, upgrade
 from store.models import Base
 from tools.desk import Desk, open_desk
@@ -18,13 +19,8 @@ from tools.desk import Desk, open_desk
 
 async def test_models_match_migrations(desk: Desk) -> None:
     def diff(conn):  # type: ignore[no-untyped-def]
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
-        return [
-            d
-            for d in compare_metadata(ctx, Base.metadata)
-            if not (d[0] == "remove_table" and "_fts" in d[1].name)
-            and not (d[0] == "remove_index" and d[1].name.endswith("_fts"))
-        ]
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False, "include_object": include_object})
+        return compare_metadata(ctx, Base.metadata)
 
     async with desk.engine.connect() as conn:
         differences = await conn.run_sync(diff)

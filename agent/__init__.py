@@ -1,0 +1,1 @@
+"""The support agent: a LangGraph conversation that reaches the desk only through its MCP tools."""

@@ -1,0 +1,294 @@
+"""The support conversation as a LangGraph StateGraph.
+
+``understand`` reads the user's turn (and what the agent asked last) and routes. With the offline policy
+it routes to a task node (retrieve -> answer, slot_fill -> ticket_create, status, comment, list_tickets,
+escalate, decline, respond); with a chat model it routes to ``agent``, the model with the desk's tools bound,
+looping through ``tools`` until it answers or a per-turn cap is reached. A destructive tool call is held
+until the user confirms it in a later turn (``confirm_action``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from agent import nodes, policy
+from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_tool_result
+from agent.state import AgentContext, AgentState
+
+logger = logging.getLogger(__name__)
+
+Route = Literal[
+    "retrieve",
+    "slot_fill",
+    "status",
+    "comment",
+    "list_tickets",
+    "escalate",
+    "decline",
+    "respond",
+    "confirm_action",
+    "agent",
+]
+
+CAP_REPLY = (
+    "I've reached the number of steps I can take for one message, so let me stop here rather than guess. "
+    "Could you rephrase or narrow down the request? I can also hand this to a technician."
+)
+UNSOLVED = re.compile(
+    r"\b(still|didn'?t (work|help|fix)|doesn'?t (work|help)|not (working|fixed|solved)|no luck|same (problem|issue)"
+    r"|did not (work|help)|nothing changed|not resolved)\b"
+)
+SOLVED = re.compile(r"\b(that (worked|helped|fixed it|did it)|it works|works now|fixed|solved|resolved)\b")
+HISTORY_LIMIT = 40
+"""Messages of history the model sees; older turns stay in the checkpoint but are not resent."""
+
+
+def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Reset the turn's bookkeeping and decide what the user's message asks for."""
+    message = nodes.last_user_text(state)
+    pending = state.get("pending") or {}
+    intent = _intent(message, pending, llm=runtime.context.extra.get("llm", False))
+    update: dict[str, Any] = {
+        "intent": intent,
+        "reply": "",
+        "citations": [],
+        "confidence": None,
+        "actions": [],
+        "handoff": None,
+        "tool_log": [],
+        "steps": 0,
+    }
+    if pending.get("kind") == "confirm_tool" and intent != "confirm":
+        update["pending"] = None
+    if pending.get("kind") == "ticket" and intent not in ("fill", "escalate", "create_ticket"):
+        update["slots"] = {}  # the user moved on; an abandoned draft must not resurface later
+    return update
+
+
+def _intent(message: str, pending: dict[str, Any], *, llm: bool) -> str:
+    intent = policy.detect_intent(message)
+    kind = pending.get("kind")
+    if kind == "confirm_tool":
+        return "confirm" if intent == "confirm" else ("llm" if llm else intent)
+    if llm:
+        return "llm"
+    lowered = message.lower()
+    if intent == "cancel":
+        return "cancel"
+    if kind == "ticket":
+        if intent in ("status", "comment", "list_tickets", "escalate"):
+            return intent
+        return "fill"
+    if kind == "comment_body":
+        return "comment"
+    if kind == "offer_ticket":
+        if UNSOLVED.search(lowered) or intent in ("confirm", "create_ticket"):
+            return "create_ticket"
+        if SOLVED.search(lowered) and not UNSOLVED.search(lowered):
+            return "thanks"
+        if intent == "question" and policy.impact_priority(message):
+            return "create_ticket"  # "it's urgent" answers the offer: they want someone on it
+        return intent
+    if kind == "offer_escalate":
+        if intent == "confirm":
+            return "escalate"
+        return "deny" if intent in ("deny", "thanks") else intent
+    if kind == "clarify" and intent in ("question", "confirm", "deny"):
+        return "clarify"
+    return intent
+
+
+def route(state: AgentState) -> Route:
+    intent = state.get("intent")
+    match intent:
+        case "llm":
+            return "agent"
+        case "confirm" if (state.get("pending") or {}).get("kind") == "confirm_tool":
+            return "confirm_action"
+        case "question" | "clarify":
+            return "retrieve"
+        case "create_ticket" | "fill":
+            return "slot_fill"
+        case "status":
+            return "status"
+        case "comment":
+            return "comment"
+        case "list_tickets":
+            return "list_tickets"
+        case "escalate":
+            return "escalate"
+        case "out_of_scope":
+            return "decline"
+        case _:
+            return "respond"
+
+
+def after_slot_fill(state: AgentState) -> Literal["ticket_create", "__end__"]:
+    return "__end__" if state.get("pending") else "ticket_create"
+
+
+# --- the LLM path -----------------------------------------------------------------------------------
+
+
+def make_agent_node(model: BaseChatModel) -> Any:
+    async def agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        steps = int(state.get("steps", 0))
+        if steps >= ctx.max_steps:
+            return nodes.say(state, CAP_REPLY)
+        bound = model.bind_tools(ctx.toolbox.tools)
+        prompt: list[AnyMessage] = [SystemMessage(content=SYSTEM_PROMPT.format(actor=ctx.actor))]
+        response = await bound.ainvoke(prompt + _history(state.get("messages", [])))
+        update: dict[str, Any] = {"messages": [response], "steps": steps + 1}
+        if isinstance(response, AIMessage) and not response.tool_calls:
+            update["reply"] = response.text if hasattr(response, "text") else str(response.content)
+        return update
+
+    return agent
+
+
+def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
+    """The recent transcript as a model API accepts it: starting at a user turn, and without tool calls
+    whose results never arrived (a turn cut short by a cap)."""
+    recent = list(messages[-HISTORY_LIMIT:])
+    while recent and not isinstance(recent[0], HumanMessage):
+        recent.pop(0)
+    answered = {m.tool_call_id for m in recent if isinstance(m, ToolMessage)}
+    cleaned: list[AnyMessage] = []
+    for msg in recent:
+        if isinstance(msg, AIMessage) and msg.tool_calls and any(c.get("id") not in answered for c in msg.tool_calls):
+            if msg.content:
+                cleaned.append(AIMessage(content=msg.content))
+            continue
+        if isinstance(msg, ToolMessage) and not any(
+            isinstance(m, AIMessage) and any(c.get("id") == msg.tool_call_id for c in m.tool_calls) for m in cleaned
+        ):
+            continue
+        cleaned.append(msg)
+    return cleaned
+
+
+def after_agent(state: AgentState) -> Literal["tools", "__end__"]:
+    last = state.get("messages", [])[-1:]
+    if last and isinstance(last[0], AIMessage) and last[0].tool_calls and not state.get("reply"):
+        return "tools"
+    return "__end__"
+
+
+async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the model's tool calls through MCP: capped per turn, destructive ones held for confirmation."""
+    ctx = runtime.context
+    last = state["messages"][-1]
+    assert isinstance(last, AIMessage)
+    log = list(state.get("tool_log", []))
+    citations = list(state.get("citations", []))
+    actions = list(state.get("actions", []))
+    update: dict[str, Any] = {}
+    results: list[ToolMessage] = []
+    for call in last.tool_calls:
+        name, args = call["name"], dict(call.get("args") or {})
+        call_id = call.get("id") or name
+        if len(log) >= ctx.max_tool_calls:
+            text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
+        elif not ctx.toolbox.has(name):
+            text = f"Not run: there is no tool named {name!r}."
+        elif ctx.toolbox.destructive(name):
+            text = (
+                f"Not run: {name} is destructive and needs the user's explicit confirmation. Describe exactly "
+                "what will happen and ask them to reply 'yes' to confirm."
+            )
+            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
+        else:
+            log.append(name)
+            outcome = await ctx.toolbox.call(name, args)
+            text = wrap_tool_result(name, outcome.data, outcome.text) if outcome.ok else f"Error: {outcome.text}"
+            if outcome.ok:
+                _record(name, args, outcome.data, citations, actions, update)
+        results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
+    return {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+
+
+def _record(
+    name: str,
+    args: dict[str, Any],
+    data: Any,
+    citations: list[dict[str, Any]],
+    actions: list[str],
+    update: dict[str, Any],
+) -> None:
+    """Collect citations, confidence, ticket numbers and handoffs from a successful tool result."""
+    hits = search_hits(data)
+    if hits is not None and name in ("knowledge_search", "kb_article_search"):
+        query = str(args.get("query", ""))
+        ranked = policy.rank_hits(query, hits)
+        update["confidence"] = policy.confidence(query, ranked)
+        citations.extend(nodes.hit_citation(h) for h in ranked[:3])
+        return
+    if not isinstance(data, dict):
+        return
+    ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else data
+    number = ticket.get("number") if isinstance(ticket, dict) else None
+    if name in ("ticket_create", "ticket_comment", "ticket_escalate", "ticket_update"):
+        number = number or args.get("ticket")
+        if number and number not in actions:
+            actions.append(str(number))
+        if number:
+            update["last_ticket"] = str(number)
+    if name == "ticket_escalate" and number:
+        update["handoff"] = {
+            "ticket": str(number),
+            "reason": str(args.get("reason", "")),
+            "summary": str(args.get("summary", "")),
+        }
+
+
+# --- wiring ---------------------------------------------------------------------------------------------
+
+
+def build_graph(
+    model: BaseChatModel | None = None, checkpointer: BaseCheckpointSaver[str] | None = None
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Compile the graph; ``model`` None means the offline policy handles every turn."""
+    graph = StateGraph(AgentState, context_schema=AgentContext)
+    graph.add_node("understand", understand)
+    graph.add_node("retrieve", nodes.retrieve)
+    graph.add_node("answer", nodes.answer)
+    graph.add_node("slot_fill", nodes.slot_fill)
+    graph.add_node("ticket_create", nodes.ticket_create)
+    graph.add_node("status", nodes.status)
+    graph.add_node("comment", nodes.comment)
+    graph.add_node("list_tickets", nodes.list_tickets)
+    graph.add_node("escalate", nodes.escalate)
+    graph.add_node("decline", nodes.decline)
+    graph.add_node("respond", nodes.respond)
+    graph.add_node("confirm_action", nodes.confirm_action)
+    if model is not None:
+        graph.add_node("agent", make_agent_node(model))
+    else:
+        graph.add_node("agent", _no_model)
+    graph.add_node("tools", tools)
+
+    graph.add_edge(START, "understand")
+    graph.add_conditional_edges("understand", route)
+    graph.add_edge("retrieve", "answer")
+    graph.add_conditional_edges("slot_fill", after_slot_fill)
+    graph.add_conditional_edges("agent", after_agent)
+    graph.add_edge("tools", "agent")
+    for node in ("answer", "ticket_create", "status", "comment", "list_tickets", "escalate", "decline", "respond"):
+        graph.add_edge(node, END)
+    graph.add_edge("confirm_action", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+async def _no_model(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    del runtime
+    return nodes.say(state, "No language model is configured for this agent.")

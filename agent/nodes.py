@@ -1,0 +1,443 @@
+"""The graph's task nodes: retrieval, answer, ticket slot filling and creation, status, comment, list,
+escalation, decline and small talk. The offline policy routes to them; each reaches the desk only through
+the caller's MCP toolbox (``runtime.context.toolbox``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.runtime import Runtime
+
+from agent import policy
+from agent.bridge import ToolOutcome
+from agent.prompts import search_hits
+from agent.state import AgentContext, AgentState
+
+logger = logging.getLogger(__name__)
+
+ANSWER_THRESHOLD = 0.5
+"""Confidence from which the agent answers instead of asking (query coverage of the best hit)."""
+PARTIAL_THRESHOLD = 0.25
+OPEN_STATUSES = ("new", "open", "in_progress", "pending")
+SLOT_ORDER = ("subject", "description", "impact", "contact")
+
+
+def last_user_text(state: AgentState) -> str:
+    for msg in reversed(state.get("messages", [])):
+        if isinstance(msg, HumanMessage):
+            return msg.content if isinstance(msg.content, str) else str(msg.content)
+    return ""
+
+
+def say(state: AgentState, text: str, **update: Any) -> dict[str, Any]:
+    """Finish the turn with ``text`` as the assistant's reply."""
+    return {"messages": [AIMessage(content=text)], "reply": text, **update}
+
+
+async def call(state: AgentState, runtime: Runtime[AgentContext], name: str, args: dict[str, Any]) -> ToolOutcome:
+    """Call a desk tool for this turn, within the per-turn cap."""
+    ctx = runtime.context
+    log = list(state.get("tool_log", []))
+    if len(log) >= ctx.max_tool_calls:
+        return ToolOutcome(name=name, ok=False, data=None, text="tool-call limit for this turn reached")
+    state["tool_log"] = [*log, name]
+    return await ctx.toolbox.call(name, ctx.toolbox.fit_args(name, args))
+
+
+def _base(state: AgentState) -> dict[str, Any]:
+    """The per-turn fields a node hands back, so tool calls made in it are kept."""
+    return {"tool_log": list(state.get("tool_log", []))}
+
+
+# --- knowledge ----------------------------------------------------------------------------------------
+
+
+async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    message = last_user_text(state)
+    pending = state.get("pending") or {}
+    query = f"{pending.get('query', '')} {message}".strip() if pending.get("kind") == "clarify" else message
+    toolbox = runtime.context.toolbox
+    if toolbox.has("knowledge_search"):
+        outcome = await call(state, runtime, "knowledge_search", {"query": query, "k": 5})
+    else:
+        outcome = await call(state, runtime, "kb_article_search", {"query": query, "limit": 5})
+    hits = (search_hits(outcome.data) or []) if outcome.ok else []
+    if not outcome.ok:
+        logger.warning("search failed: %s", outcome.text)
+    if hits and outcome.name == "kb_article_search" and toolbox.has("kb_article_get"):
+        # Article search returns snippets; the answer is extracted from the best article's full body.
+        full = await call(state, runtime, "kb_article_get", {"article_id": hits[0].get("id")})
+        if full.ok and isinstance(full.data, dict):
+            hits[0] = {**hits[0], "text": full.data.get("body", ""), "source": "kb"}
+    return {**_base(state), "query": query, "hits": hits}
+
+
+async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    del runtime
+    query = state.get("query") or last_user_text(state)
+    hits = policy.rank_hits(query, state.get("hits") or [])
+    conf = policy.confidence(query, hits)
+    pending = state.get("pending") or {}
+    clarifying = pending.get("kind") == "clarify"
+    detail = last_user_text(state)
+    if clarifying and len(set(policy.words(detail))) >= 2:
+        # The clarification alone may name the thing precisely ("it's the VPN password").
+        conf = max(conf, policy.confidence(detail, hits))
+    tries = int(pending.get("tries", 0)) if clarifying else 0
+    # The first message states the problem (a ticket's subject); later ones add detail.
+    root = str(pending.get("root") or query) if clarifying else last_user_text(state)
+    base = {**_base(state), "hits": [], "confidence": conf, "last_question": query}
+    if hits and conf >= ANSWER_THRESHOLD:
+        best = hits[0]
+        body = policy.extract(query, policy.hit_text(best)) or policy.clip(policy.hit_text(best), 400)
+        cites = [hit_citation(h) for h in hits[:1]]
+        more = [h for h in hits[1:3] if policy.coverage(query, policy.hit_text(h)) >= ANSWER_THRESHOLD]
+        cites += [hit_citation(h) for h in more]
+        sources = "\n".join(f"[{n}] {c['citation']}" for n, c in enumerate(cites, 1))
+        title = best.get("title") or cites[0]["citation"]
+        text = (
+            f"Here is what I found in “{title}” [1]:\n\n{body}\n\nSources:\n{sources}\n\n"
+            "If this doesn't fix it, just say so and I'll open a ticket for you."
+        )
+        return say(
+            state,
+            text,
+            **base,
+            citations=cites,
+            last_answer_title=str(title),
+            pending={"kind": "offer_ticket", "question": query, "root": root, "answered": str(title)},
+        )
+    it_related = policy.looks_it_related(query)
+    if conf < PARTIAL_THRESHOLD and not it_related and tries >= 1:
+        return say(state, decline_text(), **base, pending=None)
+    if conf < PARTIAL_THRESHOLD and not it_related:
+        text = (
+            "I'm the IT support assistant, so I want to be sure this is something I can help with. Is it about a "
+            "computer, an account, an application or another IT system? Tell me a bit more about what happens."
+        )
+        return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
+    if tries >= 1 or (pending.get("kind") == "clarify" and not hits):
+        text = (
+            "I couldn't find a reliable answer to that in the knowledge base, and I'd rather not guess. "
+            "Shall I open a ticket so a technician can look at it?"
+        )
+        offer = {"kind": "offer_ticket", "question": query, "root": root, "reason": "missing_knowledge"}
+        return say(state, text, **base, pending=offer)
+    closest = ""
+    if hits and conf >= PARTIAL_THRESHOLD:
+        closest = f" The closest article I have is “{hits[0].get('title') or policy.citation_of(hits[0])}”."
+    text = (
+        f"I want to be sure I give you the right answer.{closest} Could you tell me a bit more: which application "
+        "or device is affected, what exactly happens, and any error message you see?"
+    )
+    return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
+
+
+def hit_citation(hit: dict[str, Any]) -> dict[str, Any]:
+    score = hit.get("score")
+    return {
+        "source": str(hit.get("source") or "kb"),
+        "id": str(hit.get("document_id") or hit.get("id") or ""),
+        "title": str(hit.get("title") or ""),
+        "citation": policy.citation_of(hit),
+        "score": float(score) if isinstance(score, int | float) else None,
+    }
+
+
+# --- tickets ----------------------------------------------------------------------------------------
+
+
+def _add_detail(slots: dict[str, Any], text: str) -> None:
+    """An answer that is not what was asked is still about the problem: keep it in the description."""
+    if text and len(policy.words(text)) >= 3 and text not in str(slots.get("description", "")):
+        slots["description"] = f"{slots.get('description', '')}\n{text}".strip()
+
+
+def _fill_from(message: str, slots: dict[str, Any], slot: str | None, retry: bool = False) -> dict[str, Any]:
+    """Fill the slot the agent asked for from the answer, and any others the message happens to carry."""
+    slots = dict(slots)
+    text = message.strip()
+    if slot == "subject" and text:
+        slots["subject"] = policy.clip(policy.first_sentence(text), 120)
+        if len(policy.words(text)) > 12:
+            slots.setdefault("description", text)
+    elif slot == "description" and text:
+        slots["description"] = text
+    elif slot == "impact":
+        if prio := policy.impact_priority(text):
+            slots["impact"], slots["priority"] = text, prio
+        elif retry:
+            slots["impact"], slots["priority"] = text, "medium"
+        else:
+            _add_detail(slots, text)
+    elif slot == "contact":
+        found = policy.contact_of(text)
+        if found or retry:
+            slots.update(found or {"preferred_contact": "chat"})
+            slots["contact"] = True
+        else:
+            _add_detail(slots, text)
+    if slot != "impact" and "priority" not in slots and (prio := policy.impact_priority(text)):
+        slots["priority"] = prio
+        slots["impact"] = text
+    if (
+        slot != "contact"
+        and (found := policy.contact_of(text))
+        and ("contact_email" in found or "contact_phone" in found)
+    ):
+        slots.update(found)
+        slots["contact"] = True
+    if "error_message" not in slots and (err := policy.error_message_of(text)):
+        slots["error_message"] = err
+    return slots
+
+
+def _missing(slots: dict[str, Any]) -> str | None:
+    if slots.get("escalate"):
+        return None if slots.get("subject") else "subject"
+    for slot in SLOT_ORDER:
+        if slot == "impact" and slots.get("priority"):
+            continue
+        if not slots.get(slot):
+            return slot
+    return None
+
+
+async def slot_fill(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    del runtime
+    message = last_user_text(state)
+    pending = state.get("pending") or {}
+    if pending.get("kind") == "ticket":
+        slots = _fill_from(message, state.get("slots") or {}, pending.get("next"), retry=bool(pending.get("retry")))
+    else:
+        # A new draft: from 'open a ticket: ...' or from the question the agent could not answer.
+        slots = {}
+        if pending.get("kind") == "offer_ticket" and pending.get("question"):
+            root = str(pending.get("root") or pending["question"])
+            slots["subject"] = policy.clip(policy.first_sentence(root), 120)
+            slots["description"] = str(pending["question"])
+            if pending.get("answered"):
+                slots["steps_taken"] = f"Followed the KB article “{pending['answered']}”; it did not fix the problem."
+            if policy.looks_it_related(message) and len(policy.words(message)) > 2:
+                slots["description"] += "\n" + message
+        elif subject := policy.subject_from(message):
+            slots["subject"] = subject
+            if len(policy.words(message)) > 12:
+                slots["description"] = message
+        slots = _fill_from(message, slots, None)
+    nxt = _missing(slots)
+    if nxt is None:
+        return {"slots": slots, "pending": None}
+    again = pending.get("kind") == "ticket" and pending.get("next") == nxt
+    question = policy.SLOT_RETRY.get(nxt, policy.SLOT_QUESTIONS[nxt]) if again else policy.SLOT_QUESTIONS[nxt]
+    if nxt != "subject" and pending.get("kind") != "ticket":
+        question = f"I'll open a ticket about “{slots.get('subject', '')}”. " + question
+    return say(state, question, slots=slots, pending={"kind": "ticket", "next": nxt, "retry": again})
+
+
+async def ticket_create(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    slots = dict(state.get("slots") or {})
+    subject = str(slots.get("subject") or "Support request")
+    description = str(slots.get("description") or subject)
+    if slots.get("escalate"):
+        description = f"{description}\n\nConversation:\n{policy.transcript_summary(state.get('messages', []))}"
+    args = {
+        "subject": subject,
+        "description": description,
+        "priority": slots.get("priority") or "medium",
+        "business_impact": slots.get("impact"),
+        "contact_email": slots.get("contact_email"),
+        "contact_phone": slots.get("contact_phone"),
+        "preferred_contact": slots.get("preferred_contact"),
+        "error_message": slots.get("error_message"),
+        "steps_taken": slots.get("steps_taken"),
+        "channel": "chat",
+    }
+    outcome = await call(state, runtime, "ticket_create", args)
+    if not outcome.ok:
+        text = (
+            f"I couldn't create the ticket: {outcome.text}. Would you like me to hand this conversation to a "
+            "technician instead?"
+        )
+        return say(state, text, **_base(state), pending={"kind": "offer_escalate", "reason": "tool_failure"})
+    ticket = outcome.data or {}
+    number = str(ticket.get("number", "?"))
+    actions = [*state.get("actions", []), number]
+    update = {**_base(state), "actions": actions, "last_ticket": number, "slots": {}, "pending": None}
+    if slots.get("escalate"):
+        state = {**state, **update}  # type: ignore[typeddict-item]
+        return await _escalate(state, runtime, number, str(slots["escalate"]))
+    text = (
+        f"I've created ticket {number} “{subject}” with {ticket.get('priority', args['priority'])} priority. "
+        f"Our target is to resolve it by {policy.format_due(ticket.get('sla_due_at'))}. "
+        "You can ask me for its status any time."
+    )
+    return say(state, text, **update)
+
+
+async def status(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    message = last_user_text(state)
+    m = policy.TICKET_RE.search(message)
+    number = m.group(0).upper() if m else state.get("last_ticket")
+    if not number:
+        return await list_tickets(state, runtime)
+    outcome = await call(state, runtime, "ticket_get", {"ticket": number})
+    if not outcome.ok:
+        return say(state, f"I couldn't look up {number}: {outcome.text}", **_base(state), pending=None)
+    data = outcome.data or {}
+    ticket = data.get("ticket", data)
+    who = f"assigned to {ticket['assignee']}" if ticket.get("assignee") else "not assigned to a technician yet"
+    state_word = str(ticket.get("status", "unknown")).replace("_", " ")
+    lines = [
+        f"{ticket.get('number', number)} “{ticket.get('subject', '')}” is {state_word}, "
+        f"{ticket.get('priority', '?')} priority, {who}."
+    ]
+    if ticket.get("status") in OPEN_STATUSES:
+        late = " (the target has passed; I've noted that it is overdue)" if ticket.get("sla_breached") else ""
+        lines.append(f"Target resolution: {policy.format_due(ticket.get('sla_due_at'))}{late}.")
+    public = [c for c in data.get("comments", []) if not c.get("is_internal")]
+    if public:
+        last = public[-1]
+        lines.append(f"Latest update from {last.get('author')}: {policy.clip(str(last.get('body', '')), 300)}")
+    return say(state, "\n".join(lines), **_base(state), last_ticket=str(ticket.get("number", number)), pending=None)
+
+
+async def comment(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    message = last_user_text(state)
+    pending = state.get("pending") or {}
+    if pending.get("kind") == "comment_body":
+        number, body = str(pending["ticket"]), message.strip()
+    else:
+        m = policy.TICKET_RE.search(message)
+        number = m.group(0).upper() if m else str(state.get("last_ticket") or "")
+        body = policy.comment_body(message) or ""
+    if not number:
+        return say(state, "Which ticket should I add the comment to? Please give its number (like TCK-000042).")
+    if not body:
+        return say(
+            state, f"What would you like me to add to {number}?", pending={"kind": "comment_body", "ticket": number}
+        )
+    outcome = await call(state, runtime, "ticket_comment", {"ticket": number, "body": body})
+    if not outcome.ok:
+        return say(state, f"I couldn't add the comment to {number}: {outcome.text}", **_base(state), pending=None)
+    actions = [*state.get("actions", []), number]
+    text = f"I've added your comment to {number}. The technician working on it will see it."
+    return say(state, text, **_base(state), actions=actions, last_ticket=number, pending=None)
+
+
+async def list_tickets(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    outcome = await call(state, runtime, "ticket_list", {"requester": "me", "status": list(OPEN_STATUSES), "limit": 50})
+    if not outcome.ok:
+        return say(state, f"I couldn't list your tickets: {outcome.text}", **_base(state), pending=None)
+    items = [t for t in (outcome.data or {}).get("items", []) if t.get("status") in OPEN_STATUSES]
+    if not items:
+        return say(state, "You have no open tickets right now.", **_base(state), pending=None)
+    lines = [f"You have {len(items)} open ticket{'s' if len(items) != 1 else ''}:"]
+    for t in items[:20]:
+        lines.append(
+            f"- {t.get('number')} “{t.get('subject')}”: {str(t.get('status')).replace('_', ' ')}, "
+            f"{t.get('priority')} priority, due {policy.format_due(t.get('sla_due_at'))}"
+        )
+    lines.append("Ask me about any of them by number for details.")
+    return say(state, "\n".join(lines), **_base(state), pending=None)
+
+
+# --- handoff, decline, small talk --------------------------------------------------------------------
+
+
+async def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    message = last_user_text(state)
+    pending = state.get("pending") or {}
+    reason = str(pending.get("reason") or "customer_asked")
+    m = policy.TICKET_RE.search(message)
+    number = m.group(0).upper() if m else None
+    if number is None and not pending.get("question"):
+        number = state.get("last_ticket")
+    if number:
+        return await _escalate(state, runtime, number, reason)
+    # No ticket yet: draft one from the conversation, asking only for the problem if we have nothing.
+    question = pending.get("question") or state.get("last_question")
+    slots: dict[str, Any] = {"escalate": reason, "priority": "medium", "preferred_contact": "chat"}
+    draft = state.get("slots") or {}
+    if draft.get("subject"):
+        # A ticket draft that could not be created (a tool failure): hand over what was gathered.
+        state = {**state, "slots": {**slots, **draft, "escalate": reason}}  # type: ignore[typeddict-item]
+        return await ticket_create(state, runtime)
+    if question:
+        slots["subject"] = policy.clip(policy.first_sentence(str(question)), 120)
+        slots["description"] = str(question)
+        state = {**state, "slots": slots}  # type: ignore[typeddict-item]
+        return await ticket_create(state, runtime)
+    text = "Of course, I'll get a technician for you. So they can pick it up quickly: what is the problem, in a line?"
+    return say(state, text, slots=slots, pending={"kind": "ticket", "next": "subject"})
+
+
+async def _escalate(state: AgentState, runtime: Runtime[AgentContext], number: str, reason: str) -> dict[str, Any]:
+    summary = policy.transcript_summary(state.get("messages", [])) or "The user asked for a technician."
+    outcome = await call(state, runtime, "ticket_escalate", {"ticket": number, "reason": reason, "summary": summary})
+    if not outcome.ok:
+        text = f"I couldn't hand {number} to a technician: {outcome.text}"
+        return say(state, text, **_base(state), pending=None, slots={})
+    actions = [*state.get("actions", []), number]
+    text = (
+        f"I've handed {number} to a technician with a summary of our conversation "
+        f"(reason: {reason.replace('_', ' ')}). They'll get back to you; you can ask me for its status any time."
+    )
+    return say(
+        state,
+        text,
+        **_base(state),
+        actions=list(dict.fromkeys(actions)),
+        last_ticket=number,
+        pending=None,
+        slots={},
+        handoff={"ticket": number, "reason": reason, "summary": summary},
+    )
+
+
+def decline_text() -> str:
+    return (
+        "Sorry, that's outside what I can help with: I'm the IT support assistant. I can answer IT questions, "
+        "open a ticket, check or update one, or get you a technician."
+    )
+
+
+async def decline(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    del runtime
+    return say(state, decline_text(), pending=None)
+
+
+async def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Small talk and control words: greetings, thanks, cancel, yes/no with nothing pending, unsupported asks."""
+    del runtime
+    intent = state.get("intent")
+    pending = state.get("pending") or {}
+    if intent == "greeting":
+        return say(state, "Hello! I'm the IT support assistant. What can I help you with today?", pending=None)
+    if intent == "thanks":
+        return say(state, "Glad I could help! Anything else, just ask.", pending=None)
+    if intent == "cancel":
+        return say(state, "Okay, I've dropped that. Anything else I can do?", pending=None, slots={})
+    if intent == "unsupported":
+        text = (
+            "I can't delete or remove records from the chat. A technician can help with that: "
+            "shall I hand this request to one?"
+        )
+        request = last_user_text(state)
+        return say(
+            state, text, pending={"kind": "offer_escalate", "reason": "unsupported_request", "question": request}
+        )
+    if intent == "deny" and pending:
+        return say(state, "No problem. Anything else I can help with?", pending=None)
+    return say(state, "How can I help? Describe the problem, or ask me about a ticket (like TCK-000042).")
+
+
+async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the destructive call the user has just confirmed."""
+    pending = state.get("pending") or {}
+    name, args = str(pending.get("tool")), dict(pending.get("args") or {})
+    outcome = await call(state, runtime, name, args)
+    text = f"Done: {name} completed." if outcome.ok else f"{name} failed: {outcome.text}"
+    return say(state, text, **_base(state), pending=None)

@@ -1,0 +1,360 @@
+"""The offline policy: deterministic rules that drive the graph when no LLM is configured.
+
+It reads only what the *user* wrote to decide what to do. Retrieved text is quoted in answers (with
+instruction-like sentences dropped) but never parsed for actions, so a document cannot steer the agent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime
+from typing import Any
+
+from agent.state import Intent
+
+TICKET_RE = re.compile(r"\bTCK-\d{6}\b", re.IGNORECASE)
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d ()./-]{6,}\d(?![\w-])")
+ERROR_RE = re.compile(
+    r"(\"[^\"]{3,200}\"|'[^']{6,200}'|\b(?:error|code)\s*[:#]?\s*[A-Z0-9x-]{3,}\b|\b0x[0-9a-f]{4,}\b)", re.IGNORECASE
+)
+
+_STOPWORD_TEXT = """a about after again all also am an and any are as at be because been before being but by can cannot
+    could did do does doing don down for from get got had has have having he her here hi hello how i i'm
+    if in into is it it's its just me my myself no nor not now of off on once only or other our out over
+    own please same she should so some still such than thanks that the their them then there these they
+    this those through to too trying try under until up very want was we were what when where which
+    while who why will with won't would you your help need know tell show can't cant doesnt isn't im"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+# Intent rules, checked in order on the lower-cased user message.
+_R = re.compile
+CANCEL = _R(r"^\s*(cancel|stop|never ?mind|forget (it|about it)|abort|no thanks?,? (stop|cancel))\b")
+CONFIRM = _R(
+    r"^\s*(y|yes|yeah|yep|yup|sure|ok(ay)?|please do|go ahead|do it|confirm(ed)?|correct|that'?s right|please)\b"
+)
+DENY = _R(r"^\s*(n|no|nope|nah|not now|don'?t|do not|no thanks?)\b")
+THANKS = _R(r"^\s*(thanks|thank you|thx|cheers|great,? thanks|perfect|that (worked|helped|fixed it)|solved)\b")
+GREETING = _R(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b[\s!.,]*$")
+HUMAN = _R(
+    r"\b(human|real person|a person|someone real|live agent|an agent|technician|escalate|talk to (someone|somebody)"
+    r"|speak (to|with) (someone|somebody|a)|call me back|supervisor|manager)\b"
+)
+CREATE = _R(
+    r"\b(open|create|raise|file|log|submit|start|make|new)\b[\w\s]{0,20}\b(ticket|case|incident|request)\b"
+    r"|\breport (a|an|the)? ?(problem|issue|incident|outage)\b"
+)
+LIST = _R(r"\b(my|open|all|list|show)\b[\w\s]{0,20}\btickets\b|\btickets (do i have|i have|i opened)\b")
+STATUS_WORDS = _R(r"\b(status|progress|update on|what'?s happening|where is|any news|check|state of|how is)\b")
+COMMENT_WORDS = _R(
+    r"\b(comment|add (a )?note|add (to|on)|append|tell (them|the technician)|reply to|update (it|ticket))\b"
+)
+DESTRUCTIVE = _R(r"\b(delete|remove|erase|wipe|purge|drop|destroy)\b")
+MY_TICKET = _R(r"\b(my ticket|the ticket|my case|my request)\b")
+
+OUT_OF_SCOPE = _R(
+    r"\b(weather|forecast|recipe|cook|joke|poem|song|lyrics|movie|film|football|soccer|basketball|nba|nfl|sports?"
+    r"|stock(s| price| tip)|crypto|bitcoin|invest(ment)?|horoscope|dating|girlfriend|boyfriend|homework|essay"
+    r"|medical|doctor|diagnos|legal advice|lawyer|lottery|politic|election|president|capital of|vacation|holiday"
+    r" plans?|restaurant|pizza|translate|write (me )?a (story|poem|song)|meaning of life)\b"
+)
+
+IT_WORDS = _R(
+    r"\b(password|passcode|login|log in|sign in|signin|account|locked|mfa|2fa|authenticator|vpn|wifi|wi-fi|network"
+    r"|internet|email|e-mail|outlook|mailbox|calendar|teams|zoom|slack|printer|print|scanner|laptop|desktop|pc|mac"
+    r"|computer|monitor|screen|display|keyboard|mouse|dock|usb|bluetooth|headset|install|update|upgrade|software"
+    r"|app|application|license|excel|word|office|sharepoint|onedrive|drive|folder|file|backup|restore|server"
+    r"|database|error|crash|freez|slow|blue screen|bsod|virus|malware|phishing|spam|access|permission|share"
+    r"|browser|chrome|edge|firefox|website|portal|erp|crm|sap|phone|mobile|sync|reset|boot|battery|disk|storage"
+    r"|memory|cpu|driver|certificate|ssl|dns|ip|router|port|firewall|admin|ticket|it|badge|card reader|kiosk|tablet"
+    r"|projector|device|system|license|seat|sync|login|video|camera|webcam|audio|sound|speaker)\b"
+)
+
+IMPACT_LEVELS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "critical",
+        _R(
+            r"\b(everyone|everybody|whole (company|office|building|department|org)|all (users|staff|employees)"
+            r"|company-?wide|outage|production( is)? down|site( is)? down|nobody can|no one can|critical|emergency"
+            r"|business (has )?stopped|customers? (can'?t|cannot))\b"
+        ),
+    ),
+    (
+        "high",
+        _R(
+            r"\b(can'?t work|cannot work|unable to work|blocked|blocking|urgent|asap|high|deadline|my (whole )?team"
+            r"|several (people|users)|can'?t do (my|any) (job|work)|stopp(ed|ing) (me|working)|completely|not at all)\b"
+        ),
+    ),
+    ("low", _R(r"\b(minor|cosmetic|no rush|not urgent|low|whenever|trivial|nice to have|small|annoyance)\b")),
+    ("medium", _R(r"\b(slow|workaround|some|medium|annoying|intermittent|sometimes|degraded|just me|only me)\b")),
+]
+
+INJECTION_RE = _R(
+    r"(ignore (all |any )?(previous|prior|above|earlier) (instructions|prompts?)|disregard (the )?(above|previous)"
+    r"|you are now|system prompt|\bcall (the )?(tool|function)\b|ticket_\w+|kb_article_\w+|document_delete"
+    r"|\bassistant:|\bsystem:)",
+    re.IGNORECASE,
+)
+
+SLOT_QUESTIONS = {
+    "subject": "Sure, I'll open a ticket. In one line, what is the problem?",
+    "description": (
+        "Can you describe what is happening in a bit more detail: what you were doing, any error message, "
+        "and what you have tried so far?"
+    ),
+    "impact": (
+        "How much is this affecting your work? For example: just a minor annoyance, it's slow but I have a "
+        "workaround, I can't work, or the whole team / everyone is affected."
+    ),
+    "contact": (
+        "How should the technician reach you? Give an e-mail address or phone number, or say 'email' to use "
+        "the address on your account."
+    ),
+}
+
+
+SLOT_RETRY = {
+    "impact": (
+        "Sorry, I didn't catch how urgent it is. Is it minor, slowing you down, stopping you from working, "
+        "or affecting everyone?"
+    ),
+    "contact": "Please give an e-mail address or phone number, or say 'chat' to be contacted here.",
+}
+
+
+def words(text: str) -> list[str]:
+    """Content words, lower-cased, crudely stemmed, for overlap scoring."""
+    out = []
+    for raw in re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower()):
+        if raw in STOPWORDS or len(raw) < 2:
+            continue
+        out.append(stem(raw))
+    return out
+
+
+def stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def detect_intent(message: str) -> Intent:
+    """What a user message asks for, by rules; never looks at retrieved text."""
+    text = message.strip().lower()
+    has_ticket = TICKET_RE.search(message) is not None
+    if not text:
+        return "greeting"
+    if CANCEL.search(text):
+        return "cancel"
+    if GREETING.search(text):
+        return "greeting"
+    if THANKS.search(text) and len(text.split()) <= 8:
+        return "thanks"
+    if HUMAN.search(text) and not IT_WORDS.search(HUMAN.sub("", text).replace("ticket", "")):
+        return "escalate"
+    if HUMAN.search(text) and re.search(r"\b(escalate|human|real person|technician)\b", text):
+        return "escalate"
+    if DESTRUCTIVE.search(text) and re.search(r"\b(ticket|article|kb|document|user|account|record)s?\b", text):
+        return "unsupported"
+    if has_ticket and COMMENT_WORDS.search(text):
+        return "comment"
+    if has_ticket:
+        return "status"
+    if LIST.search(text):
+        return "list_tickets"
+    if CREATE.search(text):
+        return "create_ticket"
+    if STATUS_WORDS.search(text) and MY_TICKET.search(text):
+        return "list_tickets"
+    if OUT_OF_SCOPE.search(text) and not IT_WORDS.search(OUT_OF_SCOPE.sub("", text)):
+        return "out_of_scope"
+    if CONFIRM.search(text) and len(text.split()) <= 4:
+        return "confirm"
+    if DENY.search(text) and len(text.split()) <= 4:
+        return "deny"
+    return "question"
+
+
+def looks_it_related(message: str) -> bool:
+    return IT_WORDS.search(message.lower()) is not None
+
+
+def impact_priority(text: str) -> str | None:
+    """The priority an impact statement implies (critical, high, medium, low), or None if it says nothing."""
+    lowered = text.lower()
+    for priority, pattern in IMPACT_LEVELS:
+        if pattern.search(lowered):
+            return priority
+    return None
+
+
+def contact_of(text: str) -> dict[str, str]:
+    """Contact details in a message: e-mail, phone and the preferred method."""
+    found: dict[str, str] = {}
+    if m := EMAIL_RE.search(text):
+        found["contact_email"] = m.group(0)
+        found["preferred_contact"] = "email"
+    if m := PHONE_RE.search(EMAIL_RE.sub("", TICKET_RE.sub("", text))):
+        found["contact_phone"] = re.sub(r"[^\d+]", "", m.group(0))
+        if "contact_email" not in found or re.search(r"\b(call|phone|ring)\b", text.lower()):
+            found["preferred_contact"] = "phone"
+    lowered = text.lower()
+    if not found and re.search(r"\b(e-?mail|account|mail)\b", lowered):
+        found["preferred_contact"] = "email"
+    elif not found and re.search(r"\b(phone|call)\b", lowered):
+        found["preferred_contact"] = "phone"
+    elif not found and re.search(r"\b(chat|here|skip|none|no preference|whatever)\b", lowered):
+        found["preferred_contact"] = "chat"
+    return found
+
+
+def error_message_of(text: str) -> str | None:
+    m = ERROR_RE.search(text)
+    return m.group(0).strip("\"'") if m else None
+
+
+def subject_from(message: str) -> str | None:
+    """The problem statement inside a 'please open a ticket: ...' request, if there is one."""
+    text = message.strip()
+    m = re.search(
+        r"\b(ticket|case|incident|request)\b\s*(?:for|about|regarding|because|:|-|—|,)\s*(.+)$", text, re.I | re.S
+    )
+    if m:
+        rest = m.group(2).strip(" .:-")
+        if len(words(rest)) >= 2:
+            return clip(first_sentence(rest), 120)
+    if not CREATE.search(text.lower()) and len(words(text)) >= 3:
+        return clip(first_sentence(text), 120)
+    return None
+
+
+def first_sentence(text: str) -> str:
+    parts = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)
+    return parts[0].strip()
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def comment_body(message: str) -> str | None:
+    """The comment text in 'add a comment to TCK-000042: ...'."""
+    m = re.search(r"TCK-\d{6}\s*[:,-]?\s*(?:saying|that|with)?\s*[:\"]?\s*(.+)$", message, re.I | re.S)
+    if m and len(m.group(1).strip(" \"'.")) >= 3:
+        return m.group(1).strip().strip("\"'")
+    m = re.search(r":\s*(.+)$", message, re.S)
+    if m and len(m.group(1).strip()) >= 3:
+        return m.group(1).strip().strip("\"'")
+    return None
+
+
+# --- answering from knowledge ----------------------------------------------------------------------------
+
+
+def coverage(query: str, text: str) -> float:
+    """Share of the query's content words that appear in ``text`` (0-1); a close misspelling counts."""
+    q = set(words(query))
+    if not q:
+        return 0.0
+    t = set(words(text))
+    found = q & t
+    for word in q - found:
+        if len(word) >= 5 and difflib.get_close_matches(word, t, n=1, cutoff=0.85):
+            found.add(word)
+    return len(found) / len(q)
+
+
+def hit_text(hit: dict[str, Any]) -> str:
+    return str(hit.get("text") or hit.get("body") or hit.get("snippet") or "")
+
+
+def confidence(query: str, hits: list[dict[str, Any]]) -> float:
+    """Confidence in the answer: how much of the question the best of the top hits covers (0-1)."""
+    if not hits:
+        return 0.0
+    # Fused scores are normalised per query (the best hit is always near 1), so they cannot say how good
+    # the best hit is; coverage of the question's words by the hit can.
+    cov = max(coverage(query, f"{h.get('title') or ''} {hit_text(h)}") for h in hits[:3])
+    return round(max(0.0, min(1.0, cov)), 2)
+
+
+def rank_hits(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the search order but lift a hit that covers the question clearly better than the first."""
+    scored = [(coverage(query, f"{h.get('title') or ''} {hit_text(h)}"), -i, h) for i, h in enumerate(hits)]
+    best = max(scored, key=lambda s: (s[0], s[1]), default=None)
+    if best is None or best[2] is hits[0] or best[0] < coverage(query, hit_text(hits[0])) + 0.25:
+        return hits
+    return [best[2]] + [h for h in hits if h is not best[2]]
+
+
+def safe_sentences(text: str) -> list[str]:
+    """Sentences or lines of a retrieved text, without the ones that read like instructions to an AI."""
+    pieces = [p.strip() for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()]
+    return [p for p in pieces if not INJECTION_RE.search(p)]
+
+
+def extract(query: str, text: str, limit: int = 600) -> str:
+    """The part of a retrieved text that answers the question: all of a short text, else the best sentences."""
+    sentences = safe_sentences(text)
+    if not sentences:
+        return ""
+    whole = "\n".join(sentences)
+    if len(whole) <= limit:
+        return whole
+    q = set(words(query))
+    scored = sorted(range(len(sentences)), key=lambda i: (-len(q & set(words(sentences[i]))), i))
+    keep: list[int] = []
+    size = 0
+    for i in scored:
+        if size + len(sentences[i]) > limit and keep:
+            break
+        keep.append(i)
+        size += len(sentences[i])
+        # A step list reads best with the lines that follow the best match.
+        for j in (i + 1, i + 2):
+            if j < len(sentences) and j not in keep and size + len(sentences[j]) <= limit:
+                keep.append(j)
+                size += len(sentences[j])
+    return "\n".join(sentences[i] for i in sorted(set(keep)))
+
+
+def citation_of(hit: dict[str, Any]) -> str:
+    cite = hit.get("citation") or hit.get("title") or f"{hit.get('source', 'source')} {hit.get('id', '')}"
+    return str(cite)
+
+
+def format_due(value: Any) -> str:
+    """An ISO timestamp as 'Mon 2 Mar 2026 13:00 UTC'."""
+    if not value:
+        return "the standard SLA"
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    zone = moment.tzname() or "UTC"
+    return moment.strftime(f"%a %-d %b %Y %H:%M {zone}").replace("UTC+00:00", "UTC")
+
+
+def transcript_summary(messages: list[Any], limit: int = 1200) -> str:
+    """A summary of the conversation for the technician: what the user said, oldest first, within ``limit``."""
+    said = [
+        clip(msg.content, 240)
+        for msg in messages
+        if getattr(msg, "type", "") == "human" and isinstance(msg.content, str) and msg.content.strip()
+    ]
+    lines: list[str] = []
+    size = 0
+    for line in reversed(said):
+        if size + len(line) + 3 > limit:
+            break
+        lines.insert(0, f"- {line}")
+        size += len(line) + 3
+    if not lines:
+        return ""
+    skipped = len(said) - len(lines)
+    head = f"The user said ({skipped} earlier messages omitted):" if skipped else "The user said:"
+    return head + "\n" + "\n".join(lines)

@@ -1,0 +1,171 @@
+"""SupportAgent: the one entry point the UI, the CLI and the support_ask tool use.
+
+It owns the long-lived pieces of a conversation (the compiled graph, the checkpointer in the desk's
+database, and one MCP client per caller) and runs one graph turn per :meth:`SupportAgent.ask`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+from langgraph.errors import GraphRecursionError
+from mcp import Client
+
+from agent.bridge import ClientHolder, McpToolbox, http_client
+from agent.graph import CAP_REPLY, build_graph
+from agent.llm import make_chat_model
+from agent.memory import open_checkpointer
+from agent.state import AgentContext, AgentReply, Citation, Handoff
+from store.config import Settings
+from tools.desk import Desk, open_desk
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+
+
+class SupportAgent:
+    """The support agent for one desk; reusable across conversations, callers and tasks.
+
+    Use as ``async with SupportAgent(settings) as agent: reply = await agent.ask("...")``. ``model`` is
+    a LangChain chat model (tests pass a scripted one), None for the offline policy, or "auto" to follow
+    the settings. ``desk`` shares an already-open desk with the in-memory MCP server.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        desk: Desk | None = None,
+        model: BaseChatModel | Literal["auto"] | None = "auto",
+        max_tool_calls: int = 6,
+        max_steps: int = 8,
+        recursion_limit: int | None = None,
+        client_factory: Callable[[str | None, str | None], Client] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.desk = desk
+        self.model = make_chat_model(settings) if model == "auto" else model
+        self.max_tool_calls = max_tool_calls
+        self.max_steps = max_steps
+        self.recursion_limit = recursion_limit or 2 * max_steps + 12
+        """LangGraph's hard stop on node runs per turn: a backstop behind the step and tool-call caps."""
+        self.client_factory = client_factory
+        """Builds the MCP client for (actor, token); default: in-memory desk server or the remote URL."""
+        self._stack = AsyncExitStack()
+        self._graph: Any = None
+        self._holders: dict[str, ClientHolder] = {}
+        self._toolboxes: dict[str, McpToolbox] = {}
+        self._open_lock = asyncio.Lock()
+        self._thread_locks: dict[str, asyncio.Lock] = {}
+
+    async def __aenter__(self) -> SupportAgent:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Open the desk (unless shared or remote) and the checkpointer, and compile the graph."""
+        async with self._open_lock:
+            if self._graph is not None:
+                return
+            if self.desk is None and not self.settings.agent_mcp_url and self.client_factory is None:
+                self.desk = await self._stack.enter_async_context(open_desk(self.settings))
+            checkpointer = await self._stack.enter_async_context(open_checkpointer(self.settings))
+            self._graph = build_graph(self.model, checkpointer)
+
+    async def aclose(self) -> None:
+        for holder in self._holders.values():
+            await holder.aclose()
+        self._holders.clear()
+        self._toolboxes.clear()
+        await self._stack.aclose()
+        self._graph = None
+
+    async def toolbox(self, actor: str | None = None, token: str | None = None) -> McpToolbox:
+        """The MCP tools as ``actor`` (in-memory server) or as the owner of ``token`` (remote desk)."""
+        key = self._caller_key(actor, token)
+        async with self._open_lock:
+            if key in self._toolboxes:
+                return self._toolboxes[key]
+            if self.client_factory is not None:
+                holder = ClientHolder(self.client_factory(actor, token))
+            elif self.settings.agent_mcp_url:
+                client, http = http_client(self.settings.agent_mcp_url, token)
+                holder = ClientHolder(client, http)
+            else:
+                from server.app import build_server
+
+                settings = self.settings
+                if actor and actor != settings.actor:
+                    # Unknown callers must never be created with the configured (admin) role.
+                    settings = settings.model_copy(update={"actor": actor, "actor_role": "end_user"})
+                holder = ClientHolder(Client(build_server(settings, desk=self.desk)))
+            toolbox = await holder.start()
+            self._holders[key] = holder
+            self._toolboxes[key] = toolbox
+            return toolbox
+
+    def _caller_key(self, actor: str | None, token: str | None) -> str:
+        if token:
+            return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+        return actor or self.settings.actor
+
+    async def ask(
+        self, message: str, conversation_id: str | None = None, actor: str | None = None, token: str | None = None
+    ) -> AgentReply:
+        """Run one turn of the conversation and return the reply; a new conversation id when none is given."""
+        await self.start()
+        conversation_id = conversation_id or uuid.uuid4().hex
+        caller = self._caller_key(actor, token)
+        toolbox = await self.toolbox(actor, token)
+        # Conversations are namespaced by caller: knowing another user's id does not expose their chat.
+        thread = f"{caller}:{conversation_id}"
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread},
+            "recursion_limit": self.recursion_limit,
+        }
+        context = AgentContext(
+            toolbox=toolbox,
+            actor=actor or self.settings.actor,
+            max_tool_calls=self.max_tool_calls,
+            max_steps=self.max_steps,
+            extra={"llm": self.model is not None},
+        )
+        text = message.strip()[:MAX_MESSAGE_CHARS]
+        lock = self._thread_locks.setdefault(thread, asyncio.Lock())
+        async with lock:
+            try:
+                state = await self._graph.ainvoke({"messages": [HumanMessage(content=text)]}, config, context=context)
+            except GraphRecursionError:
+                logger.warning("conversation %s hit the step limit", thread)
+                return AgentReply(reply=CAP_REPLY, conversation_id=conversation_id, intent="cap")
+        return _reply(state, conversation_id)
+
+
+def _reply(state: dict[str, Any], conversation_id: str) -> AgentReply:
+    handoff = state.get("handoff")
+    reply = state.get("reply") or ""
+    if not reply:
+        last = (state.get("messages") or [None])[-1]
+        reply = str(getattr(last, "content", "")) if last is not None else ""
+    return AgentReply(
+        reply=reply,
+        conversation_id=conversation_id,
+        citations=[Citation(**c) for c in state.get("citations") or []],
+        confidence=state.get("confidence"),
+        actions=list(dict.fromkeys(state.get("actions") or [])),
+        handoff=Handoff(**handoff) if handoff else None,
+        tool_calls=list(state.get("tool_log") or []),
+        intent=state.get("intent"),
+    )
