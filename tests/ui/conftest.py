@@ -1,0 +1,34 @@
+"""Fixtures for the UI tests: a UIContext on the test desk, with a fast embedder and the offline agent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from sqlalchemy import text
+
+from agent.memory import CHECKPOINT_TABLES
+from server.app import DeskRef
+from tests.knowledge.conftest import FakeEmbedder, attach, drop_all
+from tools.desk import Desk
+from ui.context import UIContext
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def ui(desk: Desk) -> AsyncIterator[UIContext]:
+    """The UI's context acting as the configured admin; knowledge, agent and checkpoints undone afterwards."""
+    previous = desk.knowledge
+    knowledge = await attach(desk, FakeEmbedder())
+    # The offline policy whatever the environment says: no test reaches a real LLM.
+    settings = desk.settings.model_copy(update={"llm": "offline", "actor": "admin", "actor_role": "admin"})
+    ctx = UIContext(settings=settings, ref=DeskRef(desk))
+    try:
+        yield ctx
+    finally:
+        await ctx.aclose()
+        await drop_all(knowledge.vectors)
+        desk.knowledge = previous
+        # The checkpointer's tables are not the desk's schema (tests/test_store.py compares the two).
+        async with desk.engine.begin() as conn:
+            for table in CHECKPOINT_TABLES[desk.dialect]:
+                await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))

@@ -1,0 +1,153 @@
+"""End to end: ``support-agent serve`` with the demo desk, driven by headless Chromium through the Gradio page.
+
+Set ``SUPPORT_UI_SCREENSHOT=/tmp/ui.png`` to keep a full-page screenshot of the last screen for a look.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Route, expect, sync_playwright
+
+from tests.test_transports import BIN, _env, _free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STEP_MS = 30_000
+AGENT_MS = 120_000
+"""The first chat turn loads the embedding model; later waits are short."""
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo desk served with the UI on a free port; a bounded wait for /health."""
+    tmp = tmp_path_factory.mktemp("ui-serve")
+    env = _env(tmp / "data", SUPPORT_LLM="offline", GRADIO_ANALYTICS_ENABLED="False")
+    subprocess.run([str(BIN), "demo", "load"], env=env, check=True, timeout=300, capture_output=True)
+    port = _free_port()
+    log_path = tmp / "serve.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {log_path.read_text()}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server did not become healthy: {log_path.read_text()}")
+            time.sleep(0.2)  # polling under the deadline above
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_chat_voice_admin_in_a_browser(ui_server: str, tmp_path: Path) -> None:
+    note = tmp_path / "ui-test-note.md"
+    note.write_text("# Badge printer\n\nThe badge printer in reception needs card stock type B7.\n", encoding="utf-8")
+    outside: list[str] = []
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        browser = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+
+            def only_local(route: Route) -> None:
+                # The page must work offline: anything not served by the desk is refused and recorded.
+                if route.request.url.startswith(ui_server):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            browser.route("**/*", only_local)
+            page = browser.new_page()
+            page.set_default_timeout(STEP_MS)
+            page.goto(f"{ui_server}/")
+
+            for name in ("Chat", "Voice", "Admin"):
+                expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
+
+            # Chat: a question gets an answer from the offline agent.
+            page.locator("#chat-input textarea").fill("How do I reset my VPN password?")
+            page.locator("#chat-send").click()
+            expect(page.locator("#chat-log [data-testid=user]")).to_contain_text("reset my VPN password")
+            answer = page.locator("#chat-log [data-testid=bot]").first
+            expect(answer).to_be_visible(timeout=AGENT_MS)
+            assert answer.inner_text().strip()
+
+            # Voice: a placeholder, not a fake.
+            page.get_by_role("tab", name="Voice", exact=True).click()
+            expect(page.locator("#voice-note")).to_contain_text("voice issue")
+
+            # Admin › Knowledge: upload a Markdown file and see it ingested and listed.
+            page.get_by_role("tab", name="Admin", exact=True).click()
+            page.locator("#kb-upload input[type=file]").set_input_files(str(note))
+            expect(page.locator("#kb-upload")).to_contain_text("ui-test-note.md")
+            page.locator("#kb-ingest").click()
+            results = page.locator("#kb-results")
+            expect(results).to_contain_text("ui-test-note.md", timeout=AGENT_MS)
+            expect(results).to_contain_text("added")
+            expect(page.locator("#docs-table")).to_contain_text("ui-test-note.md")
+            expect(page.locator("#docs-table")).to_contain_text("Badge printer")
+            # Picking its row opens it; Delete asks for confirmation, then it is gone.
+            page.locator("#docs-table").get_by_text("ui-test-note.md").locator("visible=true").first.click()
+            expect(page.locator("#doc-detail")).to_contain_text("Badge printer")
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator("#doc-delete").click()
+            expect(page.locator("#docs-table")).not_to_contain_text("ui-test-note.md")
+            expect(page.get_by_text("Deleted document").first).to_be_visible()
+
+            # Admin › Ticket queue: the demo tickets are listed; clicking one opens it.
+            page.get_by_role("tab", name="Ticket queue", exact=True).click()
+            queue = page.locator("#tq-table")
+            expect(queue).to_contain_text("TCK-")
+            expect(page.locator("#tq-summary")).to_contain_text(re.compile(r"Tickets 1–\d+ of \d+"))
+            queue.get_by_text("TCK-").locator("visible=true").first.click()
+            expect(page.locator("#tq-detail h3")).to_contain_text("TCK-")
+
+            # A tool's error reaches the person as a message, not a traceback.
+            page.locator("#tq-number textarea, #tq-number input").first.fill("TCK-999999")
+            page.locator("#tq-open").click()
+            expect(page.get_by_text("does not exist").first).to_be_visible()
+            assert "Traceback" not in page.content()
+
+            shot = os.environ.get("SUPPORT_UI_SCREENSHOT")
+            if shot:
+                page.screenshot(path=shot, full_page=True)
+        finally:
+            browser.close()
+    assert outside == [], f"the page tried to reach outside the desk: {outside}"

@@ -1,0 +1,227 @@
+"""Admin › Knowledge: upload documents with a progress bar, list them, open one, delete one."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import gradio as gr
+import pandas as pd
+
+from tools import knowledge
+from tools.errors import DeskError, ForbiddenError
+from ui.context import UIContext
+from ui.errors import shown
+from ui.format import cell_int, size, table, when
+
+logger = logging.getLogger(__name__)
+
+RESULT_HEADERS = ["File", "Outcome", "Document", "Chunks", "Detail"]
+DOC_HEADERS = ["ID", "Title", "File", "Type", "Status", "Pages", "Chunks", "Size", "Updated", "Error"]
+DOC_PAGE = 100
+
+Report = Callable[[float, str], None]
+"""Overall progress of a batch: fraction done (0-1) and what is happening."""
+
+
+@dataclass
+class UploadOutcome:
+    file: str
+    outcome: Literal["added", "replaced", "duplicate", "failed"]
+    document_id: int | None = None
+    chunks: int | None = None
+    detail: str = ""
+
+    def row(self) -> list[Any]:
+        return [
+            self.file,
+            self.outcome,
+            self.document_id or "",
+            self.chunks if self.chunks is not None else "",
+            self.detail,
+        ]
+
+
+async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
+    """Ingest each uploaded file through document_ingest; one file's failure does not stop the others."""
+    desk, actor = ctx.desk(), await ctx.actor()
+    outcomes: list[UploadOutcome] = []
+    count = len(paths)
+    for index, path in enumerate(paths):
+        name = Path(path).name
+
+        async def progress(done: float, total: float, message: str, index: int = index, name: str = name) -> None:
+            if report is not None:
+                fraction = done / total if total else 0.0
+                report((index + min(max(fraction, 0.0), 1.0)) / count, f"{name} ({index + 1}/{count}): {message}")
+
+        try:
+            # The upload's own name is the source key, as for a base64 upload over MCP: uploading a changed
+            # file of the same name replaces the earlier version.
+            result = await knowledge.document_ingest(
+                desk, actor, path=path, filename=name, source_key=name, progress=progress
+            )
+        except ForbiddenError:
+            raise  # the same for every file: say it once
+        except DeskError as exc:
+            outcomes.append(UploadOutcome(name, "failed", detail=str(exc)))
+            continue
+        except Exception as exc:
+            # One broken file must not lose the results of the rest of the batch; the document is already
+            # recorded as failed by the tool, and the traceback goes to the log.
+            logger.exception("ingesting upload %r failed", name)
+            outcomes.append(UploadOutcome(name, "failed", detail=f"internal error: {type(exc).__name__}"))
+            continue
+        doc = result.document
+        if result.duplicate:
+            outcomes.append(
+                UploadOutcome(name, "duplicate", doc.id, doc.chunk_count, f"same bytes as document {doc.id}")
+            )
+        elif result.replaced_document_id is not None:
+            detail = f"new version; replaced document {result.replaced_document_id}"
+            outcomes.append(UploadOutcome(name, "replaced", doc.id, doc.chunk_count, detail))
+        else:
+            outcomes.append(UploadOutcome(name, "added", doc.id, doc.chunk_count, "; ".join(doc.warnings)))
+    if report is not None:
+        report(1.0, f"{count} file(s) processed")
+    return outcomes
+
+
+async def documents_table(ctx: UIContext, query: str | None = None) -> tuple[pd.DataFrame, str]:
+    """The newest documents (one page) and a line saying how many there are."""
+    page = await knowledge.document_list(
+        ctx.desk(), await ctx.actor(), query=(query or "").strip() or None, limit=DOC_PAGE
+    )
+    rows = [
+        [
+            d.id,
+            d.title,
+            d.filename,
+            d.doc_type or "",
+            d.status,
+            d.pages or "",
+            d.chunk_count,
+            size(d.size_bytes),
+            when(d.updated_at),
+            d.error or "",
+        ]
+        for d in page.items
+    ]
+    shown_count = f"the newest {len(rows)} of " if page.total > len(rows) else ""
+    return table(rows, DOC_HEADERS), f"Showing {shown_count}{page.total} document(s)."
+
+
+async def document_markdown(ctx: UIContext, document_id: int) -> str:
+    """A document's facts and the citations of its first chunks."""
+    doc = await knowledge.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
+    lines = [
+        f"### {html.escape(doc.title)}",
+        f"- Document {doc.id} · {doc.doc_type or 'unknown type'} · {doc.status} · {size(doc.size_bytes)}",
+        f"- Chunks: {doc.chunk_count}" + (f" · pages: {doc.pages}" if doc.pages else ""),
+        f"- Updated: {when(doc.updated_at)}",
+    ]
+    if doc.error:
+        lines.append(f"- **Failed:** {html.escape(doc.error)}")
+    if doc.ocr_pages:
+        lines.append("- Read by OCR: pages " + ", ".join(map(str, doc.ocr_pages)))
+    lines.extend(f"- Warning: {html.escape(w)}" for w in doc.warnings)
+    if doc.chunks:
+        lines.append("\n**First chunks**")
+        lines.extend(f"{c.ordinal + 1}. {html.escape(c.citation)}" for c in doc.chunks)
+    return "\n".join(lines)
+
+
+def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[Any], list[Any]]]:
+    """The upload area and the documents table; returns the loaders to run when the page opens."""
+    gr.Markdown("Upload PDF, Word, Excel, CSV, text, Markdown, HTML or image files. The type is read from the bytes.")
+    files = gr.File(
+        label="Files to add to the knowledge base",
+        file_count="multiple",
+        # No extension filter: the desk reads the type from the bytes and says why it refuses a file.
+        type="filepath",
+        elem_id="kb-upload",
+    )
+    ingest = gr.Button("Ingest files", variant="primary", elem_id="kb-ingest")
+    results = gr.Dataframe(
+        value=table([], RESULT_HEADERS), label="Upload results", interactive=False, elem_id="kb-results", wrap=True
+    )
+    gr.Markdown("#### Documents")
+    with gr.Row(equal_height=True):
+        query = gr.Textbox(placeholder="Filter by title or file name", show_label=False, scale=4)
+        refresh = gr.Button("Refresh", scale=1, min_width=80, elem_id="docs-refresh")
+    summary = gr.Markdown()
+    docs = gr.Dataframe(
+        value=table([], DOC_HEADERS),
+        interactive=False,
+        wrap=True,
+        column_widths=["5%", "19%", "15%", "8%", "7%", "6%", "6%", "7%", "13%", "14%"],
+        elem_id="docs-table",
+    )
+    with gr.Row(equal_height=True):
+        doc_id = gr.Textbox(label="Document id", placeholder="pick a row or type an id", scale=2, elem_id="doc-id")
+        open_doc = gr.Button("Open", scale=1, min_width=80)
+        delete = gr.Button("Delete", variant="stop", scale=1, min_width=80, elem_id="doc-delete")
+    detail = gr.Markdown(elem_id="doc-detail")
+
+    @shown
+    async def run_ingest(paths: list[str] | None, filter_text: str, progress: gr.Progress = gr.Progress()) -> Any:
+        if not paths:
+            gr.Warning("Choose one or more files first.")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        progress(0.0, desc="starting")
+        outcomes = await ingest_uploads(ctx, paths, lambda fraction, message: progress(fraction, desc=message))
+        failed = [o for o in outcomes if o.outcome == "failed"]
+        if failed:
+            gr.Warning(html.escape(f"{len(failed)} of {len(outcomes)} file(s) failed; the table says why."))
+        table_value, line = await documents_table(ctx, filter_text)
+        return table([o.row() for o in outcomes], RESULT_HEADERS), table_value, line, None
+
+    @shown
+    async def refresh_docs(filter_text: str) -> tuple[pd.DataFrame, str]:
+        return await documents_table(ctx, filter_text)
+
+    @shown
+    async def show_doc(value: Any) -> str:
+        document_id = cell_int(value)
+        if document_id is None:
+            gr.Warning("Enter a document id.")
+            return ""
+        return await document_markdown(ctx, document_id)
+
+    @shown
+    async def pick(evt: gr.SelectData) -> tuple[Any, str]:
+        row = evt.row_value or []
+        document_id = cell_int(row[0]) if row else None
+        if document_id is None:
+            return gr.skip(), gr.skip()
+        return str(document_id), await document_markdown(ctx, document_id)
+
+    @shown
+    async def remove(value: Any, filter_text: str) -> tuple[pd.DataFrame, str, str, Any]:
+        document_id = cell_int(value)
+        if document_id is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # cancelled in the confirmation, or no id
+        gone = await knowledge.document_delete(ctx.desk(), await ctx.actor(), document_id)
+        gr.Info(html.escape(f"Deleted document {gone.id} ({gone.filename})."))
+        table_value, line = await documents_table(ctx, filter_text)
+        return table_value, line, "", ""
+
+    ingest.click(
+        run_ingest, [files, query], [results, docs, summary, files], concurrency_limit=2, show_progress_on=[results]
+    )
+    refresh.click(refresh_docs, [query], [docs, summary])
+    query.submit(refresh_docs, [query], [docs, summary])
+    open_doc.click(show_doc, [doc_id], [detail])
+    docs.select(pick, None, [doc_id, detail], show_progress_on=[detail])
+    delete.click(
+        remove,
+        [doc_id, query],
+        [docs, summary, detail, doc_id],
+        show_progress_on=[docs],
+        js="(id, q) => [(id && window.confirm(`Delete document ${id}, its chunks and its vectors?`)) ? id : null, q]",
+    )
+    return [(refresh_docs, [query], [docs, summary])]
