@@ -25,7 +25,6 @@ from store.external import CHECKPOINT_TABLES  # noqa: F401  (re-exported for tes
 logger = logging.getLogger(__name__)
 
 
-
 def sqlite_path(database_url: str) -> str:
     """The file path of a ``sqlite+aiosqlite:///...`` URL (``:memory:`` stays as it is)."""
     url = make_url(database_url)

@@ -214,8 +214,13 @@ async def slot_fill(state: AgentState, runtime: Runtime[AgentContext]) -> dict[s
     else:
         # A new draft: from 'open a ticket: ...' or from the question the agent could not answer.
         slots = {}
-        if pending.get("kind") == "offer_ticket" and pending.get("question"):
-            root = str(pending.get("root") or pending["question"])
+        root = str(pending.get("root") or pending.get("question") or "")
+        other = policy.new_problem(message, root) if pending.get("kind") == "offer_ticket" else None
+        if other:
+            # Accepting the offer while naming another problem: the ticket is about the new one.
+            slots["subject"] = other
+            slots["description"] = message
+        elif pending.get("kind") == "offer_ticket" and pending.get("question"):
             slots["subject"] = policy.clip(policy.first_sentence(root), 120)
             slots["description"] = str(pending["question"])
             if pending.get("answered"):

@@ -231,6 +231,30 @@ def subject_from(message: str) -> str | None:
     return None
 
 
+ASK_FOR_TICKET = _R(
+    r"[,;]?\s*\b(?:yes|ok|okay|sure|please|i want|i'?d like|i need|can you|could you|let'?s)\b"
+    r"(?:\s+(?:to|me|please|open|create|raise|log|file|get|have|a|an|new|one))*\s*(?:\b(?:ticket|case|one)\b)?"
+    r"(?:\s+please)?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def new_problem(message: str, earlier: str) -> str | None:
+    """A different problem stated while accepting a ticket offer ("the Wi-Fi is slow too, open a ticket").
+
+    Returns its one-line statement when ``message`` describes an IT problem that shares little with
+    ``earlier`` (the question the offer was about), else None.
+    """
+    text = ASK_FOR_TICKET.sub(" ", CREATE.sub(" ", message))
+    stated = clip(first_sentence(text).strip(" ,.;:-"), 120)
+    content = words(stated)
+    if len(content) < 2 or not looks_it_related(stated):
+        return None
+    earlier_words = set(words(earlier))
+    shared = sum(1 for w in content if w in earlier_words)
+    return stated if shared / len(content) < 0.3 else None
+
+
 def first_sentence(text: str) -> str:
     parts = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)
     return parts[0].strip()

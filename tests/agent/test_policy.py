@@ -87,3 +87,12 @@ def test_subject_and_comment_parsing() -> None:
     assert policy.subject_from("open a ticket") is None
     assert policy.comment_body("add a comment to TCK-000042: tried a new cable") == "tried a new cable"
     assert policy.comment_body("comment on TCK-000042") is None
+
+
+def test_new_problem_named_while_accepting_an_offer() -> None:
+    earlier = "How do I reset my VPN password?"
+    assert policy.new_problem("The Wi-Fi on floor 3 is really slow, I want a ticket", earlier) == (
+        "The Wi-Fi on floor 3 is really slow"
+    )
+    assert policy.new_problem("yes please open a ticket", earlier) is None
+    assert policy.new_problem("yes, open a ticket, the VPN password reset did not work", earlier) is None
