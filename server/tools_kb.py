@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -81,6 +81,22 @@ def register(mcp: MCPServer[Any]) -> None:
         """Delete a knowledge-base article with its revisions and ticket links (admins only)."""
         desk, actor = await resolve(ctx)
         return await kb.kb_article_delete(desk, actor, article_id, revision=revision)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def kb_article_list(
+        ctx: Context,
+        tag: Annotated[str | None, Field(description="Only articles with this tag.")] = None,
+        sort: Annotated[
+            Literal["updated_at", "view_count", "title"],
+            Field(description="updated_at (newest first), view_count (most read first) or title."),
+        ] = "updated_at",
+        limit: Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> Page[kb.KBArticleSummary]:
+        """List knowledge-base articles a page at a time, newest first unless sorted otherwise."""
+        desk, actor = await resolve(ctx)
+        return await kb.kb_article_list(desk, actor, tag=tag, sort=sort, limit=limit, cursor=cursor)
 
     @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
     @tool_errors

@@ -405,3 +405,20 @@ def test_markdown_rendering() -> None:
     assert md.startswith("# VPN\n")
     assert "- Tags: vpn, remote" in md and "- URL: https://kb.example.com/vpn" in md
     assert md.rstrip().endswith("Steps here.")
+
+
+async def test_list_pages_newest_first_and_filters_by_tag(desk: Desk, admin: Actor, clock: FakeClock) -> None:
+    for i in range(3):
+        clock.advance(minutes=1)
+        await kb.kb_article_create(
+            desk, admin, kb.KBArticleCreate(title=f"Article {i}", body="text", tags=["odd"] if i % 2 else ["even"])
+        )
+    first = await kb.kb_article_list(desk, admin, limit=2)
+    assert [a.title for a in first.items] == ["Article 2", "Article 1"]
+    assert first.total == 3 and first.next_cursor is not None
+    rest = await kb.kb_article_list(desk, admin, limit=2, cursor=first.next_cursor)
+    assert [a.title for a in rest.items] == ["Article 0"] and rest.next_cursor is None
+    even = await kb.kb_article_list(desk, admin, tag="EVEN")
+    assert {a.title for a in even.items} == {"Article 0", "Article 2"}
+    by_title = await kb.kb_article_list(desk, admin, sort="title")
+    assert [a.title for a in by_title.items] == ["Article 0", "Article 1", "Article 2"]

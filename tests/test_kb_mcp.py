@@ -26,6 +26,7 @@ KB_TOOLS = {
     "kb_article_search",
     "kb_article_revisions",
     "kb_article_restore",
+    "kb_article_list",
 }
 
 
@@ -112,6 +113,8 @@ async def test_article_lifecycle_over_mcp(desk: Desk, admin: Actor) -> None:
         restored = await call(c, "kb_article_restore", {"article_id": aid, "revision": 1, "current_revision": 2})
         assert restored["revision"] == 3 and restored["body"] == old["body"]
 
+        listed = await call(c, "kb_article_list", {"limit": 5})
+        assert listed["total"] >= 1 and listed["items"][0]["title"]
         found = await call(c, "kb_article_search", {"query": "Credential Manager outlook"})
         assert found["query"] == "Credential Manager outlook"
         assert [h["id"] for h in found["items"]] == [aid]

@@ -13,11 +13,12 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -167,6 +168,18 @@ class KBSearchHit(BaseModel):
     score: float = Field(description="Relevance, higher is better; comparable within one search only.")
     url: str | None
     tags: list[str]
+
+
+class KBArticleSummary(BaseModel):
+    """One row of the article list (read the body with kb_article_get)."""
+
+    id: int
+    title: str
+    tags: list[str]
+    url: str | None
+    revision: int
+    view_count: int
+    updated_at: datetime
 
 
 class KBArticleDeleted(BaseModel):
@@ -548,6 +561,50 @@ def snippet(text: str, query: str, *, before: int = SNIPPET_BEFORE, after: int =
         start = space + 1 if 0 <= space < (best if best is not None else start) else start
     excerpt = flat[start:end]
     return ("…" if start > 0 else "") + excerpt + ("…" if end < len(flat) else "")
+
+
+async def kb_article_list(
+    desk: Desk,
+    actor: Actor,
+    *,
+    tag: str | None = None,
+    sort: Literal["updated_at", "view_count", "title"] = "updated_at",
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[KBArticleSummary]:
+    """Articles a page at a time: recently updated first (or most viewed, or by title); open to everyone."""
+    size, offset = page_limit(limit), decode_cursor(cursor)
+    stmt = select(KBArticle)
+    if tag:
+        try:
+            wanted = normalise_tags([tag])
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from exc
+        params: dict[str, object] = {}
+        clause = _tags_clause(desk.dialect, wanted, params).replace("t.tags", "kb_articles.tags")
+        stmt = stmt.where(sql_text(clause).bindparams(**params))
+    order = {
+        "updated_at": (KBArticle.updated_at.desc(), KBArticle.id.desc()),
+        "view_count": (KBArticle.view_count.desc(), KBArticle.id.desc()),
+        "title": (KBArticle.title, KBArticle.id),
+    }[sort]
+    async with desk.sessions() as session:
+        total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        rows = (await session.execute(stmt.order_by(*order).offset(offset).limit(size))).scalars().all()
+    items = [
+        KBArticleSummary(
+            id=a.id,
+            title=a.title,
+            tags=list(a.tags or []),
+            url=a.url,
+            revision=a.revision,
+            view_count=a.view_count,
+            updated_at=a.updated_at,
+        )
+        for a in rows
+    ]
+    nxt = encode_cursor(offset + size) if offset + size < total else None
+    return Page[KBArticleSummary](items=items, total=total, next_cursor=nxt)
 
 
 def _tags_clause(dialect: str, tags: Sequence[str], params: dict[str, object]) -> str:

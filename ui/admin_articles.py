@@ -18,7 +18,13 @@ SEARCH_LIMIT = 50
 
 
 async def search_articles(ctx: UIContext, query: str) -> pd.DataFrame:
-    """Articles matching every word of ``query``, best first."""
+    """Articles matching every word of ``query``, best first; with no query, the newest articles."""
+    if not query.strip():
+        page = await kb.kb_article_list(ctx.desk(), await ctx.actor(), limit=SEARCH_LIMIT)
+        rows = [
+            [a.id, a.title, ", ".join(a.tags), "", f"revision {a.revision}, {a.view_count} views"] for a in page.items
+        ]
+        return table(rows, HEADERS)
     hits = await kb.kb_article_search(ctx.desk(), await ctx.actor(), query, limit=SEARCH_LIMIT)
     return table([[h.id, h.title, ", ".join(h.tags), round(h.score, 3), h.snippet] for h in hits], HEADERS)
 
@@ -33,7 +39,7 @@ async def create_article(ctx: UIContext, title: str, body: str, tags: str, url: 
     return await kb.kb_article_create(ctx.desk(), await ctx.actor(), data)
 
 
-def build_articles_tab(ctx: UIContext) -> None:
+def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]:
     with gr.Row(equal_height=True):
         query = gr.Textbox(
             placeholder="Search articles: words, error codes (0x80070005), product names",
@@ -96,3 +102,5 @@ def build_articles_tab(ctx: UIContext) -> None:
     create.click(
         run_create, [title, body, tags, url], [article_id, article, title, body, tags, url], show_progress_on=[article]
     )
+    # With the query box empty the table lists the newest articles, so open the tab on that list.
+    return [(run_search, [query], [hits])]

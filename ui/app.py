@@ -34,7 +34,7 @@ def build_ui(ctx: UIContext) -> gr.Blocks:
                 with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge"):
                     on_load = build_knowledge_tab(ctx)
                 with gr.Tab("Articles", id="articles", elem_id="tab-articles"):
-                    build_articles_tab(ctx)
+                    on_load += build_articles_tab(ctx)
                 with gr.Tab("Ticket queue", id="tickets", elem_id="tab-tickets"):
                     on_load += build_tickets_tab(ctx)
                 with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
