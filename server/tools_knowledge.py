@@ -1,11 +1,144 @@
-"""Placeholder: filled in by the issue that builds it."""
+"""MCP tools for the knowledge base: ingest documents (with progress), list, read, delete, reindex, search."""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+from typing import Annotated, Any
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from server.context import resolve, resource_errors, tool_errors
+from tools import knowledge, search
+from tools.common import Page
+from tools.errors import InvalidInputError
+
+SourceList = list[search.SourceName]
+
+
+def decode_content(content_base64: str, max_mb: float) -> bytes:
+    """Base64 to bytes, refusing oversized input before decoding it."""
+    cleaned = "".join(content_base64.split())
+    if len(cleaned) * 3 / 4 > max_mb * 1024 * 1024:
+        raise ToolError(
+            f"content is about {len(cleaned) * 3 / 4 / 1048576:.1f} MB, over the {max_mb:g} MB upload limit"
+        )
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ToolError(f"content_base64 is not valid base64 ({exc}); send the file's bytes base64-encoded") from exc
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    """Register this module's tools, resources and prompts on ``mcp``."""
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True))
+    @tool_errors
+    async def document_ingest(
+        ctx: Context,
+        path: Annotated[str | None, Field(description="A file on the server's disk (stdio use).")] = None,
+        content_base64: Annotated[str | None, Field(description="The file's bytes, base64-encoded.")] = None,
+        filename: Annotated[
+            str | None, Field(description="File name, required with content_base64 (e.g. 'vpn-guide.pdf').")
+        ] = None,
+        source_key: Annotated[
+            str | None,
+            Field(description="What identifies this source across versions; defaults to the path or file name."),
+        ] = None,
+    ) -> knowledge.IngestResult:
+        """Add a PDF, Office, CSV, text, Markdown, HTML or image file to the knowledge base (admins only)."""
+        desk, actor = await resolve(ctx)
+        if (path is None) == (content_base64 is None):
+            raise ToolError("pass exactly one of: path (a file on the server) or content_base64 with filename")
+        data = decode_content(content_base64, desk.settings.max_upload_mb) if content_base64 is not None else None
+        if data is not None and not filename:
+            raise ToolError("filename is required with content_base64 (it names the document and hints its type)")
+
+        async def progress(done: float, total: float, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        return await knowledge.document_ingest(
+            desk, actor, data=data, path=path, filename=filename, source_key=source_key, progress=progress
+        )
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def document_list(
+        ctx: Context,
+        status: Annotated[
+            knowledge.DocStatus | None, Field(description="Only documents in this state: processing, ready, failed.")
+        ] = None,
+        query: Annotated[str | None, Field(description="Text to find in the title or file name.")] = None,
+        limit: Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> Page[knowledge.DocumentPublic]:
+        """List the knowledge base's documents, newest first, a page at a time."""
+        desk, actor = await resolve(ctx)
+        return await knowledge.document_list(desk, actor, status=status, query=query, limit=limit, cursor=cursor)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def document_get(
+        document_id: Annotated[int, Field(description="The document's id.")],
+        ctx: Context,
+        chunk_limit: Annotated[int, Field(description="How many chunk previews to include, 0-200.", ge=0, le=200)] = 20,
+    ) -> knowledge.DocumentDetail:
+        """Show a document's details and previews of its first chunks."""
+        desk, actor = await resolve(ctx)
+        return await knowledge.document_get(desk, actor, document_id, chunk_limit=chunk_limit)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False))
+    @tool_errors
+    async def document_delete(
+        document_id: Annotated[int, Field(description="The document's id.")], ctx: Context
+    ) -> knowledge.DocumentPublic:
+        """Delete a document with its chunks and vectors (admins only)."""
+        desk, actor = await resolve(ctx)
+        return await knowledge.document_delete(desk, actor, document_id)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True))
+    @tool_errors
+    async def document_reindex(
+        ctx: Context,
+        document_id: Annotated[
+            int | None, Field(description="One document; omit to rebuild the whole index (after a model change).")
+        ] = None,
+    ) -> knowledge.ReindexResult:
+        """Re-embed one document, or all of them into a fresh index with the configured embedder (admins only)."""
+        desk, actor = await resolve(ctx)
+
+        async def progress(done: float, total: float, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        return await knowledge.document_reindex(desk, actor, document_id, progress=progress)
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool_errors
+    async def knowledge_search(
+        query: Annotated[str, Field(description="What to look for: a question, an error code, a product name.")],
+        ctx: Context,
+        k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 5,
+        sources: Annotated[
+            SourceList | None, Field(description="Any of documents, kb, tickets (resolved ones); default all.")
+        ] = None,
+        document_ids: Annotated[list[int] | None, Field(description="Only these documents.")] = None,
+        doc_types: Annotated[list[str] | None, Field(description="Only these document types, e.g. ['pdf'].")] = None,
+    ) -> search.KnowledgeSearchResult:
+        """Search documents, KB articles and resolved tickets; each hit carries a citation."""
+        desk, actor = await resolve(ctx)
+        filters = search.KnowledgeFilters(document_ids=document_ids, doc_types=doc_types)
+        return await search.knowledge_search(
+            desk, actor, query, k=k, sources=tuple(sources or search.ALL_SOURCES), filters=filters
+        )
+
+    @mcp.resource("document://{document_id}", title="Knowledge document", mime_type="application/json")
+    @resource_errors
+    async def document_resource(document_id: str, ctx: Context) -> str:
+        """A document's details and chunk previews, as JSON."""
+        desk, actor = await resolve(ctx)
+        if not document_id.isdigit():
+            raise InvalidInputError(f"document id must be a number, got {document_id!r}")
+        detail = await knowledge.document_get(desk, actor, int(document_id))
+        return detail.model_dump_json()

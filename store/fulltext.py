@@ -99,10 +99,7 @@ async def search(
         # plainto_tsquery ANDs the words; OR them instead so partial matches rank rather than vanish.
         # PostgreSQL's parser keeps file names and codes whole ('outlook.exe', 'sw-001'), which the
         # word split above breaks apart, so the raw text's own parse is OR-ed in as well.
-        tsq = (
-            "(replace(plainto_tsquery('english', :q)::text, '&', '|')::tsquery "
-            "|| plainto_tsquery('english', :raw))"
-        )
+        tsq = "(replace(plainto_tsquery('english', :q)::text, '&', '|')::tsquery || plainto_tsquery('english', :raw))"
         sql = (
             f"SELECT t.id, ts_rank_cd({index.pg_document('t.')}, q.query) AS score "
             f"FROM {index.table} t, (SELECT {tsq} AS query) q "

@@ -102,7 +102,8 @@ def http_server(tmp_path: Path) -> Iterator[str]:
 
 
 async def test_http_end_to_end(http_server: str) -> None:
-    health = httpx.get(f"{http_server}/health", timeout=5).json()
+    async with httpx.AsyncClient() as http:
+        health = (await http.get(f"{http_server}/health", timeout=5)).json()
     assert health["status"] == "ok"
     async with Client(f"{http_server}/mcp", read_timeout_seconds=60) as client:
         await _exercise(client)

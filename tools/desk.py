@@ -42,9 +42,15 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
     async with open_store(settings) as (engine, sessions):
         if migrate:
             await ensure_schema(settings, engine)
-        yield Desk(
+        desk = Desk(
             settings=settings,
             engine=engine,
             sessions=sessions,
             blobs=BlobStore(settings.data_dir / "blobs"),
         )
+        # Cheap: the embedding model loads on first use. With it in place, ticket_suggest and
+        # kb_article_search rank through hybrid search.
+        from tools.knowledge import open_knowledge
+
+        await open_knowledge(desk)
+        yield desk

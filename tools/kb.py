@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -583,11 +583,12 @@ async def kb_article_list(
         params: dict[str, object] = {}
         clause = _tags_clause(desk.dialect, wanted, params).replace("t.tags", "kb_articles.tags")
         stmt = stmt.where(sql_text(clause).bindparams(**params))
-    order = {
+    orders: dict[str, tuple[ColumnElement[Any], ...]] = {
         "updated_at": (KBArticle.updated_at.desc(), KBArticle.id.desc()),
         "view_count": (KBArticle.view_count.desc(), KBArticle.id.desc()),
-        "title": (KBArticle.title, KBArticle.id),
-    }[sort]
+        "title": (KBArticle.title.asc(), KBArticle.id.asc()),
+    }
+    order = orders[sort]
     async with desk.sessions() as session:
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         rows = (await session.execute(stmt.order_by(*order).offset(offset).limit(size))).scalars().all()

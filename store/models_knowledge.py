@@ -1,0 +1,74 @@
+"""ORM models for the knowledge base (issue 3): documents, their chunks, and the vector index's record.
+
+Imported at the end of ``store.models`` so one ``Base.metadata`` describes the whole schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.fulltext import FtsIndex
+from store.models import Base, BigId
+from store.types import utcnow
+
+DOCUMENT_CHUNKS = FtsIndex("document_chunks", ("citation", "text"))
+"""Full-text index on chunks; the citation carries the title and headings, so they match too."""
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_source_key_status", "source_key", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(255))
+    source_key: Mapped[str] = mapped_column(String(1000))
+    """What makes two uploads "the same source" (server path, or file name); a new version replaces the old."""
+    doc_type: Mapped[str | None] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    """processing, ready or failed."""
+    error: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    ocr_pages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    blob_sha256: Mapped[str | None] = mapped_column(String(64))
+    """The original bytes, content-addressed in the blob store."""
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    embedder: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentChunk(Base):
+    __tablename__ = "document_chunks"
+    __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    heading_path: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    page: Mapped[int | None] = mapped_column(Integer)
+    sheet: Mapped[str | None] = mapped_column(String(255))
+    citation: Mapped[str] = mapped_column(Text)
+
+
+class IndexMeta(Base):
+    """Small key/value records about the vector index: the embedder in use, sync marks."""
+
+    __tablename__ = "index_meta"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    embedder: Mapped[str | None] = mapped_column(String(200))
+    dimension: Mapped[int | None] = mapped_column(Integer)
+    collection: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

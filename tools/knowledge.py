@@ -1,0 +1,616 @@
+"""Documents in the knowledge base: ingest, list, read, delete, reindex; and the per-process Knowledge object.
+
+Ingestion: bytes -> content hash (same bytes again = the existing document) -> processor in a worker
+thread -> embeddings in batches (worker thread, progress per batch) -> vectors -> ONE transaction that
+inserts the chunks, marks the document ready and removes the previous version of the same source. The
+old version's vectors are deleted after that commit; searches validate every vector hit against the
+database, so they see either the old document or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.embedder import Embedder, create_embedder, slug
+from store.models_knowledge import Document, DocumentChunk, IndexMeta
+from store.vectors import Metadata, VectorIndex, collection_name
+from tools.actor import Actor
+from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, truncate
+from tools.desk import Desk
+from tools.errors import ConflictError, DeskError, InvalidInputError, NotFoundError, UnavailableError
+
+if TYPE_CHECKING:
+    from tools.ingest.base import Chunk, Extracted
+    from tools.search import SearchHit, SearchMethod, SourceName
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+DocStatus = Literal["processing", "ready", "failed"]
+
+EMBED_BATCH = 64
+META_KEY = "embedder"
+STALE_PROCESSING = timedelta(hours=1)
+"""A document stuck in ``processing`` this long (a crashed ingest) may be ingested again."""
+
+
+class EmbedderMismatchError(ConflictError):
+    """The vector index holds another model's vectors; only a reindex can change models."""
+
+
+# --- the per-process knowledge object -------------------------------------------------------------
+
+
+@dataclass
+class Knowledge:
+    """The embedder, the vector index and the search method, opened once per process."""
+
+    desk: Desk
+    embedder: Embedder
+    vectors: VectorIndex
+    method: SearchMethod = "weighted"
+    index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while vectors are written for a commit and during a full reindex (collection switch)."""
+    sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _embed_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embed off the event loop; one batch at a time per process (torch already uses every core)."""
+        lock = self._embed_lock
+
+        def run() -> list[list[float]]:
+            with lock:
+                return self.embedder.embed(texts)
+
+        return await asyncio.to_thread(run)
+
+    async def search(
+        self,
+        actor: Actor,
+        query: str,
+        k: int = 5,
+        sources: Sequence[SourceName] = ("documents", "kb", "tickets"),
+    ) -> list[SearchHit]:
+        """Hybrid search hits (the entry point other tools use, e.g. ticket_suggest).
+
+        An index built by another embedder becomes :class:`UnavailableError`, so callers fall back to
+        full-text search until an admin reindexes; ``k`` is capped at 50.
+        """
+        from tools.search import knowledge_search
+
+        try:
+            result = await knowledge_search(self.desk, actor, query, k=max(1, min(k, 50)), sources=tuple(sources))
+        except EmbedderMismatchError as exc:
+            raise UnavailableError(str(exc)) from exc
+        return result.hits
+
+
+async def open_knowledge(desk: Desk, *, embedder: Embedder | None = None) -> Knowledge:
+    """Create the desk's Knowledge (nothing heavy happens: the model loads on first embedding)."""
+    knowledge = Knowledge(
+        desk=desk, embedder=embedder or create_embedder(desk.settings), vectors=VectorIndex(desk.settings)
+    )
+    desk.knowledge = knowledge
+    return knowledge
+
+
+async def get_knowledge(desk: Desk) -> Knowledge:
+    """``desk.knowledge``, opened on first use for a desk that was built without it."""
+    if desk.knowledge is None:
+        return await open_knowledge(desk)
+    assert isinstance(desk.knowledge, Knowledge)
+    return desk.knowledge
+
+
+# --- the index record -----------------------------------------------------------------------------
+
+
+async def active_collection(desk: Desk, knowledge: Knowledge, session: AsyncSession) -> str:
+    """The collection for the configured embedder; refuses when the index was built by another model."""
+    emb = knowledge.embedder
+    row = await session.get(IndexMeta, META_KEY)
+    if row is not None and row.embedder == emb.name and row.dimension == emb.dimension and row.collection:
+        return row.collection
+    generation = int((row.value or {}).get("generation", 0)) + 1 if row is not None else 1
+    if row is not None:
+        ready = (
+            await session.execute(select(func.count()).select_from(Document).where(Document.status == "ready"))
+        ).scalar_one()
+        if ready:
+            raise EmbedderMismatchError(
+                f"the vector index was built with {row.embedder!r} ({row.dimension} dimensions) but the configured "
+                f"embedder is {emb.name!r} ({emb.dimension}); an admin must run document_reindex (all documents) "
+                "to rebuild it, or switch the embedder setting back"
+            )
+    # First use, or a model change with nothing indexed yet: adopt the configured embedder.
+    name = collection_name(slug(emb.name), emb.dimension, generation)
+    if row is None:
+        row = IndexMeta(key=META_KEY)
+        session.add(row)
+    row.embedder, row.dimension, row.collection = emb.name, emb.dimension, name
+    row.value = {"generation": generation}
+    row.updated_at = desk.clock()
+    await session.flush()
+    return name
+
+
+async def read_collection(desk: Desk, knowledge: Knowledge) -> str:
+    async with desk.sessions.begin() as session:
+        return await active_collection(desk, knowledge, session)
+
+
+# --- public models ----------------------------------------------------------------------------------
+
+
+class DocumentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    filename: str
+    source_key: str
+    doc_type: str | None
+    sha256: str
+    size_bytes: int
+    status: DocStatus
+    error: str | None
+    pages: int | None
+    chunk_count: int
+    ocr_pages: list[int]
+    warnings: list[str]
+    embedder: str | None
+    uploaded_by_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChunkPreview(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ordinal: int
+    kind: str
+    page: int | None
+    sheet: str | None
+    heading_path: list[str]
+    citation: str
+    text: str
+
+
+class DocumentDetail(DocumentPublic):
+    chunks: list[ChunkPreview]
+    """The first chunks, text cut to a preview."""
+
+
+class IngestResult(BaseModel):
+    document: DocumentPublic
+    duplicate: bool = False
+    """True when these exact bytes were already ingested: nothing was copied or re-indexed."""
+    replaced_document_id: int | None = None
+    """The previous version of the same source, now removed."""
+
+
+class ReindexResult(BaseModel):
+    documents: int
+    chunks: int
+    embedder: str
+    collection: str
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def vector_id(document_id: int, ordinal: int) -> str:
+    return f"doc:{document_id}:{ordinal}"
+
+
+def citation(chunk: Chunk, title: str) -> str:
+    """The chunk's citation, without repeating the title when it is also the first heading."""
+    from dataclasses import replace
+
+    path = chunk.heading_path
+    while path and path[0].strip().lower() == title.strip().lower():
+        path = path[1:]
+    return replace(chunk, heading_path=path).citation(title)
+
+
+def embed_text(citation: str, text: str) -> str:
+    """What the model sees for a chunk: where it comes from, then its text."""
+    return f"{citation}\n{text}"
+
+
+async def _report(progress: Progress | None, done: float, total: float, message: str) -> None:
+    if progress is not None:
+        await progress(done, total, message)
+
+
+def _limits(desk: Desk) -> Any:
+    from tools.ingest.base import Limits
+
+    return Limits(max_bytes=int(desk.settings.max_upload_mb * 1024 * 1024))
+
+
+def _extract_sync(data: bytes, filename: str, limits: Any) -> Extracted:
+    # extract() turns any parser failure into ExtractionError, so hostile files cannot crash the server.
+    from tools.ingest.extract import extract
+
+    return extract(data, filename, limits)
+
+
+async def _embed_batches(
+    knowledge: Knowledge, texts: list[str], progress: Progress | None, what: str
+) -> list[list[float]]:
+    vectors: list[list[float]] = []
+    total = len(texts)
+    for start in range(0, total, EMBED_BATCH):
+        vectors.extend(await knowledge.embed(texts[start : start + EMBED_BATCH]))
+        await _report(progress, len(vectors), total, f"embedded {len(vectors)}/{total} chunks of {what}")
+    return vectors
+
+
+def _public(doc: Document) -> DocumentPublic:
+    return DocumentPublic.model_validate(doc)
+
+
+async def _require_document(session: AsyncSession, document_id: int) -> Document:
+    doc = await session.get(Document, document_id)
+    if doc is None:
+        raise NotFoundError(f"document {document_id} does not exist; call document_list to see the documents")
+    return doc
+
+
+# --- ingest ----------------------------------------------------------------------------------------------
+
+
+async def _read_path(desk: Desk, path: str) -> tuple[bytes, str]:
+    limit = desk.settings.max_upload_mb * 1024 * 1024
+
+    def read() -> tuple[bytes, str]:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise InvalidInputError(f"{path!r} is not a readable file on the server; pass an existing file path")
+        size = p.stat().st_size
+        if size > limit:
+            raise InvalidInputError(
+                f"{p.name!r} is {size / 1048576:.1f} MB, over the {desk.settings.max_upload_mb:g} MB limit"
+            )
+        return p.read_bytes(), str(p.resolve())
+
+    return await asyncio.to_thread(read)
+
+
+async def document_ingest(
+    desk: Desk,
+    actor: Actor,
+    *,
+    data: bytes | None = None,
+    path: str | None = None,
+    filename: str | None = None,
+    source_key: str | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest one file (bytes or a server path); admins only. Raises after recording a failed document."""
+    actor.require("admin", "document ingest")
+    if (data is None) == (path is None):
+        raise InvalidInputError("pass exactly one of: data (the file's bytes) or path (a file on the server)")
+    if path is not None:
+        data, resolved = await _read_path(desk, path)
+        filename = filename or Path(resolved).name
+        source_key = source_key or resolved
+    assert data is not None
+    if not filename or not filename.strip():
+        raise InvalidInputError("filename is required with content (it names the document and its type)")
+    filename = Path(filename.strip()).name[:255] or "document"
+    source_key = (source_key or filename)[:1000]
+    limit = desk.settings.max_upload_mb * 1024 * 1024
+    if len(data) > limit:
+        raise InvalidInputError(
+            f"{filename!r} is {len(data) / 1048576:.1f} MB, over the {desk.settings.max_upload_mb:g} MB limit"
+        )
+    knowledge = await get_knowledge(desk)
+    sha = hashlib.sha256(data).hexdigest()
+    await _report(progress, 0, 1, f"received {filename} ({len(data)} bytes)")
+
+    now = desk.clock()
+    async with desk.sessions.begin() as session:
+        existing = (await session.execute(select(Document).where(Document.sha256 == sha))).scalar_one_or_none()
+        if existing is not None and existing.status == "ready":
+            return IngestResult(document=_public(existing), duplicate=True)
+        if existing is not None and existing.status == "processing" and now - existing.updated_at < STALE_PROCESSING:
+            raise ConflictError(
+                f"these bytes are being ingested right now as document {existing.id} ({existing.filename!r}); "
+                "wait for it to finish and call document_get"
+            )
+    blob = await asyncio.to_thread(desk.blobs.put, data)
+    try:
+        async with desk.sessions.begin() as session:
+            doc = (await session.execute(select(Document).where(Document.sha256 == sha))).scalar_one_or_none()
+            if doc is None:
+                doc = Document(sha256=sha, created_at=now)
+                session.add(doc)
+            # A failed or abandoned earlier attempt is retried in place.
+            doc.title, doc.filename, doc.source_key = filename, filename, source_key
+            doc.size_bytes, doc.status, doc.error, doc.doc_type = len(data), "processing", None, None
+            doc.pages, doc.chunk_count, doc.ocr_pages, doc.warnings = None, 0, [], []
+            doc.blob_sha256, doc.uploaded_by_id, doc.updated_at = blob, actor.user_id, now
+            await session.flush()
+            doc_id = doc.id
+    except IntegrityError:
+        # Someone inserted the same bytes between our read and write: theirs is the document.
+        async with desk.sessions() as session:
+            doc = (await session.execute(select(Document).where(Document.sha256 == sha))).scalar_one()
+            return IngestResult(document=_public(doc), duplicate=True)
+
+    try:
+        return await _process(desk, knowledge, actor, doc_id, data, filename, source_key, progress)
+    except BaseException as exc:
+        reason = str(exc) if isinstance(exc, DeskError) else f"internal error: {type(exc).__name__}: {exc}"
+        await asyncio.shield(_fail(desk, knowledge, doc_id, reason))
+        raise
+
+
+async def _process(
+    desk: Desk,
+    knowledge: Knowledge,
+    actor: Actor,
+    doc_id: int,
+    data: bytes,
+    filename: str,
+    source_key: str,
+    progress: Progress | None,
+) -> IngestResult:
+    from tools.ingest.base import ExtractionError
+
+    await _report(progress, 0, 1, f"reading {filename}")
+    extracted = await asyncio.to_thread(_extract_sync, data, filename, _limits(desk))
+    chunks: list[Chunk] = [c for c in extracted.chunks if c.text.strip()]
+    if not chunks:
+        raise ExtractionError(f"{filename!r} yielded no text; nothing to index (is it a scan without OCR?)")
+    title = (extracted.title or filename).strip()[:300] or filename
+    citations = [citation(c, title) for c in chunks]
+    await _report(progress, 0, len(chunks), f"parsed {filename}: {len(chunks)} chunks")
+    vectors = await _embed_batches(
+        knowledge, [embed_text(ci, c.text) for ci, c in zip(citations, chunks, strict=True)], progress, filename
+    )
+
+    async with knowledge.index_lock:
+        coll = await read_collection(desk, knowledge)
+        await knowledge.vectors.delete(coll, where={"document_id": doc_id})
+        metas: list[Metadata] = [
+            {"source": "document", "document_id": doc_id, "ordinal": i} for i in range(len(chunks))
+        ]
+        await knowledge.vectors.upsert(coll, [vector_id(doc_id, i) for i in range(len(chunks))], vectors, metas)
+        replaced: list[int] = []
+        async with desk.sessions.begin() as session:
+            doc = await session.get(Document, doc_id)
+            if doc is None:
+                raise ConflictError(f"document {doc_id} was deleted while it was being ingested")
+            session.add_all(
+                DocumentChunk(
+                    document_id=doc_id,
+                    ordinal=i,
+                    text=c.text,
+                    kind=c.kind,
+                    heading_path=list(c.heading_path),
+                    page=c.page,
+                    sheet=c.sheet,
+                    citation=citations[i],
+                )
+                for i, c in enumerate(chunks)
+            )
+            olds = (
+                await session.execute(
+                    select(Document.id).where(
+                        Document.source_key == source_key, Document.id != doc_id, Document.status == "ready"
+                    )
+                )
+            ).scalars()
+            replaced = list(olds)
+            if replaced:
+                await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id.in_(replaced)))
+                await session.execute(delete(Document).where(Document.id.in_(replaced)))
+            doc.title, doc.doc_type, doc.pages = title, extracted.doc_type, extracted.pages
+            doc.ocr_pages, doc.warnings = list(extracted.ocr_pages), list(extracted.warnings)
+            doc.chunk_count, doc.status, doc.error = len(chunks), "ready", None
+            doc.embedder, doc.updated_at = knowledge.embedder.name, desk.clock()
+            audit(
+                session,
+                actor,
+                "document.ingest",
+                "document",
+                doc_id,
+                after={"filename": filename, "replaced": replaced},
+            )
+            public = _public(doc)
+        for old in replaced:
+            await knowledge.vectors.delete(coll, where={"document_id": old})
+    await _report(progress, len(chunks), len(chunks), f"{filename} is ready: {len(chunks)} chunks")
+    logger.info("ingested %s as document %s (%d chunks)", filename, doc_id, len(chunks))
+    return IngestResult(document=public, replaced_document_id=replaced[0] if replaced else None)
+
+
+async def _fail(desk: Desk, knowledge: Knowledge, doc_id: int, reason: str) -> None:
+    """Record why, and leave no chunks or vectors of this attempt behind."""
+    try:
+        coll = await read_collection(desk, knowledge)
+        await knowledge.vectors.delete(coll, where={"document_id": doc_id})
+    except EmbedderMismatchError:
+        pass  # another model's index: this attempt never wrote to it
+    async with desk.sessions.begin() as session:
+        await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
+        doc = await session.get(Document, doc_id)
+        if doc is not None:
+            doc.status, doc.error, doc.chunk_count, doc.updated_at = "failed", reason[:4000], 0, desk.clock()
+    logger.warning("ingestion of document %s failed: %s", doc_id, reason)
+
+
+# --- read, delete, reindex -----------------------------------------------------------------------------
+
+
+async def document_list(
+    desk: Desk,
+    actor: Actor,
+    *,
+    status: DocStatus | None = None,
+    query: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[DocumentPublic]:
+    """Documents, newest first, a page at a time."""
+    del actor  # everyone may see what the knowledge base holds
+    size, offset = page_limit(limit), decode_cursor(cursor)
+    stmt = select(Document)
+    if status:
+        stmt = stmt.where(Document.status == status)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(func.lower(Document.title).like(like) | func.lower(Document.filename).like(like))
+    async with desk.sessions() as session:
+        total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        rows = (
+            await session.execute(
+                stmt.order_by(Document.created_at.desc(), Document.id.desc()).offset(offset).limit(size)
+            )
+        ).scalars()
+        items = [_public(d) for d in rows]
+    nxt = encode_cursor(offset + size) if offset + size < total else None
+    return Page[DocumentPublic](items=items, total=total, next_cursor=nxt)
+
+
+async def document_get(desk: Desk, actor: Actor, document_id: int, *, chunk_limit: int = 20) -> DocumentDetail:
+    """A document with previews of its first chunks."""
+    del actor
+    if not 0 <= chunk_limit <= 200:
+        raise InvalidInputError(f"chunk_limit must be between 0 and 200, got {chunk_limit}")
+    async with desk.sessions() as session:
+        doc = await _require_document(session, document_id)
+        chunks = (
+            await session.execute(
+                select(DocumentChunk)
+                .where(DocumentChunk.document_id == document_id)
+                .order_by(DocumentChunk.ordinal)
+                .limit(chunk_limit)
+            )
+        ).scalars()
+        previews = [
+            ChunkPreview(
+                ordinal=c.ordinal,
+                kind=c.kind,
+                page=c.page,
+                sheet=c.sheet,
+                heading_path=list(c.heading_path or []),
+                citation=c.citation,
+                text=truncate(c.text, 400) or "",
+            )
+            for c in chunks
+        ]
+        return DocumentDetail(**_public(doc).model_dump(), chunks=previews)
+
+
+async def document_delete(desk: Desk, actor: Actor, document_id: int) -> DocumentPublic:
+    """Delete a document, its chunks and its vectors (admins only)."""
+    actor.require("admin", "document delete")
+    knowledge = await get_knowledge(desk)
+    async with desk.sessions.begin() as session:
+        doc = await _require_document(session, document_id)
+        public = _public(doc)
+        await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
+        await session.delete(doc)
+        audit(session, actor, "document.delete", "document", document_id, before={"filename": public.filename})
+    # Vectors of every collection this process knows of: the row is gone, so stale hits are filtered anyway.
+    for name in await _document_collections(knowledge):
+        await knowledge.vectors.delete(name, where={"document_id": document_id})
+    return public
+
+
+async def _document_collections(knowledge: Knowledge) -> list[str]:
+    return [n for n in await knowledge.vectors.list_names() if n.startswith("desk-")]
+
+
+async def document_reindex(
+    desk: Desk, actor: Actor, document_id: int | None = None, *, progress: Progress | None = None
+) -> ReindexResult:
+    """Re-embed one document, or every document into a fresh collection (after an embedder change)."""
+    actor.require("admin", "document reindex")
+    knowledge = await get_knowledge(desk)
+    emb = knowledge.embedder
+    if document_id is not None:
+        async with desk.sessions() as session:
+            doc = await _require_document(session, document_id)
+            if doc.status != "ready":
+                raise InvalidInputError(f"document {document_id} is {doc.status!r}; only ready documents are indexed")
+        try:
+            coll = await read_collection(desk, knowledge)
+        except EmbedderMismatchError as exc:
+            raise EmbedderMismatchError(f"{exc} (reindexing one document cannot change the model)") from exc
+        n = await _reindex_documents(desk, knowledge, coll, [document_id], progress)
+        return ReindexResult(documents=1, chunks=n, embedder=emb.name, collection=coll)
+
+    async with knowledge.index_lock:
+        async with desk.sessions() as session:
+            row = await session.get(IndexMeta, META_KEY)
+            old = row.collection if row is not None else None
+            generation = int((row.value or {}).get("generation", 0)) + 1 if row is not None else 1
+            ids = list(
+                (
+                    await session.execute(select(Document.id).where(Document.status == "ready").order_by(Document.id))
+                ).scalars()
+            )
+        coll = collection_name(slug(emb.name), emb.dimension, generation)
+        await knowledge.vectors.drop(coll)
+        n = await _reindex_documents(desk, knowledge, coll, ids, progress)
+        async with desk.sessions.begin() as session:
+            row = await session.get(IndexMeta, META_KEY)
+            if row is None:
+                row = IndexMeta(key=META_KEY)
+                session.add(row)
+            before = {"embedder": row.embedder, "collection": row.collection}
+            row.embedder, row.dimension, row.collection = emb.name, emb.dimension, coll
+            row.value, row.updated_at = {"generation": generation}, desk.clock()
+            if ids:
+                for doc in (await session.execute(select(Document).where(Document.id.in_(ids)))).scalars():
+                    doc.embedder = emb.name
+            audit(session, actor, "document.reindex", "index", META_KEY, before=before, after={"collection": coll})
+        if old and old != coll:
+            await knowledge.vectors.drop(old)
+    return ReindexResult(documents=len(ids), chunks=n, embedder=emb.name, collection=coll)
+
+
+async def _reindex_documents(
+    desk: Desk, knowledge: Knowledge, coll: str, ids: list[int], progress: Progress | None
+) -> int:
+    total = 0
+    for number, doc_id in enumerate(ids, 1):
+        async with desk.sessions() as session:
+            rows = list(
+                (
+                    await session.execute(
+                        select(DocumentChunk).where(DocumentChunk.document_id == doc_id).order_by(DocumentChunk.ordinal)
+                    )
+                ).scalars()
+            )
+        vectors = await _embed_batches(
+            knowledge, [embed_text(c.citation, c.text) for c in rows], None, f"document {doc_id}"
+        )
+        await knowledge.vectors.delete(coll, where={"document_id": doc_id})
+        await knowledge.vectors.upsert(
+            coll,
+            [vector_id(doc_id, c.ordinal) for c in rows],
+            vectors,
+            [{"source": "document", "document_id": doc_id, "ordinal": c.ordinal} for c in rows],
+        )
+        total += len(rows)
+        await _report(progress, number, len(ids), f"reindexed document {doc_id} ({len(rows)} chunks)")
+    return total
