@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 def build_http_app(settings: Settings, *, with_ui: bool = True) -> Starlette:
     """The ASGI app ``support-agent serve`` runs."""
+    if settings.ingest_roots is None:
+        # Over HTTP the caller is remote: never let it name arbitrary files on this machine.
+        settings = settings.model_copy(update={"ingest_roots": []})
     ref = DeskRef()
     mcp = build_server(settings, desk=ref)
     allowed = [f"{settings.host}:{settings.port}", f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"]

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
 
     openai_embedding_model: str = "text-embedding-3-small"
     max_upload_mb: float = 50.0
+    ingest_roots: list[Path] | None = None
+    """Folders ``document_ingest`` may read server paths from. None (stdio, CLI): any readable file.
+    The HTTP app turns None into [] (no server paths) so a remote client cannot read the server's files."""
     """Uploads larger than this are refused before they are parsed."""
 
     # --- LLM (issue 4) ----------------------------------------------------------------------------

@@ -107,6 +107,10 @@ async def test_http_end_to_end(http_server: str) -> None:
     assert health["status"] == "ok"
     async with Client(f"{http_server}/mcp", read_timeout_seconds=60) as client:
         await _exercise(client)
+        # A remote caller must not make the server read its own files.
+        sneaky = await client.call_tool("document_ingest", {"path": "/etc/passwd"})
+        assert sneaky.is_error
+        assert "SUPPORT_INGEST_ROOTS" in sneaky.content[0].text  # type: ignore[union-attr]
 
 
 async def test_http_rejects_unknown_bearer_token(http_server: str) -> None:

@@ -30,7 +30,7 @@ from store.vectors import Metadata, VectorIndex, collection_name
 from tools.actor import Actor
 from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, truncate
 from tools.desk import Desk
-from tools.errors import ConflictError, DeskError, InvalidInputError, NotFoundError, UnavailableError
+from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
 
 if TYPE_CHECKING:
     from tools.ingest.base import Chunk, Extracted
@@ -277,8 +277,17 @@ async def _require_document(session: AsyncSession, document_id: int) -> Document
 async def _read_path(desk: Desk, path: str) -> tuple[bytes, str]:
     limit = desk.settings.max_upload_mb * 1024 * 1024
 
+    roots = desk.settings.ingest_roots
+
     def read() -> tuple[bytes, str]:
         p = Path(path).expanduser()
+        if roots is not None:
+            real = p.resolve()
+            if not any(real.is_relative_to(root.resolve()) for root in roots):
+                raise ForbiddenError(
+                    f"reading {path!r} from the server is not allowed here; send the file's content (base64) "
+                    "instead, or ask the operator to list its folder in SUPPORT_INGEST_ROOTS"
+                )
         if not p.is_file():
             raise InvalidInputError(f"{path!r} is not a readable file on the server; pass an existing file path")
         size = p.stat().st_size

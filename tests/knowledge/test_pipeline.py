@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from tools.knowledge import (
     document_reindex,
 )
 from tools.search import knowledge_search
+from tools.users import ensure_actor
 
 MARKDOWN = b"""# VPN guide
 
@@ -253,3 +255,23 @@ async def test_ingest_by_server_path(desk: Desk, admin: Actor, knowledge: Knowle
     assert result.document.filename == "guide.md" and result.document.source_key == str(f.resolve())
     with pytest.raises(InvalidInputError, match="not a readable file"):
         await document_ingest(desk, admin, path=str(f) + ".missing")
+
+
+async def test_server_paths_are_confined_to_ingest_roots(desk: Desk, knowledge: Knowledge, tmp_path: Path) -> None:
+    allowed = tmp_path / "kb"
+    allowed.mkdir()
+    (allowed / "guide.md").write_text("# Guide\n\nRestart the dock to fix the flicker.\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("database password hunter2\n")
+    (allowed / "link.txt").symlink_to(secret)
+    admin = await ensure_actor(desk, "admin", "admin")
+    original = desk.settings
+    desk.settings = original.model_copy(update={"ingest_roots": [allowed]})
+    try:
+        result = await document_ingest(desk, admin, path=str(allowed / "guide.md"))
+        assert result.document.status == "ready"
+        for outside in (secret, allowed / "link.txt", allowed / ".." / "secret.txt"):
+            with pytest.raises(ForbiddenError, match="SUPPORT_INGEST_ROOTS"):
+                await document_ingest(desk, admin, path=str(outside))
+    finally:
+        desk.settings = original
