@@ -315,20 +315,57 @@ def rank_hits(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [best[2]] + [h for h in hits if h is not best[2]]
 
 
-def safe_sentences(text: str) -> list[str]:
-    """Sentences or lines of a retrieved text, without the ones that read like instructions to an AI."""
-    pieces = [p.strip() for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()]
-    return [p for p in pieces if not INJECTION_RE.search(p)]
+_BLOCK_START = re.compile(r"^([-*•]|\d+[.)]|#|\|)")
+
+
+def unwrap(text: str) -> list[str]:
+    """The logical lines of a text: hard-wrapped prose joined back, list items and table rows kept apart."""
+    lines: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        start = len(lines)
+        for raw in para.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            joinable = len(lines) > start and not lines[-1].startswith(("|", "#"))
+            if joinable and not _BLOCK_START.match(line):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+    return lines
+
+
+def safe_sentences(text: str) -> list[tuple[int, str]]:
+    """(line, sentence) pairs of a retrieved text, without sentences that read like instructions to an AI."""
+    out = []
+    for n, line in enumerate(unwrap(text)):
+        for piece in re.split(r"(?<=[.!?])\s+", line):
+            if piece.strip() and not INJECTION_RE.search(piece):
+                out.append((n, piece.strip()))
+    return out
+
+
+def _join(pieces: list[tuple[int, str]]) -> str:
+    """Sentences of one line run on; each new line starts a new line."""
+    text = ""
+    for i, (n, sentence) in enumerate(pieces):
+        if i and pieces[i - 1][0] == n:
+            text += " " + sentence
+        elif i:
+            text += "\n" + sentence
+        else:
+            text = sentence
+    return text
 
 
 def extract(query: str, text: str, limit: int = 600) -> str:
     """The part of a retrieved text that answers the question: all of a short text, else the best sentences."""
-    sentences = safe_sentences(text)
-    if not sentences:
+    pieces = safe_sentences(text)
+    if not pieces:
         return ""
-    whole = "\n".join(sentences)
-    if len(whole) <= limit:
-        return whole
+    sentences = [p for _, p in pieces]
+    if sum(len(p) + 1 for p in sentences) <= limit:
+        return _join(pieces)
     q = set(words(query))
     scored = sorted(range(len(sentences)), key=lambda i: (-len(q & set(words(sentences[i]))), i))
     keep: list[int] = []
@@ -343,7 +380,7 @@ def extract(query: str, text: str, limit: int = 600) -> str:
             if j < len(sentences) and j not in keep and size + len(sentences[j]) <= limit:
                 keep.append(j)
                 size += len(sentences[j])
-    return "\n".join(sentences[i] for i in sorted(set(keep)))
+    return _join([pieces[i] for i in sorted(set(keep))])
 
 
 def citation_of(hit: dict[str, Any]) -> str:

@@ -96,3 +96,14 @@ def test_new_problem_named_while_accepting_an_offer() -> None:
     )
     assert policy.new_problem("yes please open a ticket", earlier) is None
     assert policy.new_problem("yes, open a ticket, the VPN password reset did not work", earlier) is None
+
+
+def test_extract_unwraps_hard_wrapped_prose_but_keeps_steps() -> None:
+    text = (
+        "The service desk is staffed Monday to Friday. Call extension 4357, use the chat,\n"
+        "or open a ticket.\n\n1. Open GlobalProtect.\n2. Sign in with your work account."
+    )
+    assert policy.extract("opening hours", text) == (
+        "The service desk is staffed Monday to Friday. Call extension 4357, use the chat, or open a ticket.\n"
+        "1. Open GlobalProtect.\n2. Sign in with your work account."
+    )
