@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from store.models import KBArticle, ResolutionStep, RootCause, Ticket
 from store.models_knowledge import DOCUMENT_CHUNKS, Document, DocumentChunk, IndexMeta
 from store.vectors import Metadata
 from tools.actor import Actor
-from tools.common import truncate
+from tools.common import MAX_ID, truncate
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.knowledge import Knowledge, active_collection, get_knowledge
@@ -37,9 +37,9 @@ HitSource = Literal["document", "kb", "ticket"]
 ALL_SOURCES: tuple[SourceName, ...] = ("documents", "kb", "tickets")
 RESOLVED = ("resolved", "closed")
 
-DEFAULT_ALPHA = 0.8
-"""Weight of the dense score in ``weighted`` fusion (the full-text score gets the rest); 0.8 measured best
-on the SEC 10-Q set (MRR@10 0.699 against 0.614 dense-only and 0.639 RRF; see bench/knowledge_bench.py)."""
+DEFAULT_ALPHA = 0.7
+"""Weight of the dense score in ``weighted`` fusion (the full-text score gets the rest); 0.7 measured best
+on the SEC 10-Q set (MRR@10 0.702 against 0.614 dense-only and 0.666 RRF; see docs/benchmarks.md)."""
 EXACT_BOOST = 1.0
 """Added (times the share of exact tokens found) so a chunk holding the error code wins over paraphrases."""
 RRF_K = 60
@@ -53,7 +53,9 @@ _SPECIAL = re.compile(r"\b(?:0x[0-9a-f]+|[a-z0-9]*\d[a-z0-9]*(?:[-_.:/][a-z0-9]+
 class KnowledgeFilters(BaseModel):
     """Optional narrowing of a search."""
 
-    document_ids: list[int] | None = Field(default=None, description="Only these documents.")
+    document_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, description="Only these documents."
+    )
     doc_types: list[str] | None = Field(default=None, description="Only documents of these types, e.g. ['pdf'].")
 
 
