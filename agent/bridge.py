@@ -79,10 +79,11 @@ def outcome_of(name: str, result: CallToolResult) -> ToolOutcome:
 def is_destructive(tool: Tool) -> bool:
     """True when the tool declares it may destroy data (MCP's destructiveHint; unset means not read-only)."""
     ann = tool.annotations
-    if ann is None:
+    if ann is not None and ann.read_only_hint:
         return False
-    if ann.read_only_hint:
-        return False
+    # MCP's default for a tool that does not say is "may be destructive": ask before running it.
+    if ann is None or ann.destructive_hint is None:
+        return True
     return bool(ann.destructive_hint)
 
 

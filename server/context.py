@@ -69,6 +69,10 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for name, value in kwargs.items():
+            if _has_nul(value):
+                # PostgreSQL cannot store or even compare text holding NUL: refuse it on every backend alike.
+                raise ToolError(f"{name} contains a NUL character (\\x00); remove it and try again")
         try:
             return await fn(*args, **kwargs)
         except DeskError as exc:
@@ -77,6 +81,16 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ToolError(validation_message(exc)) from exc
 
     return wrapper
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def resource_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

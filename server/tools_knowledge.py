@@ -14,7 +14,7 @@ from pydantic import Field
 
 from server.context import resolve, resource_errors, tool_errors
 from tools import knowledge, search
-from tools.common import Page
+from tools.common import Page, parse_id
 from tools.errors import InvalidInputError
 
 SourceList = list[search.SourceName]
@@ -34,7 +34,8 @@ def decode_content(content_base64: str, max_mb: float) -> bytes:
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True))
+    # Destructive: a new version of a source replaces the old version's chunks and vectors.
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True))
     @tool_errors
     async def document_ingest(
         ctx: Context,
@@ -138,7 +139,8 @@ def register(mcp: MCPServer[Any]) -> None:
     async def document_resource(document_id: str, ctx: Context) -> str:
         """A document's details and chunk previews, as JSON."""
         desk, actor = await resolve(ctx)
-        if not document_id.isdigit():
+        number = parse_id(document_id)
+        if number is None:
             raise InvalidInputError(f"document id must be a number, got {document_id!r}")
-        detail = await knowledge.document_get(desk, actor, int(document_id))
+        detail = await knowledge.document_get(desk, actor, number)
         return detail.model_dump_json()

@@ -20,7 +20,8 @@ class CategoryList(BaseModel):
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True))
+    # Destructive: it overwrites a user's role and contact details (old values survive only in the audit log).
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True))
     @tool_errors
     async def user_upsert(
         username: Annotated[str, Field(description="Login name: lower-case letters, digits, '.', '_' or '-'.")],

@@ -39,14 +39,15 @@ _MAX_TERMS = 32
 
 # Function words that match nearly every row: OR-ing them in makes a question match the whole corpus
 # (slow, and noise in the ranking). PostgreSQL's 'english' configuration drops these itself.
-STOPWORDS = frozenset(
+_STOPWORD_TEXT = (
     "a about above after again all am an and any are as at be been before being below between both but by "
     "can could did do does doing down during each few for from further had has have having he her here hers "
     "him his how i if in into is it its itself just me more most my no nor not of off on once only or other "
     "our ours out over own same she should so some such than that the their theirs them then there these "
     "they this those through to too under until up very was we were what when where which while who whom "
-    "why will with would you your yours".split()
+    "why will with would you your yours"
 )
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def terms(query: str) -> list[str]:

@@ -152,7 +152,7 @@ async def test_user_tools_over_mcp(desk: Desk, admin: Actor) -> None:
         assert {"user_upsert", "user_list", "category_list"} <= set(tools)
         assert tools["user_list"].annotations.read_only_hint is True  # type: ignore[union-attr]
         assert tools["category_list"].annotations.read_only_hint is True  # type: ignore[union-attr]
-        assert tools["user_upsert"].annotations.destructive_hint is False  # type: ignore[union-attr]
+        assert tools["user_upsert"].annotations.destructive_hint is True  # it overwrites roles and contact details  # type: ignore[union-attr]
 
         made = await call(
             c,

@@ -17,6 +17,8 @@ from tools.errors import InvalidInputError
 T = TypeVar("T")
 
 DEFAULT_PAGE = 20
+MAX_ID = 2**63 - 1
+"""The largest id (and offset) a database column holds; bigger numbers would crash the driver, not miss."""
 MAX_PAGE = 100
 TRUNCATION_MARKER = "… [truncated, {n} more characters]"
 
@@ -36,6 +38,23 @@ def truncate(value: str | None, limit: int) -> str | None:
     return value[:limit] + TRUNCATION_MARKER.format(n=len(value) - limit)
 
 
+def parse_id(value: int | str) -> int | None:
+    """A row id from an int or a string of ASCII digits, or None when it cannot name a row.
+
+    ``str.isdigit`` accepts characters ``int`` rejects ('²') and there is no bound on a Python int, so a
+    look-up that trusted either would crash in the database driver instead of answering "not found".
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_ID else None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
 
@@ -51,7 +70,7 @@ def decode_cursor(cursor: str | None) -> int:
         raise InvalidInputError(
             f"cursor {cursor!r} is not valid; pass the next_cursor of a previous page, or omit it"
         ) from exc
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_ID:
         raise InvalidInputError(f"cursor {cursor!r} is not valid; pass the next_cursor of a previous page")
     return offset
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from store import fulltext
 from store.models import KBArticle, KBArticleRevision, TicketKBLink, User
 from tools.actor import Actor
-from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, truncate
+from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, parse_id, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 
@@ -195,12 +195,10 @@ class KBArticleDeleted(BaseModel):
 
 def parse_article_id(value: int | str) -> int:
     """An article id from an int or a digit string (resource URIs carry strings)."""
-    if isinstance(value, int):
-        return value
-    text = value.strip()
-    if not text.isdigit():
+    article_id = parse_id(value)
+    if article_id is None:
         raise NotFoundError(f"KB article {value!r} does not exist; article ids are numbers, e.g. kb://12")
-    return int(text)
+    return article_id
 
 
 def _missing(article_id: int) -> NotFoundError:

@@ -28,7 +28,7 @@ from store.embedder import Embedder, create_embedder, slug
 from store.models_knowledge import Document, DocumentChunk, IndexMeta
 from store.vectors import Metadata, VectorIndex, collection_name
 from tools.actor import Actor
-from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, truncate
+from tools.common import MAX_ID, Page, audit, decode_cursor, encode_cursor, page_limit, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
 
@@ -265,7 +265,7 @@ def _public(doc: Document) -> DocumentPublic:
 
 
 async def _require_document(session: AsyncSession, document_id: int) -> Document:
-    doc = await session.get(Document, document_id)
+    doc = await session.get(Document, document_id) if 0 <= document_id <= MAX_ID else None
     if doc is None:
         raise NotFoundError(f"document {document_id} does not exist; call document_list to see the documents")
     return doc
@@ -280,22 +280,23 @@ async def _read_path(desk: Desk, path: str) -> tuple[bytes, str]:
     roots = desk.settings.ingest_roots
 
     def read() -> tuple[bytes, str]:
-        p = Path(path).expanduser()
-        if roots is not None:
-            real = p.resolve()
-            if not any(real.is_relative_to(root.resolve()) for root in roots):
-                raise ForbiddenError(
-                    f"reading {path!r} from the server is not allowed here; send the file's content (base64) "
-                    "instead, or ask the operator to list its folder in SUPPORT_INGEST_ROOTS"
-                )
+        # Check and read the same resolved file, so a symlink cannot point the read outside the roots.
+        p = Path(path).expanduser().resolve()
+        if roots is not None and not any(p.is_relative_to(root.resolve()) for root in roots):
+            raise ForbiddenError(
+                f"reading {path!r} from the server is not allowed here; send the file's content (base64) "
+                "instead, or ask the operator to list its folder in SUPPORT_INGEST_ROOTS"
+            )
         if not p.is_file():
             raise InvalidInputError(f"{path!r} is not a readable file on the server; pass an existing file path")
-        size = p.stat().st_size
-        if size > limit:
-            raise InvalidInputError(
-                f"{p.name!r} is {size / 1048576:.1f} MB, over the {desk.settings.max_upload_mb:g} MB limit"
-            )
-        return p.read_bytes(), str(p.resolve())
+        too_big = InvalidInputError(f"{p.name!r} is over the {desk.settings.max_upload_mb:g} MB limit")
+        if p.stat().st_size > limit:
+            raise too_big
+        with p.open("rb") as fh:
+            data = fh.read(int(limit) + 1)  # the file may have grown since stat()
+        if len(data) > limit:
+            raise too_big
+        return data, str(p)
 
     return await asyncio.to_thread(read)
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from store.models import KBArticle, ResolutionStep, RootCause, TicketComment, TicketKBLink
 from tools import sla
 from tools.actor import Actor
-from tools.common import audit, truncate
+from tools.common import MAX_ID, audit, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from tools.ticket_models import (
@@ -38,6 +38,8 @@ from tools.tickets import require_ticket, root_cause_public, stale_as_conflict, 
 from tools.users import require_user
 
 CAUSE_CODE = re.compile(r"^[A-Z]{2,5}-\d{3}$")
+MAX_POSITION = 2**31 - 1
+"""Positions are a 32-bit column on PostgreSQL."""
 
 
 class CommentResult(BaseModel):
@@ -124,8 +126,8 @@ async def ticket_add_resolution_step(
     """Record a step taken to resolve a ticket, appended after the last one unless a free position is given."""
     actor.require("technician", "adding resolution steps")
     instructions = _text(instructions, "instructions")
-    if position is not None and position < 1:
-        raise InvalidInputError(f"position must be 1 or more, got {position}; or omit it to append")
+    if position is not None and not 1 <= position <= MAX_POSITION:
+        raise InvalidInputError(f"position must be between 1 and {MAX_POSITION}, got {position}; or omit it to append")
     if performed_at is not None and performed_at.tzinfo is None:
         performed_at = performed_at.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
     now = desk.clock()
@@ -226,7 +228,7 @@ async def ticket_link_kb(
     now = desk.clock()
     async with desk.sessions.begin() as session:
         ticket = await require_ticket(session, actor, ref)
-        article = await session.get(KBArticle, article_id)
+        article = await session.get(KBArticle, article_id) if 0 <= article_id <= MAX_ID else None
         if article is None:
             raise NotFoundError(f"KB article {article_id!r} does not exist; find one with kb_article_search")
         linked = LinkedArticle(id=article.id, title=article.title, url=article.url)

@@ -29,6 +29,8 @@ from tools.users import require_user
 SortField = Literal["created_at", "updated_at", "priority", "sla_due_at", "relevance"]
 TEXT_CANDIDATES = 1000
 """Free text narrows a listing to at most this many best full-text matches."""
+MAX_TEXT_CHARS = 1000
+MAX_TAG_CHARS = 50
 
 
 async def ticket_list(
@@ -57,6 +59,11 @@ async def ticket_list(
     relevance unless ``sort`` says otherwise. End users only ever see their own tickets.
     """
     size, offset = page_limit(limit), decode_cursor(cursor)
+    # A long text or tag would only build a LIKE pattern SQLite refuses ("pattern too complex").
+    if text is not None and len(text) > MAX_TEXT_CHARS:
+        raise InvalidInputError(f"text is {len(text)} characters long; search with at most {MAX_TEXT_CHARS}")
+    if tag is not None and len(tag) > MAX_TAG_CHARS:
+        raise InvalidInputError(f"tag is {len(tag)} characters long; tags have at most {MAX_TAG_CHARS}")
     now = desk.clock()
     conds: list[ColumnElement[bool]] = []
     async with desk.sessions() as session:

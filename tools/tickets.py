@@ -36,7 +36,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from store.models import Category, KBArticle, ResolutionStep, RootCause, Ticket, TicketComment, TicketKBLink, User
 from tools import sla
 from tools.actor import Actor
-from tools.common import audit, truncate
+from tools.common import audit, parse_id, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from tools.ticket_models import (
@@ -105,7 +105,9 @@ async def find_ticket(session: AsyncSession, ref: TicketRef) -> Ticket | None:
     stmt = select(Ticket).options(*LOAD)
     text = str(ref).strip()
     if isinstance(ref, int) or text.isdigit():
-        stmt = stmt.where(Ticket.id == int(text))
+        if (ticket_id := parse_id(ref)) is None:
+            return None
+        stmt = stmt.where(Ticket.id == ticket_id)
     elif match := _NUMBER.match(text):
         stmt = stmt.where(Ticket.number == format_number(int(match.group(1))))
     else:
@@ -124,7 +126,8 @@ async def require_ticket(session: AsyncSession, actor: Actor, ref: TicketRef) ->
 async def resolve_category(session: AsyncSession, ref: TicketRef) -> Category:
     text = str(ref).strip()
     if isinstance(ref, int) or text.isdigit():
-        category = await session.get(Category, int(text))
+        category_id = parse_id(ref)
+        category = await session.get(Category, category_id) if category_id is not None else None
     else:
         stmt = select(Category).where(func.lower(Category.name) == text.lower())
         category = (await session.execute(stmt)).scalar_one_or_none()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import ApiToken, Category, User
 from tools.actor import Actor, Role
-from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit
+from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, parse_id
 from tools.desk import Desk
 from tools.errors import ConflictError, NotFoundError
 
@@ -70,10 +70,18 @@ def actor_of(user: User) -> Actor:
 
 
 async def get_user(session: AsyncSession, *, ref: int | str) -> User | None:
-    """A user by id or username."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        return await session.get(User, int(ref))
-    return (await session.execute(select(User).where(User.username == ref))).scalar_one_or_none()
+    """A user by id or username; a string that is both (usernames may be all digits) names the username first."""
+    if isinstance(ref, str):
+        user = await get_user_by_username(session, ref)
+        if user is not None or not ref.isdigit():
+            return user
+    user_id = parse_id(ref)
+    return await session.get(User, user_id) if user_id is not None else None
+
+
+async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    """A user by username only: creating or signing in as "42" must never reach the user whose id is 42."""
+    return (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
 
 
 async def require_user(session: AsyncSession, ref: int | str, what: str = "user") -> User:
@@ -86,7 +94,7 @@ async def require_user(session: AsyncSession, ref: int | str, what: str = "user"
 async def ensure_actor(desk: Desk, username: str, role: Role) -> Actor:
     """The actor for ``username``, creating the user with ``role`` on first use (stdio and CLI)."""
     async with desk.sessions.begin() as session:
-        user = await get_user(session, ref=username)
+        user = await get_user_by_username(session, username)
         if user is None:
             user = User(
                 username=username,
@@ -106,7 +114,7 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
     """Create or update a user (admins only)."""
     actor.require("admin", "managing users")
     async with desk.sessions.begin() as session:
-        user = await get_user(session, ref=data.username)
+        user = await get_user_by_username(session, data.username)
         clash = (
             await session.execute(select(User.username).where(User.email == data.email, User.username != data.username))
         ).scalar_one_or_none()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ import gradio as gr
 import pandas as pd
 
 from tools import knowledge
-from tools.errors import DeskError, ForbiddenError
+from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from ui.context import UIContext
 from ui.errors import shown
 from ui.format import cell_int, size, table, when
@@ -46,6 +47,14 @@ class UploadOutcome:
         ]
 
 
+def _read_upload(path: str, max_mb: float) -> bytes:
+    """The uploaded file's bytes, refusing one over the upload limit before reading it into memory."""
+    size = Path(path).stat().st_size
+    if size > max_mb * 1024 * 1024:
+        raise InvalidInputError(f"{Path(path).name!r} is {size / 1048576:.1f} MB, over the {max_mb:g} MB limit")
+    return Path(path).read_bytes()
+
+
 async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
     """Ingest each uploaded file through document_ingest; one file's failure does not stop the others."""
     desk, actor = ctx.desk(), await ctx.actor()
@@ -62,8 +71,11 @@ async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | 
         try:
             # The upload's own name is the source key, as for a base64 upload over MCP: uploading a changed
             # file of the same name replaces the earlier version.
+            # The bytes are read here and sent as content: Gradio's temporary file is not a server path a
+            # caller chose, and the HTTP app (where the UI lives) refuses server paths outside SUPPORT_INGEST_ROOTS.
+            data = await asyncio.to_thread(_read_upload, path, desk.settings.max_upload_mb)
             result = await knowledge.document_ingest(
-                desk, actor, path=path, filename=name, source_key=name, progress=progress
+                desk, actor, data=data, filename=name, source_key=name, progress=progress
             )
         except ForbiddenError:
             raise  # the same for every file: say it once

@@ -66,3 +66,16 @@ async def test_client_holder_serves_calls_from_other_tasks(fake: FakeDesk) -> No
         assert all(r.ok for r in results)
     finally:
         await holder.aclose()
+
+
+def test_tools_that_do_not_say_count_as_destructive() -> None:
+    from mcp.types import Tool, ToolAnnotations
+
+    from agent.bridge import is_destructive
+
+    schema = {"type": "object", "properties": {}}
+    assert is_destructive(Tool(name="t", input_schema=schema)) is True
+    assert is_destructive(Tool(name="t", input_schema=schema, annotations=ToolAnnotations())) is True
+    assert is_destructive(Tool(name="t", input_schema=schema, annotations=ToolAnnotations(readOnlyHint=True))) is False
+    quiet = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
+    assert is_destructive(Tool(name="t", input_schema=schema, annotations=quiet)) is False
