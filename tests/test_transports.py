@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,19 +10,7 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
-BIN = Path(sys.executable).parent / "support-agent"
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORT_", "DATABASE_URL", "OPENAI_"))}
-    env.update({"SUPPORT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **extra})
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import BIN, desk_env, free_port, running
 
 
 async def _exercise(client: Client) -> None:
@@ -61,7 +44,7 @@ async def _exercise(client: Client) -> None:
 
 
 async def test_stdio_end_to_end(tmp_path: Path) -> None:
-    params = StdioServerParameters(command=str(BIN), args=["mcp"], env=_env(tmp_path / "stdio"))
+    params = StdioServerParameters(command=str(BIN), args=["mcp"], env=desk_env(tmp_path / "stdio"))
     async with Client(params, read_timeout_seconds=60) as client:
         await _exercise(client)
     assert (tmp_path / "stdio" / "desk.sqlite3").exists(), "a new data directory is migrated on first start"
@@ -69,36 +52,10 @@ async def test_stdio_end_to_end(tmp_path: Path) -> None:
 
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--no-ui", "--port", str(port)],
-        env=_env(tmp_path / "http"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server did not become healthy: {(tmp_path / 'serve.log').read_text()}")
-            time.sleep(0.2)
+    base = f"http://127.0.0.1:{free_port()}"
+    args = [str(BIN), "serve", "--no-ui", "--port", base.rsplit(":", 1)[1]]
+    with running(args, ready_url=f"{base}/health", log_path=tmp_path / "serve.log", env=desk_env(tmp_path / "http")):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 async def test_http_end_to_end(http_server: str) -> None:

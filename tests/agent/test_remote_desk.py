@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,17 +13,12 @@ from agent.runner import SupportAgent
 from server.http import build_http_app
 from store.config import Settings
 from tests.conftest import MakeUser
+from tests.servers import free_port
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.users import token_create
 
 pytestmark = pytest.mark.usefixtures("drop_checkpoints")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest_asyncio.fixture(loop_scope="session")

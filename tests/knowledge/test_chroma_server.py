@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from store.vectors import VectorIndex
 from tests.knowledge.conftest import FakeEmbedder, drop_all
 from tests.knowledge.test_pipeline import MARKDOWN
+from tests.servers import free_port, running
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.knowledge import document_delete, document_ingest, open_knowledge
@@ -24,45 +21,16 @@ from tools.search import knowledge_search
 CHROMA = Path(sys.executable).parent / "chroma"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMA.exists():
         pytest.skip(f"{CHROMA} is not installed")
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(path), "--port", str(port), "--host", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with code {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("chroma server did not answer its heartbeat within 60 s")
-            time.sleep(0.1)  # polling interval of a bounded wait
+    args = [str(CHROMA), "run", "--path", str(path), "--port", str(port), "--host", "127.0.0.1"]
+    with running(args, ready_url=f"{url}/api/v2/heartbeat", log_path=path.parent / "chroma.log"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 async def test_ingest_and_search_on_a_chroma_server(desk: Desk, admin: Actor, chroma_url: str) -> None:

@@ -9,15 +9,13 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Route, expect, sync_playwright
 
-from tests.test_transports import BIN, _env, _free_port
+from tests.servers import BIN, desk_env, free_port, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,34 +39,13 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium i
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo desk served with the UI on a free port; a bounded wait for /health."""
     tmp = tmp_path_factory.mktemp("ui-serve")
-    env = _env(tmp / "data", SUPPORT_LLM="offline", GRADIO_ANALYTICS_ENABLED="False")
+    env = desk_env(tmp / "data", SUPPORT_LLM="offline", GRADIO_ANALYTICS_ENABLED="False")
     subprocess.run([str(BIN), "demo", "load"], env=env, check=True, timeout=300, capture_output=True)
-    port = _free_port()
-    log_path = tmp / "serve.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server did not become healthy: {log_path.read_text()}")
-            time.sleep(0.2)  # polling under the deadline above
+    args = [str(BIN), "serve", "--port", str(port)]
+    with running(args, ready_url=f"{base}/health", log_path=tmp / "serve.log", env=env, timeout=90):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_chat_voice_admin_in_a_browser(ui_server: str, tmp_path: Path) -> None:
