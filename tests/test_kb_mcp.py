@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextResourceContents
 
-from server.app import build_server
-from store.config import Settings
 from tests.conftest import MakeUser
+from tests.mcp_helpers import call, client, error
 from tools.actor import Actor
 from tools.common import TRUNCATION_MARKER
 from tools.desk import Desk
@@ -28,26 +24,6 @@ KB_TOOLS = {
     "kb_article_restore",
     "kb_article_list",
 }
-
-
-@asynccontextmanager
-async def client(desk: Desk, actor: str = "admin") -> AsyncIterator[Client]:
-    settings: Settings = desk.settings.model_copy(update={"actor": actor})
-    async with Client(build_server(settings, desk=desk)) as c:
-        yield c
-
-
-async def call(c: Client, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await c.call_tool(name, args)
-    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def error(c: Client, name: str, args: dict[str, Any]) -> str:
-    result = await c.call_tool(name, args)
-    assert result.is_error, f"{name} should have failed: {result.structured_content}"
-    return str(result.content[0].text)  # type: ignore[union-attr]
 
 
 async def test_tools_are_listed_with_honest_annotations(desk: Desk, admin: Actor) -> None:

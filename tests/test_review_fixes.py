@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 import pytest
-from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from server.app import build_server
 from tests.conftest import MakeUser
+from tests.mcp_helpers import client, error
 from tests.ticket_helpers import new_article, new_ticket
 from tools import users
 from tools.actor import Actor
@@ -19,18 +14,6 @@ from tools.desk import Desk
 
 HUGE = 10**30
 HUGE_TEXT = "99999999999999999999999"
-
-
-@asynccontextmanager
-async def client(desk: Desk, actor: str = "admin") -> AsyncIterator[Client]:
-    async with Client(build_server(desk.settings.model_copy(update={"actor": actor}), desk=desk)) as c:
-        yield c
-
-
-async def error(c: Client, name: str, args: dict[str, Any]) -> str:
-    result = await c.call_tool(name, args)
-    assert result.is_error, f"{name} should have failed: {result.structured_content}"
-    return str(result.content[0].text)  # type: ignore[union-attr]
 
 
 async def test_upserting_an_all_digit_username_creates_a_user_and_leaves_the_one_with_that_id(

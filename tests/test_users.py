@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from mcp import Client
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from server.app import build_server
 from store.models import AuditEvent
 from tests.conftest import MakeUser
+from tests.mcp_helpers import call, client, error
 from tools import users
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, InvalidInputError
-
-
-@asynccontextmanager
-async def client(desk: Desk, actor: str = "admin") -> AsyncIterator[Client]:
-    async with Client(build_server(desk.settings.model_copy(update={"actor": actor}), desk=desk)) as c:
-        yield c
-
-
-async def call(c: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-    result = await c.call_tool(name, args or {})
-    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def error(c: Client, name: str, args: dict[str, Any]) -> str:
-    result = await c.call_tool(name, args)
-    assert result.is_error, f"{name} should have failed: {result.structured_content}"
-    return str(result.content[0].text)  # type: ignore[union-attr]
 
 
 def _upsert(username: str, role: str = "end_user", **extra: Any) -> users.UserUpsert:

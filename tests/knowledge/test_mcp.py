@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -13,9 +11,9 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextResourceContents
 
-from server.app import build_server
 from tests.conftest import MakeUser
 from tests.knowledge.test_pipeline import MARKDOWN, docx_bytes
+from tests.mcp_helpers import client
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.knowledge import Knowledge
@@ -28,12 +26,6 @@ KNOWLEDGE_TOOLS = {
     "document_reindex",
     "knowledge_search",
 }
-
-
-@asynccontextmanager
-async def client(desk: Desk, actor: str = "admin") -> AsyncIterator[Client]:
-    async with Client(build_server(desk.settings.model_copy(update={"actor": actor}), desk=desk)) as c:
-        yield c
 
 
 def b64(data: bytes) -> str:
