@@ -22,7 +22,8 @@ from langgraph.runtime import Runtime
 
 from agent import nodes, policy
 from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_tool_result
-from agent.state import AgentContext, AgentState
+from agent.semantic import SemanticMatcher
+from agent.state import AgentContext, AgentState, Intent
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +53,42 @@ HISTORY_LIMIT = 40
 """Messages of history the model sees; older turns stay in the checkpoint but are not resent."""
 
 
-def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+SEMANTIC_INTENTS: dict[str | None, frozenset[str]] = {
+    None: frozenset(
+        {
+            "question",
+            "create_ticket",
+            "status",
+            "list_tickets",
+            "escalate",
+            "comment",
+            "out_of_scope",
+            "greeting",
+            "thanks",
+        }
+    ),
+    "offer_ticket": frozenset({"create_ticket", "status", "list_tickets", "escalate", "thanks", "out_of_scope"}),
+    "offer_escalate": frozenset({"escalate", "thanks", "status", "list_tickets"}),
+    # An answer to a clarifying question is more detail about the problem: only a clear change of course counts.
+    "clarify": frozenset({"escalate", "status", "list_tickets", "out_of_scope"}),
+}
+"""Semantic intents trusted for each pending question (a message answering a slot question is never classified:
+"call me on +44 ..." is a contact, not a request for a call-back)."""
+PRONOUN_IT = re.compile(r"\bit\b")
+SMALL_TALK_WORDS = 8
+"""Longer messages are not greetings or thanks, however polite they sound."""
+
+
+async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Reset the turn's bookkeeping and decide what the user's message asks for."""
     message = nodes.last_user_text(state)
     pending = state.get("pending") or {}
-    intent = _intent(message, pending, llm=runtime.context.extra.get("llm", False))
+    llm = runtime.context.extra.get("llm", False)
+    detected, source = await detect(message, pending, runtime.context.semantic, llm=llm)
+    intent = _intent(message, pending, llm=llm, detected=detected)
     update: dict[str, Any] = {
         "intent": intent,
+        "intent_source": source,
         "reply": "",
         "citations": [],
         "confidence": None,
@@ -74,8 +104,32 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     return update
 
 
-def _intent(message: str, pending: dict[str, Any], *, llm: bool) -> str:
-    intent = policy.detect_intent(message)
+async def detect(
+    message: str, pending: dict[str, Any], semantic: SemanticMatcher | None, *, llm: bool
+) -> tuple[Intent, str]:
+    """The message's intent and the layer that decided it: the rules first; when they are inconclusive, the
+    closest exemplar intent if the match is strong and clear; else the default, a question."""
+    rule = policy.rule_intent(message)
+    if rule is not None:
+        return rule, "rules"
+    allowed = SEMANTIC_INTENTS.get(pending.get("kind"))
+    if semantic is None or llm or allowed is None or not message.strip():
+        return "question", "default"
+    match = await semantic.classify(message)
+    logger.debug("semantic intent %s (%.2f, margin %.2f) for %r", match.intent, match.score, match.margin, message)
+    if not match.confident or match.intent not in allowed:
+        return "question", "default"
+    # "it" the pronoun is in the IT word list (for "IT"); here it would make "that sorted it" an IT message.
+    it_related = policy.looks_it_related(PRONOUN_IT.sub(" ", message))
+    if match.intent == "out_of_scope" and it_related:
+        return "question", "default"  # an IT word means it may well be ours: let retrieval decide
+    if match.intent in ("greeting", "thanks") and (it_related or len(message.split()) > SMALL_TALK_WORDS):
+        return "question", "default"
+    return match.intent, "semantic"
+
+
+def _intent(message: str, pending: dict[str, Any], *, llm: bool, detected: Intent | None = None) -> str:
+    intent = detected or policy.detect_intent(message)
     kind = pending.get("kind")
     if kind == "confirm_tool":
         return "confirm" if intent == "confirm" else ("llm" if llm else intent)
@@ -212,7 +266,11 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             outcome = await ctx.toolbox.call(name, args)
             text = wrap_tool_result(name, outcome.data, outcome.text) if outcome.ok else f"Error: {outcome.text}"
             if outcome.ok:
-                _record(name, args, outcome.data, citations, actions, update)
+                hits = search_hits(outcome.data)
+                query = str(args.get("query", ""))
+                searched = hits and name in ("knowledge_search", "kb_article_search")
+                sims = await nodes.similarities(runtime, query, hits) if searched and hits else None
+                _record(name, args, outcome.data, citations, actions, update, sims)
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
     return {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
 
@@ -224,13 +282,14 @@ def _record(
     citations: list[dict[str, Any]],
     actions: list[str],
     update: dict[str, Any],
+    sims: list[float] | None = None,
 ) -> None:
     """Collect citations, confidence, ticket numbers and handoffs from a successful tool result."""
     hits = search_hits(data)
     if hits is not None and name in ("knowledge_search", "kb_article_search"):
         query = str(args.get("query", ""))
-        ranked = policy.rank_hits(query, hits)
-        update["confidence"] = policy.confidence(query, ranked)
+        ranked, ranked_sims = policy.rank_hits(query, hits, sims)
+        update["confidence"] = policy.confidence(query, ranked, ranked_sims)
         citations.extend(nodes.hit_citation(h) for h in ranked[:3])
         return
     if not isinstance(data, dict):

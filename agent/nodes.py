@@ -18,7 +18,8 @@ from agent.state import AgentContext, AgentState
 logger = logging.getLogger(__name__)
 
 ANSWER_THRESHOLD = 0.5
-"""Confidence from which the agent answers instead of asking (query coverage of the best hit)."""
+"""Confidence from which the agent answers instead of asking (word coverage or semantic support of the best
+hit; see :func:`agent.policy.confidence`)."""
 PARTIAL_THRESHOLD = 0.25
 OPEN_STATUSES = ("new", "open", "in_progress", "pending")
 SLOT_ORDER = ("subject", "description", "impact", "contact")
@@ -74,17 +75,25 @@ async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[st
     return {**_base(state), "query": query, "hits": hits}
 
 
+async def similarities(runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]) -> list[float] | None:
+    """Cosine between the question and each hit, or None without an embedding layer."""
+    semantic = runtime.context.semantic
+    if semantic is None or not hits or not query.strip():
+        return None
+    return await semantic.similarities(query, [policy.semantic_text(h) for h in hits])
+
+
 async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    del runtime
     query = state.get("query") or last_user_text(state)
-    hits = policy.rank_hits(query, state.get("hits") or [])
-    conf = policy.confidence(query, hits)
+    hits = state.get("hits") or []
+    hits, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
+    conf = policy.confidence(query, hits, sims)
     pending = state.get("pending") or {}
     clarifying = pending.get("kind") == "clarify"
     detail = last_user_text(state)
     if clarifying and len(set(policy.words(detail))) >= 2:
         # The clarification alone may name the thing precisely ("it's the VPN password").
-        conf = max(conf, policy.confidence(detail, hits))
+        conf = max(conf, policy.confidence(detail, hits, await similarities(runtime, detail, hits)))
     tries = int(pending.get("tries", 0)) if clarifying else 0
     # The first message states the problem (a ticket's subject); later ones add detail.
     root = str(pending.get("root") or query) if clarifying else last_user_text(state)

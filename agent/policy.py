@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from agent.semantic import SEM_MARGIN, semantic_support
 from agent.state import Intent
 
 TICKET_RE = re.compile(r"\bTCK-\d{6}\b", re.IGNORECASE)
@@ -142,7 +144,13 @@ def stem(word: str) -> str:
 
 
 def detect_intent(message: str) -> Intent:
-    """What a user message asks for, by rules; never looks at retrieved text."""
+    """What a user message asks for, by rules, "question" when no rule decides; never looks at retrieved text."""
+    return rule_intent(message) or "question"
+
+
+def rule_intent(message: str) -> Intent | None:
+    """What a user message asks for by the precise rules, or None when no rule decides (the embedding layer
+    in :mod:`agent.semantic` may then classify it)."""
     text = message.strip().lower()
     has_ticket = TICKET_RE.search(message) is not None
     if not text:
@@ -175,7 +183,7 @@ def detect_intent(message: str) -> Intent:
         return "confirm"
     if DENY.search(text) and len(text.split()) <= 4:
         return "deny"
-    return "question"
+    return None
 
 
 def looks_it_related(message: str) -> bool:
@@ -296,23 +304,61 @@ def hit_text(hit: dict[str, Any]) -> str:
     return str(hit.get("text") or hit.get("body") or hit.get("snippet") or "")
 
 
-def confidence(query: str, hits: list[dict[str, Any]]) -> float:
-    """Confidence in the answer: how much of the question the best of the top hits covers (0-1)."""
+def hit_document(hit: dict[str, Any]) -> str:
+    """What a hit is a part of: chunks of one document are one source, not rivals."""
+    return str(hit.get("document_id") or hit.get("title") or hit.get("id") or "")
+
+
+def semantic_text(hit: dict[str, Any]) -> str:
+    """The text of a hit the question is compared with in meaning (title and body, as the index embeds it)."""
+    return f"{hit.get('title') or ''}\n{hit_text(hit)}".strip()
+
+
+def confidence(query: str, hits: list[dict[str, Any]], sims: Sequence[float] | None = None) -> float:
+    """Confidence in answering from ``hits[0]`` (0-1).
+
+    Word coverage: how much of the question the best of the top hits covers. With ``sims`` (the cosine
+    between the question and each hit, in order), the semantic support of the first hit counts too
+    (:func:`agent.semantic.semantic_support`), so a paraphrase sharing no words with the right article can
+    reach the answer threshold, while a question equally close to two different articles cannot.
+    """
     if not hits:
         return 0.0
     # Fused scores are normalised per query (the best hit is always near 1), so they cannot say how good
-    # the best hit is; coverage of the question's words by the hit can.
+    # the best hit is; coverage of the question's words by the hit can, and so can a cosine of our own.
     cov = max(coverage(query, f"{h.get('title') or ''} {hit_text(h)}") for h in hits[:3])
+    if sims:
+        first = hit_document(hits[0])
+        rivals = [s for h, s in zip(hits[1:], sims[1:], strict=False) if hit_document(h) != first]
+        cov = max(cov, semantic_support(sims[0], max(rivals) if rivals else None))
     return round(max(0.0, min(1.0, cov)), 2)
 
 
-def rank_hits(query: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the search order but lift a hit that covers the question clearly better than the first."""
-    scored = [(coverage(query, f"{h.get('title') or ''} {hit_text(h)}"), -i, h) for i, h in enumerate(hits)]
-    best = max(scored, key=lambda s: (s[0], s[1]), default=None)
-    if best is None or best[2] is hits[0] or best[0] < coverage(query, hit_text(hits[0])) + 0.25:
-        return hits
-    return [best[2]] + [h for h in hits if h is not best[2]]
+def rank_hits(
+    query: str, hits: list[dict[str, Any]], sims: Sequence[float] | None = None
+) -> tuple[list[dict[str, Any]], list[float] | None]:
+    """Keep the search order but lift a hit that matches the question clearly better than the first.
+
+    Clearly better means covering a quarter more of the question's words or, with ``sims``, being closer in
+    meaning by the semantic margin; with ``sims`` a lifted hit must also match better overall (the larger of
+    coverage and semantic support). Returns the hits and their cosines in
+    the new order.
+    """
+    if not hits:
+        return hits, list(sims) if sims else None
+    covs = [coverage(query, f"{h.get('title') or ''} {hit_text(h)}") for h in hits]
+    pick = max(range(len(hits)), key=lambda i: (covs[i], -i))
+    if covs[pick] < coverage(query, hit_text(hits[0])) + 0.25:
+        pick = 0
+    if sims:
+        overall = [max(c, semantic_support(s, None)) for c, s in zip(covs, sims, strict=True)]
+        if overall[pick] <= overall[0]:
+            pick = 0  # more shared words, but the first is at least as close in meaning ("C: drive" vs "disk")
+        best = max(range(len(hits)), key=lambda i: (sims[i], -i))
+        if pick == 0 and sims[best] >= sims[0] + SEM_MARGIN and overall[best] > overall[0]:
+            pick = best
+    order = [pick] + [i for i in range(len(hits)) if i != pick]
+    return [hits[i] for i in order], [sims[i] for i in order] if sims else None
 
 
 _BLOCK_START = re.compile(r"^([-*•]|\d+[.)]|#|\|)")

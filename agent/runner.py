@@ -23,8 +23,10 @@ from agent.bridge import ClientHolder, McpToolbox, http_client
 from agent.graph import CAP_REPLY, build_graph
 from agent.llm import make_chat_model
 from agent.memory import open_checkpointer
+from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentReply, Citation, Handoff
 from store.config import Settings
+from store.embedder import Embedder, create_embedder
 from tools.desk import Desk, open_desk
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,9 @@ class SupportAgent:
 
     Use as ``async with SupportAgent(settings) as agent: reply = await agent.ask("...")``. ``model`` is
     a LangChain chat model (tests pass a scripted one), None for the offline policy, or "auto" to follow
-    the settings. ``desk`` shares an already-open desk with the in-memory MCP server.
+    the settings; ``embedder`` is the offline policy's embedding layer (a fake in tests, None for rules only,
+    "auto" for :func:`store.embedder.create_embedder`). ``desk`` shares an already-open desk with the
+    in-memory MCP server.
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class SupportAgent:
         max_steps: int = 8,
         recursion_limit: int | None = None,
         client_factory: Callable[[str | None, str | None], Client] | None = None,
+        embedder: Embedder | Literal["auto"] | None = "auto",
     ) -> None:
         self.settings = settings
         self.desk = desk
@@ -60,6 +65,10 @@ class SupportAgent:
         """LangGraph's hard stop on node runs per turn: a backstop behind the step and tool-call caps."""
         self.client_factory = client_factory
         """Builds the MCP client for (actor, token); default: in-memory desk server or the remote URL."""
+        self.embedder = create_embedder(settings) if embedder == "auto" else embedder
+        """The offline policy's embedding layer (tests pass a fake); None: rules and word coverage only.
+        The model is loaded on first use, in a worker thread."""
+        self.semantic = SemanticMatcher(self.embedder) if self.embedder is not None else None
         self._stack = AsyncExitStack()
         self._graph: Any = None
         self._holders: dict[str, ClientHolder] = {}
@@ -141,6 +150,7 @@ class SupportAgent:
             max_tool_calls=self.max_tool_calls,
             max_steps=self.max_steps,
             extra={"llm": self.model is not None},
+            semantic=self.semantic,
         )
         text = message.strip()[:MAX_MESSAGE_CHARS]
         lock = self._thread_locks.setdefault(thread, asyncio.Lock())

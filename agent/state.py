@@ -9,6 +9,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 from agent.reply import AgentReply, Citation, Handoff
+from agent.semantic import SemanticMatcher
 
 Intent = Literal[
     "question",
@@ -41,6 +42,8 @@ class AgentState(TypedDict, total=False):
     """The transcript (user and assistant, plus tool messages on the LLM path)."""
     intent: str
     """What the current user turn asks for."""
+    intent_source: str
+    """Which layer decided the intent: "rules", "semantic" or "default" (nothing matched: a question)."""
     pending: dict[str, Any] | None
     """An open question the agent asked and the next user turn answers: slot filling, a clarification,
     an offer (ticket or escalation) or a destructive action awaiting confirmation."""
@@ -77,3 +80,5 @@ class AgentContext:
     max_tool_calls: int = 6
     max_steps: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
+    semantic: SemanticMatcher | None = None
+    """The embedding layer (intent by exemplars, question-to-hit similarity); None: rules and word coverage only."""

@@ -6,6 +6,7 @@ through MCP with the offline policy, and checked against the expected outcome.
 
     .venv/bin/python bench/agent_bench.py            # SQLite in a temporary directory
     .venv/bin/python bench/agent_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/agent_bench.py --no-embeddings   # the rules-only baseline
 """
 
 from __future__ import annotations
@@ -204,6 +205,68 @@ def conversations(status_numbers: list[str]) -> list[Conversation]:
             (["how do I get into the Finance folder on the S: drive?"], "Request access to a shared drive"),
         ]
     ]
+    # Paraphrases sharing few or no words with the right article: answered on meaning (the embedding layer).
+    convs += [
+        Conversation("paraphrase", [q], cited(t))
+        for q, t in [
+            ("the computer says storage is nearly full", "Free up disk space"),
+            ("how can I get new programs onto my work computer?", "Install software from the Software Center"),
+            ("my authenticator app needs to go on my replacement mobile", "Set up MFA on a new phone"),
+            ("Outlook won't stop prompting me to sign in", "Outlook keeps asking for a password"),
+            ("how do I get on the wireless at the office?", "Connect to the office Wi-Fi"),
+            ("nobody in the meeting can hear me speak on Teams", "Teams microphone not working"),
+            ("how do I hook up to the printer on my floor", "Add a network printer"),
+            ("I can't log in to the remote access VPN any more, password refused", "Reset your VPN password"),
+        ]
+    ]
+    # Intents the rules do not catch, said in other words (the exemplar layer).
+    convs += [
+        Conversation("intent_escalate", [problem, ask], handed_off("customer_asked"))
+        for problem, ask in zip(
+            UNKNOWN,
+            [
+                "could someone from the help desk phone me",
+                "transfer me to one of your support staff",
+                "I need an actual IT engineer on this",
+                "get somebody from the service desk to look at it",
+                "put me through to the IT team",
+            ],
+            strict=True,
+        )
+    ]
+    convs += [
+        Conversation("intent_list", [q], lambda r: "open ticket" in r[-1].reply)
+        for q in ["which requests have I got open with IT at the moment?", "has anyone picked up my problems yet?"]
+    ]
+    convs += [
+        Conversation("intent_out_of_scope", [q], declined)
+        for q in [
+            "how many legs does a spider have?",
+            "who is the best tennis player ever?",
+            "recommend a novel to read this summer",
+            "what's a good birthday present for my dad?",
+        ]
+    ]
+    convs += [
+        Conversation("intent_small_talk", [q], lambda r, w=want: w in r[-1].reply)  # type: ignore[misc]
+        for q, want in [
+            ("good day to you", "What can I help you with"),
+            ("hiya, anyone around?", "What can I help you with"),
+            ("brilliant, that did the trick", "Glad I could help"),
+        ]
+    ]
+    convs.append(
+        Conversation(
+            "intent_create",
+            [
+                "please record this fault with the IT team: my monitor flickers",
+                "it flickers every few minutes since Monday",
+                "I can't work",
+                "chat is fine",
+            ],
+            ticket_with("high"),
+        )
+    )
     vague = ["I need to raise a ticket", "the projector in room 2 has no signal", "HDMI cable swapped, still nothing"]
     convs.append(
         Conversation("vague_impact", [*vague, "hmm not sure", "no idea really", "chat"], ticket_with("medium"))
@@ -241,14 +304,17 @@ async def seed(settings: Settings) -> list[str]:
         return numbers * 3
 
 
-async def run(settings: Settings) -> int:
+async def run(settings: Settings, *, embeddings: bool = True) -> int:
     numbers = await seed(settings)
     convs = conversations(numbers)
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     totals: Counter[str] = Counter()
     failures: list[str] = []
-    async with open_desk(settings) as desk, SupportAgent(settings, desk=desk, model=None) as agent:
+    async with (
+        open_desk(settings) as desk,
+        SupportAgent(settings, desk=desk, model=None, embedder="auto" if embeddings else None) as agent,
+    ):
         await agent.ask("hello", actor=USER)  # warm up: MCP client, graph, checkpointer
         start = time.perf_counter()
         for conv in convs:
@@ -267,7 +333,7 @@ async def run(settings: Settings) -> int:
     turns = len(latencies)
     ok = sum(outcomes.values())
     latencies.sort()
-    print(f"backend: {'postgresql' if settings.is_postgres else 'sqlite'}")
+    print(f"backend: {'postgresql' if settings.is_postgres else 'sqlite'}  intent: rules{' + embeddings' * embeddings}")
     print(f"conversations: {len(convs)}  turns: {turns}  wall: {elapsed:.2f} s")
     print(
         f"turns/s: {turns / elapsed:.1f}  p50: {statistics.median(latencies) * 1000:.1f} ms  "
@@ -292,17 +358,24 @@ async def main_async(args: argparse.Namespace) -> int:
             await admin.close()
             url = args.postgres.rsplit("/", 1)[0] + "/" + name
             try:
-                return await run(Settings(data_dir=Path(tmp), database_url=url, llm="offline", _env_file=None))  # type: ignore[call-arg]
+                return await run(
+                    Settings(data_dir=Path(tmp), database_url=url, llm="offline", _env_file=None),
+                    embeddings=not args.no_embeddings,
+                )  # type: ignore[call-arg]
             finally:
                 admin = await asyncpg.connect(args.postgres)
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await admin.close()
-        return await run(Settings(data_dir=Path(tmp), llm="offline", _env_file=None))  # type: ignore[call-arg]
+        settings = Settings(data_dir=Path(tmp), llm="offline", _env_file=None)  # type: ignore[call-arg]
+        return await run(settings, embeddings=not args.no_embeddings)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", help="admin DSN; runs in a throw-away database there")
+    parser.add_argument(
+        "--no-embeddings", action="store_true", help="rules and word coverage only (the agent without its embedder)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))
