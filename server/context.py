@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import DeskError, NotFoundError
-from tools.users import actor_for_token
+from tools.users import actor_for_token, current_actor
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,11 @@ async def resolve(ctx: Context[Any, Any]) -> tuple[Desk, Actor]:
             if actor is None:
                 raise ToolError("the bearer token is unknown or revoked; ask an admin for a new API token")
             return state.desk, actor
-    return state.desk, state.default_actor
+    # Re-read the configured user on every call, so a role change or deactivation is not cached away.
+    try:
+        return state.desk, await current_actor(state.desk, state.default_actor.user_id)
+    except DeskError as exc:
+        raise ToolError(str(exc)) from exc
 
 
 def validation_message(exc: ValidationError) -> str:

@@ -188,3 +188,17 @@ async def test_end_user_over_mcp(desk: Desk, admin: Actor, make_user: MakeUser) 
         assert "managing users" in upsert and "needs one of: admin" in upsert
         cats = await call(c, "category_list")
         assert cats == {"items": [{"id": cats["items"][0]["id"], "name": "Software", "description": "Apps"}]}
+
+
+async def test_role_changes_and_deactivation_apply_to_an_open_session(desk: Desk, make_user: MakeUser) -> None:
+    await make_user("tess", "technician")
+    async with client(desk, "tess") as tess, client(desk) as admin:
+        assert (await call(tess, "user_list", {}))["total"] >= 2
+        await call(admin, "user_upsert", {"username": "tess", "email": "tess@example.com", "display_name": "Tess"})
+        assert "not allowed" in await error(tess, "user_list", {})  # demoted to end_user: listing users is refused
+        await call(
+            admin,
+            "user_upsert",
+            {"username": "tess", "email": "tess@example.com", "display_name": "Tess", "is_active": False},
+        )
+        assert "deactivated" in await error(tess, "category_list", {})

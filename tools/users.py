@@ -16,7 +16,7 @@ from store.models import ApiToken, Category, User
 from tools.actor import Actor, Role
 from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, parse_id
 from tools.desk import Desk
-from tools.errors import ConflictError, NotFoundError
+from tools.errors import ConflictError, ForbiddenError, NotFoundError
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -89,6 +89,15 @@ async def require_user(session: AsyncSession, ref: int | str, what: str = "user"
     if user is None:
         raise NotFoundError(f"{what} {ref!r} does not exist; call user_list to see valid usernames")
     return user
+
+
+async def current_actor(desk: Desk, user_id: int) -> Actor:
+    """The actor for a known user as stored now: a changed role or a deactivation applies at once."""
+    async with desk.sessions() as session:
+        user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise ForbiddenError("your user account is deactivated or was removed; ask an admin to restore it")
+    return actor_of(user)
 
 
 async def ensure_actor(desk: Desk, username: str, role: Role) -> Actor:
