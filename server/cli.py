@@ -56,6 +56,16 @@ def _cmd_db(args: argparse.Namespace) -> int:
         migrate.upgrade_sync(settings, args.revision)
         print(f"database migrated to {args.revision}", file=sys.stderr)
         return 0
+    if args.action == "revision":
+        # Autogenerate against a database at head: the difference is what the models changed.
+        from alembic import command
+
+        if not args.message:
+            print("support-agent: db revision needs -m MESSAGE", file=sys.stderr)
+            return 2
+        migrate.upgrade_sync(settings)
+        command.revision(migrate.alembic_config(settings), message=args.message, autogenerate=True)
+        return 0
 
     async def show() -> tuple[str | None, bool]:
         engine = create_engine(settings)
@@ -119,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "current"])
-    db.add_argument("revision", nargs="?", default="head")
+    db.add_argument("action", choices=["upgrade", "current", "revision"])
+    db.add_argument("revision", nargs="?", default="head", help="target of upgrade (default: head)")
+    db.add_argument("-m", "--message", help="with revision: what the new migration does")
     db.set_defaults(func=_cmd_db)
 
     demo = sub.add_parser("demo", help="load the demo IT-support desk (idempotent)")
