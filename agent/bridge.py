@@ -197,6 +197,11 @@ class ClientHolder:
                 raise
             logger.exception("MCP client stopped")
 
+    @property
+    def alive(self) -> bool:
+        """False once the client's task has ended (the transport failed or the session closed)."""
+        return self._task is not None and not self._task.done()
+
     async def aclose(self) -> None:
         self._stop.set()
         if self._task is not None:

@@ -49,6 +49,15 @@ UNSOLVED = re.compile(
     r"|did not (work|help)|nothing changed|not resolved)\b"
 )
 SOLVED = re.compile(r"\b(that (worked|helped|fixed it|did it)|it works|works now|fixed|solved|resolved)\b")
+LLM_FAILED_REPLY = (
+    "Sorry, I can't reach my language model right now, so I can't work on this message. Please try again in a "
+    "moment; if it keeps happening, ask me for a technician or open a ticket from the desk."
+)
+"""The reply when the chat model's endpoint is down, errors or answers with something that is not a completion."""
+LLM_EMPTY_REPLY = (
+    "Sorry, I couldn't put together an answer to that. Could you rephrase it? I can also hand this to a technician."
+)
+"""The reply when the model answers with no text and no usable tool call (e.g. tool-call arguments not JSON)."""
 HISTORY_LIMIT = 40
 """Messages of history the model sees; older turns stay in the checkpoint but are not resent."""
 
@@ -201,11 +210,24 @@ def make_agent_node(model: BaseChatModel) -> Any:
             return nodes.say(state, CAP_REPLY)
         bound = model.bind_tools(ctx.toolbox.tools)
         prompt: list[AnyMessage] = [SystemMessage(content=SYSTEM_PROMPT.format(actor=ctx.actor))]
-        response = await bound.ainvoke(prompt + _history(state.get("messages", [])))
-        update: dict[str, Any] = {"messages": [response], "steps": steps + 1}
+        try:
+            response = await bound.ainvoke(prompt + _history(state.get("messages", [])))
+        except Exception as exc:
+            # The endpoint is down, refused the request or sent something that is not a completion: the
+            # turn ends with a polite reply rather than an exception in the UI, the CLI or support_ask.
+            logger.warning("chat model failed: %s: %s", type(exc).__name__, exc)
+            return {**nodes.say(state, LLM_FAILED_REPLY), "steps": steps + 1}
         if isinstance(response, AIMessage) and not response.tool_calls:
-            update["reply"] = response.text if hasattr(response, "text") else str(response.content)
-        return update
+            text = response.text if hasattr(response, "text") else str(response.content)
+            if not text.strip() or response.invalid_tool_calls:
+                # Tool calls whose arguments are not JSON cannot be run or answered; keep them out of the
+                # transcript (an API rejects a tool call with no result) and do not hand back an empty reply.
+                logger.warning(
+                    "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
+                )
+                return {**nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
+            return {"messages": [response], "steps": steps + 1, "reply": text}
+        return {"messages": [response], "steps": steps + 1}
 
     return agent
 
@@ -219,7 +241,9 @@ def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
     answered = {m.tool_call_id for m in recent if isinstance(m, ToolMessage)}
     cleaned: list[AnyMessage] = []
     for msg in recent:
-        if isinstance(msg, AIMessage) and msg.tool_calls and any(c.get("id") not in answered for c in msg.tool_calls):
+        if isinstance(msg, AIMessage) and (
+            msg.invalid_tool_calls or (msg.tool_calls and any(c.get("id") not in answered for c in msg.tool_calls))
+        ):
             if msg.content:
                 cleaned.append(AIMessage(content=msg.content))
             continue

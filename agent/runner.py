@@ -32,6 +32,11 @@ from tools.desk import Desk, open_desk
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
+DESK_UNAVAILABLE_REPLY = (
+    "Sorry, I can't reach the support desk right now, so I can't look anything up or open a ticket. "
+    "Please try again in a moment."
+)
+"""The reply when the MCP connection to the desk cannot be opened (a remote desk down or unreachable)."""
 
 
 class SupportAgent:
@@ -106,7 +111,13 @@ class SupportAgent:
         key = self._caller_key(actor, token)
         async with self._open_lock:
             if key in self._toolboxes:
-                return self._toolboxes[key]
+                if self._holders[key].alive:
+                    return self._toolboxes[key]
+                # The client died (a remote desk restarted, the connection dropped): reconnect, do not keep
+                # answering every turn with tool failures until the process restarts.
+                logger.warning("MCP client for %s stopped; reconnecting", key)
+                await self._holders.pop(key).aclose()
+                del self._toolboxes[key]
             if self.client_factory is not None:
                 holder = ClientHolder(self.client_factory(actor, token))
             elif self.settings.agent_mcp_url:
@@ -137,7 +148,13 @@ class SupportAgent:
         await self.start()
         conversation_id = conversation_id or uuid.uuid4().hex
         caller = self._caller_key(actor, token)
-        toolbox = await self.toolbox(actor, token)
+        try:
+            toolbox = await self.toolbox(actor, token)
+        except Exception as exc:
+            # Connecting to the desk failed (an ExceptionGroup from the transport, a timeout, a refused
+            # connection): a polite answer, not a crash of the CLI or the UI; the next turn tries again.
+            logger.warning("cannot reach the desk over MCP: %s: %s", type(exc).__name__, exc)
+            return AgentReply(reply=DESK_UNAVAILABLE_REPLY, conversation_id=conversation_id, intent="unavailable")
         # Conversations are namespaced by caller: knowing another user's id does not expose their chat.
         thread = f"{caller}:{conversation_id}"
         config: dict[str, Any] = {

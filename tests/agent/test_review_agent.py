@@ -1,0 +1,163 @@
+"""Review fixes for the agent: failures of the LLM endpoint or the MCP desk end a turn with a polite reply."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from langchain_core.messages import AIMessage
+from mcp import Client
+
+from agent.graph import LLM_EMPTY_REPLY, LLM_FAILED_REPLY, _history
+from agent.runner import DESK_UNAVAILABLE_REPLY, SupportAgent
+from store.config import Settings
+from tests.agent.conftest import MakeAgent, ScriptedChatModel
+from tests.agent.fakedesk import FakeDesk, build_fake_server
+
+
+def free_port() -> int:
+    """A local port nothing listens on (bound then released), so connecting to it is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def llm_settings(tmp_path: Path, url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        openai_base_url=url,
+        openai_api_key="dummy-key",  # type: ignore[arg-type]
+        openai_model="scripted-model",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+async def serve(handler: Any) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/v1"
+
+
+async def ask_over_http(tmp_path: Path, url: str, *messages: str) -> list[Any]:
+    fake = FakeDesk(docs=[])
+    replies = []
+    async with SupportAgent(
+        llm_settings(tmp_path, url),
+        embedder=None,
+        client_factory=lambda actor, token: Client(build_fake_server(fake, actor or "alice")),
+    ) as agent:
+        conversation = None
+        for message in messages:
+            reply = await agent.ask(message, conversation, actor="alice")
+            conversation = reply.conversation_id
+            replies.append(reply)
+    return replies
+
+
+async def test_llm_endpoint_down_is_a_polite_reply(tmp_path: Path) -> None:
+    (reply,) = await ask_over_http(tmp_path, f"http://127.0.0.1:{free_port()}/v1", "my VPN is broken")
+    assert reply.reply == LLM_FAILED_REPLY
+    assert reply.tool_calls == []
+
+
+async def test_llm_endpoint_errors_and_garbage_are_polite_replies(tmp_path: Path) -> None:
+    async def error(request: web.Request) -> web.Response:
+        return web.Response(text="boom", status=500)
+
+    async def garbage(request: web.Request) -> web.Response:
+        return web.Response(text="<html>not an API</html>", content_type="text/html")
+
+    for handler in (error, garbage):
+        runner, url = await serve(handler)
+        (tmp_path / handler.__name__).mkdir()
+        try:
+            (reply,) = await ask_over_http(tmp_path / handler.__name__, url, "my VPN is broken")
+        finally:
+            await runner.cleanup()
+        assert reply.reply == LLM_FAILED_REPLY
+
+
+async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_turn(tmp_path: Path) -> None:
+    requests: list[dict[str, Any]] = []
+
+    async def completions(request: web.Request) -> web.Response:
+        body = await request.json()
+        requests.append(body)
+        if len(requests) == 1:
+            bad = {"id": "c1", "type": "function", "function": {"name": "knowledge_search", "arguments": "{not json"}}
+            message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [bad]}
+        else:
+            message = {"role": "assistant", "content": "Second answer."}
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(requests)}",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": "scripted-model",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            }
+        )
+
+    runner, url = await serve(completions)
+    try:
+        first, second = await ask_over_http(tmp_path, url, "my VPN is broken", "hello again")
+    finally:
+        await runner.cleanup()
+    assert first.reply == LLM_EMPTY_REPLY
+    assert second.reply == "Second answer."
+    # An OpenAI endpoint rejects an assistant tool call that has no tool result after it.
+    for sent in requests[1]["messages"]:
+        assert not sent.get("tool_calls"), json.dumps(sent)
+
+
+def test_history_drops_unanswerable_invalid_tool_calls() -> None:
+    from langchain_core.messages import HumanMessage
+
+    bad = AIMessage(
+        content="",
+        invalid_tool_calls=[{"name": "x", "args": "{", "id": "c1", "error": "bad", "type": "invalid_tool_call"}],
+    )
+    cleaned = _history([HumanMessage(content="hi"), bad, HumanMessage(content="again")])
+    assert all(not getattr(m, "invalid_tool_calls", None) for m in cleaned)
+
+
+async def test_empty_model_answer_is_not_an_empty_reply(fake_agent: MakeAgent) -> None:
+    agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content="")]))
+    reply = await agent.ask("my VPN is broken", actor="alice")
+    assert reply.reply == LLM_EMPTY_REPLY
+
+
+async def test_unreachable_remote_desk_is_a_polite_reply(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        llm="offline",
+        agent_mcp_url=f"http://127.0.0.1:{free_port()}/mcp",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    async with SupportAgent(settings, model=None, embedder=None) as agent:
+        reply = await agent.ask("my VPN is broken", "conv-1", actor="alice")
+    assert reply.reply == DESK_UNAVAILABLE_REPLY
+    assert reply.conversation_id == "conv-1"
+    assert reply.intent == "unavailable"
+
+
+async def test_a_dead_mcp_client_is_replaced_not_reused(fake_agent: MakeAgent) -> None:
+    agent = await fake_agent()
+    first = await agent.toolbox("alice")
+    holder = agent._holders["alice"]
+    # The client's task ends, as it does when the transport to a remote desk fails.
+    await holder.aclose()
+    assert not holder.alive
+    second = await agent.toolbox("alice")
+    assert second is not first
+    reply = await agent.ask("how do I reset my VPN password?", actor="alice")
+    assert reply.tool_calls == ["knowledge_search"]
+    assert "could not be completed" not in reply.reply
