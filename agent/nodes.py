@@ -309,7 +309,7 @@ async def status(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
         f"{ticket.get('priority', '?')} priority, {who}."
     ]
     if ticket.get("status") in OPEN_STATUSES:
-        late = " (the target has passed; I've noted that it is overdue)" if ticket.get("sla_breached") else ""
+        late = " (the target has passed, so it is overdue)" if ticket.get("sla_breached") else ""
         lines.append(f"Target resolution: {policy.format_due(ticket.get('sla_due_at'))}{late}.")
     public = [c for c in data.get("comments", []) if not c.get("is_internal")]
     if public:
