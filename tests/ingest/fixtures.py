@@ -177,3 +177,36 @@ def mixed_pdf(text_lines: Sequence[str], scan_lines: Sequence[str]) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def columns_pdf(lines: Sequence[str | Sequence[tuple[float, str]]]) -> bytes:
+    """A one-page text-layer PDF; a line is a string at the left margin or (x, text) cells placed at columns.
+
+    Cells at fixed x positions are what a typeset table is, so ``pdftotext -layout`` lines them up in columns.
+    """
+    writer = PdfWriter()
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    font_ref = writer._add_object(font)
+    page = writer.add_blank_page(612, 792)
+    ops: list[str] = []
+    for row, line in enumerate(lines):
+        y = 740 - 14 * row
+        cells = [(72.0, line)] if isinstance(line, str) else line
+        for x, text in cells:
+            if text:
+                ops.append(f"BT /F1 10 Tf {x:g} {y} Td ({_pdf_escape(text)}) Tj ET")
+    stream = DecodedStreamObject()
+    stream.set_data("\n".join(ops).encode("latin-1"))
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})}
+    )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

@@ -1,5 +1,8 @@
 """PDF with pypdf: text per page, the outline as heading path, OCR for pages without a text layer.
 
+The text layer comes from poppler's ``pdftotext -layout`` when installed (pypdf otherwise); in layout text,
+tables are recognised by their aligned columns (``pdf_tables``) and kept as table blocks.
+
 Pages without text are rendered with ``pdftoppm`` (poppler-utils) when it is installed, which also captures
 vector text and page layout; otherwise the page's embedded images are OCR'd one by one.
 """
@@ -27,6 +30,7 @@ from tools.ingest.base import ExtractionError, Limits
 from tools.ingest.blocks import Block, HeadingStack, Parsed, Section
 from tools.ingest.guards import OCR_MISSING, check_pages, check_pixels, tesseract_available
 from tools.ingest.ocr import OcrTimeoutError, ocr_image
+from tools.ingest.pdf_tables import split_tables
 
 logger = logging.getLogger(__name__)
 
@@ -107,16 +111,32 @@ def _find_heading(text: str, title: str, start: int) -> tuple[int, int] | None:
     return None
 
 
-def _page_sections(text: str, page: int, entries: list[_OutlineEntry], headings: HeadingStack) -> list[Block]:
-    """Split a page's text where outline entries that start on it begin; ``headings`` carries across pages."""
+def _page_sections(
+    text: str, page: int, entries: list[_OutlineEntry], headings: HeadingStack, *, layout: bool = False
+) -> list[Block]:
+    """Split a page's text where outline entries that start on it begin; ``headings`` carries across pages.
+
+    ``layout`` says the text is ``pdftotext -layout`` output, whose aligned columns let tables be found.
+    """
     blocks: list[Block] = []
+
+    def add(start: int, end: int) -> None:
+        piece = text[start:end]
+        if not piece.strip():
+            return
+        if not layout:
+            blocks.append(Section(piece, headings.path, page))
+            return
+        # A piece starting mid-line (after a heading on the same line) is padded back to its column.
+        indent = start - (text.rfind("\n", 0, start) + 1)
+        blocks.extend(split_tables(" " * indent + piece, headings.path, page))
+
     position = 0
     for entry in entries:
         span = _find_heading(text, entry.title, position)
         # Not found in the text (a title worded differently): the section starts at the current position.
         cut = position if span is None else span[0]
-        if text[position:cut].strip():
-            blocks.append(Section(text[position:cut], headings.path, page))
+        add(position, cut)
         headings.push(entry.level, entry.title)
         if span is None:
             continue
@@ -125,8 +145,7 @@ def _page_sections(text: str, page: int, entries: list[_OutlineEntry], headings:
         newline = text.find("\n", end)
         line_end = len(text) if newline == -1 else newline
         position = line_end if not text[end:line_end].strip() else end
-    if text[position:].strip():
-        blocks.append(Section(text[position:], headings.path, page))
+    add(position, len(text))
     return blocks
 
 
@@ -305,11 +324,15 @@ def _process(data: bytes, limits: Limits) -> Parsed:
     texts: dict[int, str] = {}
     scans: list[int] = []
     ocr_pages: list[int] = []
+    layout_pages: set[int] = set()
+    # Pages whose text is pdftotext layout output, where tables can be found by their columns.
     with tempfile.TemporaryDirectory(prefix="ingest-pdf-") as tmp:
         workdir = Path(tmp)
         pdf_path = workdir / "document.pdf"
         pdf_path.write_bytes(data)
         layer = _pdftotext(pdf_path, count, limits)
+        if layer is not None:
+            layout_pages.update(range(count))
         for index in range(count):
             text = layer[index] if layer is not None else _pypdf_text(reader, index, warnings)
             if len("".join(text.split())) >= MIN_TEXT_CHARS:
@@ -338,13 +361,14 @@ def _process(data: bytes, limits: Limits) -> Parsed:
             ocr_pages.append(index + 1)
             if len(text.strip()) > len(texts.get(index, "").strip()):
                 texts[index] = text
+                layout_pages.discard(index)
 
     entries = _outline(reader)
     headings = HeadingStack()
     blocks: list[Block] = []
     for index in range(count):
         on_page = [e for e in entries if e.page == index]
-        blocks.extend(_page_sections(texts.get(index, ""), index + 1, on_page, headings))
+        blocks.extend(_page_sections(texts.get(index, ""), index + 1, on_page, headings, layout=index in layout_pages))
 
     reason = "no page has a text layer and OCR found no text" if scans else "no page has a text layer or images"
     return Parsed(
