@@ -215,6 +215,23 @@ async def _require_article(session: AsyncSession, article_id: int, *, lock: bool
     return article
 
 
+async def _require_revision(session: AsyncSession, article: KBArticle, revision: int) -> KBArticleRevision:
+    """One stored revision of ``article``, or a not-found error naming the range that exists."""
+    rev = (
+        await session.execute(
+            select(KBArticleRevision).where(
+                KBArticleRevision.article_id == article.id, KBArticleRevision.revision == revision
+            )
+        )
+    ).scalar_one_or_none()
+    if rev is None:
+        raise NotFoundError(
+            f"KB article {article.id} has no revision {revision}; its revisions run from 1 to "
+            f"{article.revision} (kb_article_revisions lists them)"
+        )
+    return rev
+
+
 def _check_revision(article: KBArticle, seen: int, verb: str) -> None:
     if seen != article.revision:
         raise ConflictError(
@@ -358,18 +375,7 @@ async def kb_article_get(
         article = await _require_article(session, article_id)
         rev: KBArticleRevision | None = None
         if revision is not None and revision != article.revision:
-            rev = (
-                await session.execute(
-                    select(KBArticleRevision).where(
-                        KBArticleRevision.article_id == article_id, KBArticleRevision.revision == revision
-                    )
-                )
-            ).scalar_one_or_none()
-            if rev is None:
-                raise NotFoundError(
-                    f"KB article {article_id} has no revision {revision}; its revisions run from 1 to "
-                    f"{article.revision} (kb_article_revisions lists them)"
-                )
+            rev = await _require_revision(session, article, revision)
             author_id = rev.author_id
         else:
             author_id = (
@@ -429,17 +435,7 @@ async def kb_article_restore(
     async with desk.sessions.begin() as session:
         article = await _require_article(session, article_id, lock=True)
         _check_revision(article, expected_revision, "restore")
-        old = (
-            await session.execute(
-                select(KBArticleRevision).where(
-                    KBArticleRevision.article_id == article_id, KBArticleRevision.revision == revision
-                )
-            )
-        ).scalar_one_or_none()
-        if old is None:
-            raise NotFoundError(
-                f"KB article {article_id} has no revision {revision}; its revisions run from 1 to {article.revision}"
-            )
+        old = await _require_revision(session, article, revision)
         before = _snapshot(article)
         article.title, article.body, article.url, article.tags = old.title, old.body, old.url, list(old.tags or [])
         article.revision = expected_revision + 1

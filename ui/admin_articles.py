@@ -12,6 +12,7 @@ from tools import kb
 from ui.context import UIContext
 from ui.errors import shown
 from ui.format import cell_int, csv_list, table
+from ui.viewer import item_viewer
 
 HEADERS = ["ID", "Title", "Tags", "Score", "Snippet"]
 SEARCH_LIMIT = 50
@@ -73,21 +74,7 @@ def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]
     async def run_search(text: str) -> pd.DataFrame:
         return await search_articles(ctx, text)
 
-    @shown
-    async def show(value: Any) -> str:
-        ident = cell_int(value)
-        if ident is None:
-            gr.Warning("Enter an article id.")
-            return ""
-        return await article_markdown(ctx, ident)
-
-    @shown
-    async def pick(evt: gr.SelectData) -> tuple[Any, str]:
-        row = evt.row_value or []
-        ident = cell_int(row[0]) if row else None
-        if ident is None:
-            return gr.skip(), gr.skip()
-        return str(ident), await article_markdown(ctx, ident)
+    show, pick = item_viewer(lambda ident: article_markdown(ctx, ident), cell_int, "Enter an article id.")
 
     @shown
     async def run_create(title_text: str, body_text: str, tags_text: str, url_text: str) -> tuple[Any, ...]:

@@ -18,6 +18,7 @@ from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from ui.context import UIContext
 from ui.errors import shown
 from ui.format import cell_int, size, table, when
+from ui.viewer import item_viewer
 
 logger = logging.getLogger(__name__)
 
@@ -196,21 +197,7 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
     async def refresh_docs(filter_text: str) -> tuple[pd.DataFrame, str]:
         return await documents_table(ctx, filter_text)
 
-    @shown
-    async def show_doc(value: Any) -> str:
-        document_id = cell_int(value)
-        if document_id is None:
-            gr.Warning("Enter a document id.")
-            return ""
-        return await document_markdown(ctx, document_id)
-
-    @shown
-    async def pick(evt: gr.SelectData) -> tuple[Any, str]:
-        row = evt.row_value or []
-        document_id = cell_int(row[0]) if row else None
-        if document_id is None:
-            return gr.skip(), gr.skip()
-        return str(document_id), await document_markdown(ctx, document_id)
+    show_doc, pick = item_viewer(lambda ident: document_markdown(ctx, ident), cell_int, "Enter a document id.")
 
     @shown
     async def remove(value: Any, filter_text: str) -> tuple[pd.DataFrame, str, str, Any]:

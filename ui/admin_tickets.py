@@ -15,6 +15,7 @@ from tools.ticket_query import ticket_list
 from ui.context import UIContext
 from ui.errors import shown
 from ui.format import table, when
+from ui.viewer import item_viewer
 
 HEADERS = ["Number", "Subject", "Status", "Priority", "Requester", "Assignee", "SLA due", "Breached"]
 PAGE = 25
@@ -183,19 +184,11 @@ def build_tickets_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]:
         moved = Pager(pg.previous[-1], pg.previous[:-1], None, max(pg.offset - PAGE, 0))
         return await show(make_filter(st, pr, br, tx), moved)
 
-    @shown
-    async def open_one(ref: str) -> str:
-        if not (ref or "").strip():
-            gr.Warning("Enter a ticket number such as TCK-000042.")
-            return ""
-        return await ticket_detail_markdown(ctx, ref.strip())
-
-    @shown
-    async def pick(evt: gr.SelectData) -> tuple[Any, str]:
-        row = evt.row_value or []
-        if not row or not str(row[0]).strip():
-            return gr.skip(), gr.skip()
-        return str(row[0]), await ticket_detail_markdown(ctx, str(row[0]))
+    open_one, pick = item_viewer(
+        lambda ref: ticket_detail_markdown(ctx, ref),
+        lambda value: str(value or "").strip() or None,
+        "Enter a ticket number such as TCK-000042.",
+    )
 
     apply.click(load, filters, [queue, summary, pager])
     text.submit(load, filters, [queue, summary, pager])
