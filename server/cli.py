@@ -88,17 +88,52 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
+    from tools import tokens
     from tools.desk import open_desk
-    from tools.users import ensure_actor, token_create
+    from tools.errors import DeskError
+    from tools.users import ensure_actor
 
     settings = _settings(args)
 
     async def run() -> str:
         async with open_desk(settings) as desk:
             actor = await ensure_actor(desk, settings.actor, settings.actor_role)
-            return await token_create(desk, actor, username=args.username, name=args.name)
+            if args.action == "create":
+                created = await tokens.token_create(
+                    desk, actor, username=args.username, name=args.name, expires_in=args.expires_in, scopes=args.scope
+                )
+                info = created.info
+                expiry = info.expires_at.isoformat() if info.expires_at else "never"
+                print(
+                    f"token {info.id} for {info.username!r} (scopes {' '.join(info.scopes)}, expires {expiry}); "
+                    "it is shown only now:",
+                    file=sys.stderr,
+                )
+                return created.token
+            if args.action == "revoke":
+                revoked = await tokens.token_revoke(desk, actor, args.id)
+                return f"token {revoked.id} ({revoked.username!r}, {revoked.name!r}) is revoked"
+            lines, cursor = [], None
+            while True:
+                page = await tokens.token_list(
+                    desk, actor, username=args.username, include_inactive=args.all, limit=100, cursor=cursor
+                )
+                for t in page.items:
+                    expiry = t.expires_at.isoformat(timespec="minutes") if t.expires_at else "never"
+                    used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never"
+                    lines.append(
+                        f"{t.id:>5}  {t.username:<20} {t.name:<16} {t.status:<8} {' '.join(t.scopes):<34} "
+                        f"expires {expiry}  last used {used}"
+                    )
+                if not (cursor := page.next_cursor):
+                    break
+            return "\n".join(lines) or "no tokens"
 
-    print(asyncio.run(run()))
+    try:
+        print(asyncio.run(run()))
+    except DeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -138,10 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("action", choices=["load"])
     demo.set_defaults(func=_cmd_demo)
 
-    token = sub.add_parser("token", help="issue an API token for a user")
-    token.add_argument("action", choices=["create"])
-    token.add_argument("username")
-    token.add_argument("--name", default="cli")
+    token = sub.add_parser("token", help="desk API tokens for HTTP MCP clients: create, list, revoke")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    create = token_sub.add_parser("create", help="issue a token for USERNAME (printed once)")
+    create.add_argument("username")
+    create.add_argument("--name", default="cli", help="a label, e.g. the client it is for")
+    create.add_argument("--expires-in", default=None, help="e.g. 30d, 12h, 2w (default: never)")
+    create.add_argument(
+        "--scope", action="append", default=None, help="desk:read, desk:write or desk:admin; repeat (default: all)"
+    )
+    listing = token_sub.add_parser("list", help="list tokens (never the tokens themselves)")
+    listing.add_argument("username", nargs="?", default=None)
+    listing.add_argument("--all", action="store_true", help="include revoked and expired tokens")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by id; effective on its next request")
+    revoke.add_argument("id", type=int)
     token.set_defaults(func=_cmd_token)
 
     ingest = sub.add_parser("ingest", help="ingest files and folders into the knowledge base")

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import DeskError, NotFoundError
-from tools.users import actor_for_token, current_actor
+from tools.tokens import identity_for_token
+from tools.users import current_actor
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,10 @@ async def resolve(ctx: Context[Any, Any]) -> tuple[Desk, Actor]:
     if headers:
         auth = headers.get("authorization") or headers.get("Authorization")
         if auth and auth.lower().startswith("bearer "):
-            actor = await actor_for_token(state.desk, auth[7:].strip())
-            if actor is None:
-                raise ToolError("the bearer token is unknown or revoked; ask an admin for a new API token")
-            return state.desk, actor
+            found = await identity_for_token(state.desk, auth[7:].strip())
+            if isinstance(found, str):
+                raise ToolError(f"{found}; ask an admin for a new API token")
+            return state.desk, found.actor
     # Re-read the configured user on every call, so a role change or deactivation is not cached away.
     try:
         return state.desk, await current_actor(state.desk, state.default_actor.user_id)

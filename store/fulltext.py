@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -96,11 +97,13 @@ async def search(
     limit: int = 20,
     where: str = "",
     params: dict[str, object] | None = None,
+    restrict: Select[Any] | None = None,
 ) -> list[tuple[int, float]]:
     """Ids of matching rows with a score (higher is better), best first.
 
-    ``where`` is an extra SQL condition on the base table aliased ``t`` (for permissions and filters),
-    with its bind values in ``params``; it is written by this codebase, never by a caller.
+    ``where`` is an extra SQL condition on the base table aliased ``t`` (for filters), with its bind
+    values in ``params``; it is written by this codebase, never by a caller. ``restrict`` is a SELECT of
+    the ids allowed at all (the permission rule, built once in ``tools/permissions.py``).
     """
     words = terms(query)
     if not words:
@@ -108,6 +111,10 @@ async def search(
     bind: dict[str, object] = dict(params or {})
     bind["limit"] = limit
     extra = f" AND ({where})" if where else ""
+    if restrict is not None:
+        # The rule's values are ids and fixed names, so SQLAlchemy renders them inline for this dialect.
+        compiled = restrict.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})  # type: ignore[union-attr]
+        extra += f" AND t.id IN ({compiled})"
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         bind["q"] = " ".join(words)
         bind["raw"] = query[:1000]

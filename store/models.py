@@ -212,13 +212,15 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column()
     after: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    """The client's network address, for events that came over the network (sign-ins, token use)."""
 
 
 class ApiToken(Base):
@@ -231,6 +233,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
+    """None: never expires (until revoked)."""
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    """None: everything the user's role allows; otherwise only these scopes."""
+    last_used_address: Mapped[str | None] = mapped_column(String(64))
 
 
 from store import models_knowledge  # noqa: E402,F401

@@ -1,17 +1,14 @@
-"""Small helpers shared by the tool modules: truncation, cursors, pages, audit events."""
+"""Small helpers shared by the tool modules: truncation, cursors, pages."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import AuditEvent
-from tools.actor import Actor
 from tools.errors import InvalidInputError
 
 T = TypeVar("T")
@@ -81,32 +78,3 @@ def page_limit(limit: int | None) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
     return limit
-
-
-def audit(
-    session: AsyncSession,
-    actor: Actor | None,
-    action: str,
-    target_type: str,
-    target_id: object,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """Add an audit event to the session's transaction (committed, or rolled back, with the change)."""
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id if actor else None,
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id),
-            before=_jsonable(before),
-            after=_jsonable(after),
-        )
-    )
-
-
-def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, default=str))

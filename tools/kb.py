@@ -25,8 +25,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from store import fulltext
 from store.models import KBArticle, KBArticleRevision, TicketKBLink, User
+from tools import permissions
 from tools.actor import Actor
-from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, parse_id, truncate
+from tools.audit import record_event
+from tools.common import Page, decode_cursor, encode_cursor, page_limit, parse_id, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 
@@ -322,7 +324,7 @@ async def _flush_edit(session: AsyncSession, article_id: int) -> None:
 
 async def kb_article_create(desk: Desk, actor: Actor, data: KBArticleCreate) -> KBArticlePublic:
     """Create an article at revision 1 (admins only)."""
-    actor.require("admin", "creating KB articles (admins manage the KB)")
+    permissions.require(actor, "kb.write", "creating KB articles (admins manage the KB)")
     now = desk.clock()
     async with desk.sessions.begin() as session:
         article = KBArticle(
@@ -340,7 +342,7 @@ async def kb_article_create(desk: Desk, actor: Actor, data: KBArticleCreate) -> 
         await session.flush()
         _write_revision(session, actor, article, None)
         await session.flush()
-        audit(
+        record_event(
             session,
             actor,
             "kb.create",
@@ -391,7 +393,7 @@ async def kb_article_get(
 
 async def kb_article_update(desk: Desk, actor: Actor, article_id: int | str, data: KBArticleUpdate) -> KBArticlePublic:
     """Change an article from the revision the caller read, writing the next revision (admins only)."""
-    actor.require("admin", "editing KB articles (admins manage the KB)")
+    permissions.require(actor, "kb.write", "editing KB articles (admins manage the KB)")
     article_id = parse_article_id(article_id)
     changes = data.model_dump(exclude_unset=True, exclude={"revision", "note"})
     if not changes:
@@ -406,7 +408,7 @@ async def kb_article_update(desk: Desk, actor: Actor, article_id: int | str, dat
         article.updated_at = desk.clock()
         _write_revision(session, actor, article, data.note)
         await _flush_edit(session, article_id)
-        audit(
+        record_event(
             session,
             actor,
             "kb.update",
@@ -428,7 +430,7 @@ async def kb_article_restore(
     note: str | None = None,
 ) -> KBArticlePublic:
     """Make an earlier revision current again by writing it as a new revision (admins only)."""
-    actor.require("admin", "restoring KB articles (admins manage the KB)")
+    permissions.require(actor, "kb.write", "restoring KB articles (admins manage the KB)")
     article_id = parse_article_id(article_id)
     if note is not None and len(note) > MAX_NOTE:
         raise InvalidInputError(f"note is longer than {MAX_NOTE} characters; shorten it")
@@ -443,7 +445,7 @@ async def kb_article_restore(
         restored_note = f"restored from revision {revision}" + (f": {note}" if note else "")
         _write_revision(session, actor, article, restored_note[:MAX_NOTE])
         await _flush_edit(session, article_id)
-        audit(
+        record_event(
             session,
             actor,
             "kb.restore",
@@ -498,7 +500,7 @@ async def kb_article_delete(
     desk: Desk, actor: Actor, article_id: int | str, *, revision: int | None = None
 ) -> KBArticleDeleted:
     """Delete an article with its revisions and ticket links; the audit log keeps its last revision (admins only)."""
-    actor.require("admin", "deleting KB articles (admins manage the KB)")
+    permissions.require(actor, "kb.write", "deleting KB articles (admins manage the KB)")
     article_id = parse_article_id(article_id)
     async with desk.sessions.begin() as session:
         article = await _require_article(session, article_id, lock=True)
@@ -521,7 +523,7 @@ async def kb_article_delete(
         await session.execute(delete(TicketKBLink).where(TicketKBLink.article_id == article_id))
         await session.execute(delete(KBArticleRevision).where(KBArticleRevision.article_id == article_id))
         await session.execute(delete(_ARTICLES).where(_ARTICLES.c.id == article_id))
-        audit(session, actor, "kb.delete", "kb_article", article_id, before=snapshot)
+        record_event(session, actor, "kb.delete", "kb_article", article_id, before=snapshot)
         logger.info("KB article %s deleted by %s", article_id, actor.username)
         return KBArticleDeleted(
             id=article_id,

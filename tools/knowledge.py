@@ -27,8 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.embedder import Embedder, create_embedder, slug
 from store.models_knowledge import Document, DocumentChunk, IndexMeta
 from store.vectors import Metadata, VectorIndex, collection_name
+from tools import permissions
 from tools.actor import Actor
-from tools.common import MAX_ID, Page, audit, decode_cursor, encode_cursor, page_limit, truncate
+from tools.audit import record_event
+from tools.common import MAX_ID, Page, decode_cursor, encode_cursor, page_limit, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
 
@@ -312,7 +314,7 @@ async def document_ingest(
     progress: Progress | None = None,
 ) -> IngestResult:
     """Ingest one file (bytes or a server path); admins only. Raises after recording a failed document."""
-    actor.require("admin", "document ingest")
+    permissions.require(actor, "knowledge.write", "document ingest")
     if (data is None) == (path is None):
         raise InvalidInputError("pass exactly one of: data (the file's bytes) or path (a file on the server)")
     if path is not None:
@@ -435,7 +437,7 @@ async def _process(
             doc.ocr_pages, doc.warnings = list(extracted.ocr_pages), list(extracted.warnings)
             doc.chunk_count, doc.status, doc.error = len(chunks), "ready", None
             doc.embedder, doc.updated_at = knowledge.embedder.name, desk.clock()
-            audit(
+            record_event(
                 session,
                 actor,
                 "document.ingest",
@@ -531,14 +533,14 @@ async def document_get(desk: Desk, actor: Actor, document_id: int, *, chunk_limi
 
 async def document_delete(desk: Desk, actor: Actor, document_id: int) -> DocumentPublic:
     """Delete a document, its chunks and its vectors (admins only)."""
-    actor.require("admin", "document delete")
+    permissions.require(actor, "knowledge.write", "document delete")
     knowledge = await get_knowledge(desk)
     async with desk.sessions.begin() as session:
         doc = await _require_document(session, document_id)
         public = _public(doc)
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
         await session.delete(doc)
-        audit(session, actor, "document.delete", "document", document_id, before={"filename": public.filename})
+        record_event(session, actor, "document.delete", "document", document_id, before={"filename": public.filename})
     # Vectors of every collection this process knows of: the row is gone, so stale hits are filtered anyway.
     for name in await _document_collections(knowledge):
         await knowledge.vectors.delete(name, where={"document_id": document_id})
@@ -553,7 +555,7 @@ async def document_reindex(
     desk: Desk, actor: Actor, document_id: int | None = None, *, progress: Progress | None = None
 ) -> ReindexResult:
     """Re-embed one document, or every document into a fresh collection (after an embedder change)."""
-    actor.require("admin", "document reindex")
+    permissions.require(actor, "knowledge.write", "document reindex")
     knowledge = await get_knowledge(desk)
     emb = knowledge.embedder
     if document_id is not None:
@@ -592,7 +594,9 @@ async def document_reindex(
             if ids:
                 for doc in (await session.execute(select(Document).where(Document.id.in_(ids)))).scalars():
                     doc.embedder = emb.name
-            audit(session, actor, "document.reindex", "index", META_KEY, before=before, after={"collection": coll})
+            record_event(
+                session, actor, "document.reindex", "index", META_KEY, before=before, after={"collection": coll}
+            )
         if old and old != coll:
             await knowledge.vectors.drop(old)
     return ReindexResult(documents=len(ids), chunks=n, embedder=emb.name, collection=coll)

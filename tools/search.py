@@ -25,6 +25,7 @@ from store import fulltext
 from store.models import KBArticle, ResolutionStep, RootCause, Ticket
 from store.models_knowledge import DOCUMENT_CHUNKS, Document, DocumentChunk, IndexMeta
 from store.vectors import Metadata
+from tools import permissions
 from tools.actor import Actor
 from tools.common import MAX_ID, truncate
 from tools.desk import Desk
@@ -324,12 +325,14 @@ async def knowledge_search(
                 rows = await fulltext.search(session, fulltext.KB_ARTICLES, query, limit=n)
                 fts_lists.append([(f"kb:{i}", s) for i, s in rows])
             if "tickets" in sources and not (filters and (filters.document_ids or filters.doc_types)):
-                cond = "t.status IN ('resolved', 'closed')"
-                tparams: dict[str, object] = {}
-                if not actor.is_staff:
-                    cond += " AND t.requester_id = :uid"
-                    tparams["uid"] = actor.user_id
-                rows = await fulltext.search(session, fulltext.TICKETS, query, limit=n, where=cond, params=tparams)
+                rows = await fulltext.search(
+                    session,
+                    fulltext.TICKETS,
+                    query,
+                    limit=n,
+                    where="t.status IN ('resolved', 'closed')",
+                    restrict=permissions.visible_ticket_ids(actor),
+                )
                 fts_lists.append([(f"ticket:{i}", s) for i, s in rows])
             # Scores of different tables are not comparable: scale each list by its best, then merge.
             merged: list[tuple[str, float]] = []
@@ -406,9 +409,9 @@ async def _validate(
                 score=0.0,
             )
     if ticket_ids:
-        stmt2 = select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(RESOLVED))
-        if not actor.is_staff:
-            stmt2 = stmt2.where(Ticket.requester_id == actor.user_id)
+        stmt2 = select(Ticket).where(
+            Ticket.id.in_(ticket_ids), Ticket.status.in_(RESOLVED), permissions.visible_tickets(actor)
+        )
         for t in (await session.execute(stmt2)).scalars():
             key = f"ticket:{t.id}"
             body = "\n".join(x for x in (t.description, t.error_message or "") if x)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import fulltext
 from store.models import KBArticle, ResolutionStep, RootCause, Ticket
+from tools import permissions
 from tools.actor import Actor
 from tools.common import truncate
 from tools.desk import Desk
@@ -128,14 +129,17 @@ async def _fulltext(
 ) -> tuple[dict[int, float], dict[int, float]]:
     where: list[str] = []
     params: dict[str, object] = {}
-    if not actor.is_staff:
-        where.append("t.requester_id = :rid")
-        params["rid"] = actor.user_id
     if exclude_id is not None:
         where.append("t.id <> :exclude")
         params["exclude"] = exclude_id
     tickets = await fulltext.search(
-        session, fulltext.TICKETS, text, limit=limit, where=" AND ".join(where), params=params
+        session,
+        fulltext.TICKETS,
+        text,
+        limit=limit,
+        where=" AND ".join(where),
+        params=params,
+        restrict=permissions.visible_ticket_ids(actor),
     )
     articles = await fulltext.search(session, fulltext.KB_ARTICLES, text, limit=limit)
     return dict(tickets), dict(articles)
@@ -146,9 +150,9 @@ async def _tickets(
 ) -> list[TicketSuggestion]:
     if not scores:
         return []
-    stmt = select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status).where(Ticket.id.in_(list(scores)))
-    if not actor.is_staff:
-        stmt = stmt.where(Ticket.requester_id == actor.user_id)
+    stmt = select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status).where(
+        Ticket.id.in_(list(scores)), permissions.visible_tickets(actor)
+    )
     if exclude_id is not None:
         stmt = stmt.where(Ticket.id != exclude_id)
     rows = (await session.execute(stmt)).all()

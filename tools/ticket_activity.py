@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from store.models import KBArticle, ResolutionStep, RootCause, TicketComment, TicketKBLink
-from tools import sla
+from tools import permissions, sla
 from tools.actor import Actor
-from tools.common import MAX_ID, audit, truncate
+from tools.audit import record_event
+from tools.common import MAX_ID, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from tools.ticket_models import (
@@ -70,14 +71,14 @@ async def ticket_comment(
 ) -> CommentResult:
     """Post a public reply or (staff only) an internal note on a ticket."""
     body = _text(body, "body")
-    if internal and not actor.is_staff:
+    if internal and not permissions.is_staff(actor):
         raise ForbiddenError("internal notes are for staff; post a public reply (internal=false)")
     now = desk.clock()
     with stale_as_conflict(ref) as label:
         async with desk.sessions.begin() as session:
             ticket = await require_ticket(session, actor, ref)
             label.text = number = ticket.number
-            if ticket.status == "closed" and not actor.is_staff:
+            if ticket.status == "closed" and not permissions.is_staff(actor):
                 raise InvalidInputError(f"ticket {number} is closed; create a new ticket with ticket_create")
             comment = TicketComment(
                 ticket_id=ticket.id, author_id=actor.user_id, body=body, is_internal=internal, created_at=now
@@ -85,7 +86,7 @@ async def ticket_comment(
             session.add(comment)
             changes: dict[str, Any] = {}
             by_requester = actor.user_id == ticket.requester_id
-            if actor.is_staff and not internal and not by_requester:
+            if permissions.is_staff(actor) and not internal and not by_requester:
                 if ticket.first_response_at is None:
                     ticket.first_response_at = changes["first_response_at"] = now
                 if ticket.status == "new":
@@ -98,7 +99,7 @@ async def ticket_comment(
                 ticket.updated_at = now
             await session.flush()
             after = {"comment_id": comment.id, "internal": internal, **changes}
-            audit(session, actor, "ticket.comment", "ticket", ticket.id, after=after)
+            record_event(session, actor, "ticket.comment", "ticket", ticket.id, after=after)
             limit = desk.settings.max_text_chars
             return CommentResult(
                 comment=CommentPublic(
@@ -124,7 +125,7 @@ async def ticket_add_resolution_step(
     performed_at: datetime | None = None,
 ) -> ResolutionStepPublic:
     """Record a step taken to resolve a ticket, appended after the last one unless a free position is given."""
-    actor.require("technician", "adding resolution steps")
+    permissions.require(actor, "tickets.work", "adding resolution steps")
     instructions = _text(instructions, "instructions")
     if position is not None and not 1 <= position <= MAX_POSITION:
         raise InvalidInputError(f"position must be between 1 and {MAX_POSITION}, got {position}; or omit it to append")
@@ -170,7 +171,7 @@ async def ticket_add_resolution_step(
                 f"step {position} of ticket {ticket.number} was just added by someone else; retry"
             ) from exc
         after = {"step_id": step.id, "position": position, "success": success}
-        audit(session, actor, "ticket.resolution_step", "ticket", ticket.id, after=after)
+        record_event(session, actor, "ticket.resolution_step", "ticket", ticket.id, after=after)
         name = performer.username if performer else actor.username
         return step_public(step, ticket.number, name, desk.settings.max_text_chars)
 
@@ -179,7 +180,7 @@ async def ticket_set_root_cause(
     desk: Desk, actor: Actor, ref: TicketRef, *, cause_code: str, description: str
 ) -> RootCausePublic:
     """Set a ticket's root cause (a code like SW-001 and a description), replacing any earlier one."""
-    actor.require("technician", "setting root causes")
+    permissions.require(actor, "tickets.work", "setting root causes")
     code = cause_code.strip().upper()
     if not CAUSE_CODE.match(code):
         raise InvalidInputError(
@@ -214,7 +215,7 @@ async def ticket_set_root_cause(
         except IntegrityError as exc:  # two first root causes at once: the unique ticket_id keeps one
             raise ConflictError(f"the root cause of {ticket.number} was just set by someone else; retry") from exc
         after = {"cause_code": code, "description": truncate(description, 1000)}
-        audit(session, actor, "ticket.root_cause", "ticket", ticket.id, before=before, after=after)
+        record_event(session, actor, "ticket.root_cause", "ticket", ticket.id, before=before, after=after)
         return root_cause_public(cause, ticket.number, actor.username, desk.settings.max_text_chars)
 
 
@@ -222,7 +223,7 @@ async def ticket_link_kb(
     desk: Desk, actor: Actor, ref: TicketRef, *, article_id: int, note: str | None = None
 ) -> KBLinkResult:
     """Link a KB article to a ticket; linking it again changes nothing."""
-    actor.require("technician", "linking KB articles")
+    permissions.require(actor, "tickets.work", "linking KB articles")
     if note is not None:
         note = _text(note, "note", 500)
     now = desk.clock()
@@ -248,5 +249,5 @@ async def ticket_link_kb(
             raise ConflictError(
                 f"article {article_id} was being linked to {ticket.number} at the same time; retry"
             ) from exc
-        audit(session, actor, "ticket.link_kb", "ticket", ticket.id, after={"article_id": article.id})
+        record_event(session, actor, "ticket.link_kb", "ticket", ticket.id, after={"article_id": article.id})
         return KBLinkResult(ticket=ticket.number, article=linked, linked_at=now, already_linked=False)

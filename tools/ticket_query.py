@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import fulltext
 from store.models import Ticket
-from tools import sla
+from tools import permissions, sla
 from tools.actor import Actor
 from tools.common import decode_cursor, encode_cursor, page_limit
 from tools.desk import Desk
@@ -67,10 +67,10 @@ async def ticket_list(
     now = desk.clock()
     conds: list[ColumnElement[bool]] = []
     async with desk.sessions() as session:
-        if not actor.is_staff:
+        conds.append(permissions.visible_tickets(actor))
+        if not permissions.is_staff(actor):
             if requester not in (None, "me", actor.username, str(actor.user_id)):
                 raise ForbiddenError("end users can list only their own tickets; omit requester")
-            conds.append(Ticket.requester_id == actor.user_id)
         elif requester:
             user_id = actor.user_id if requester == "me" else (await require_user(session, requester, "requester")).id
             conds.append(Ticket.requester_id == user_id)
@@ -97,10 +97,14 @@ async def ticket_list(
         ranked: list[int] | None = None
         if text and text.strip():
             where, params = _all_words(desk.dialect, text)
-            if not actor.is_staff:
-                where, params["rid"] = f"{where} AND t.requester_id = :rid", actor.user_id
             hits = await fulltext.search(
-                session, fulltext.TICKETS, text, limit=TEXT_CANDIDATES, where=where, params=params
+                session,
+                fulltext.TICKETS,
+                text,
+                limit=TEXT_CANDIDATES,
+                where=where,
+                params=params,
+                restrict=permissions.visible_ticket_ids(actor),
             )
             if hits:
                 ranked = [ticket_id for ticket_id, _ in hits]

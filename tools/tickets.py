@@ -34,9 +34,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from store.models import Category, KBArticle, ResolutionStep, RootCause, Ticket, TicketComment, TicketKBLink, User
-from tools import sla
+from tools import permissions, sla
 from tools.actor import Actor
-from tools.common import audit, parse_id, truncate
+from tools.audit import record_event
+from tools.common import parse_id, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from tools.ticket_models import (
@@ -100,9 +101,14 @@ def _not_found(ref: object) -> NotFoundError:
     )
 
 
-async def find_ticket(session: AsyncSession, ref: TicketRef) -> Ticket | None:
-    """A ticket by id or number (any case, with or without leading zeros), with its people and category."""
+async def find_ticket(session: AsyncSession, ref: TicketRef, *, actor: Actor | None = None) -> Ticket | None:
+    """A ticket by id or number (any case, with or without leading zeros), with its people and category.
+
+    With ``actor``, only a ticket that actor may see (:func:`tools.permissions.visible_tickets`).
+    """
     stmt = select(Ticket).options(*LOAD)
+    if actor is not None:
+        stmt = stmt.where(permissions.visible_tickets(actor))
     text = str(ref).strip()
     if isinstance(ref, int) or text.isdigit():
         if (ticket_id := parse_id(ref)) is None:
@@ -117,8 +123,8 @@ async def find_ticket(session: AsyncSession, ref: TicketRef) -> Ticket | None:
 
 async def require_ticket(session: AsyncSession, actor: Actor, ref: TicketRef) -> Ticket:
     """The ticket, if the actor may see it; otherwise the same not-found error whether it exists or not."""
-    ticket = await find_ticket(session, ref)
-    if ticket is None or (not actor.is_staff and ticket.requester_id != actor.user_id):
+    ticket = await find_ticket(session, ref, actor=actor)
+    if ticket is None:
         raise _not_found(ref)
     return ticket
 
@@ -140,7 +146,7 @@ async def resolve_category(session: AsyncSession, ref: TicketRef) -> Category:
 
 async def resolve_assignee(session: AsyncSession, ref: TicketRef) -> User:
     user = await require_user(session, ref, "assignee")
-    if not user.is_active or not actor_of(user).is_staff:
+    if not user.is_active or not permissions.is_staff(actor_of(user)):
         raise InvalidInputError(
             f"assignee {user.username!r} is {'inactive' if not user.is_active else 'an end user'}; "
             "assign an active technician, manager or admin (user_list role=technician)"
@@ -180,14 +186,14 @@ async def ticket_create(desk: Desk, actor: Actor, data: TicketCreate) -> TicketP
             requester = await require_user(session, actor.user_id, "requester")
         else:
             requester = await require_user(session, data.requester, "requester")
-            if requester.id != actor.user_id and not actor.is_staff:
+            if requester.id != actor.user_id and not permissions.is_staff(actor):
                 raise ForbiddenError(
                     f"{actor.username!r} (role 'end_user') may create tickets only for themselves; omit requester"
                 )
         category = await resolve_category(session, data.category) if data.category is not None else None
         assignee = None
         if data.assignee is not None:
-            actor.require("technician", "assigning tickets")
+            permissions.require(actor, "tickets.work", "assigning tickets")
             assignee = await resolve_assignee(session, data.assignee)
         fields = data.model_dump(exclude={"requester", "assignee", "category"})
         # The number derives from the id, which exists only after the insert: a unique placeholder first.
@@ -211,7 +217,7 @@ async def ticket_create(desk: Desk, actor: Actor, data: TicketCreate) -> TicketP
         await session.execute(update(table).where(table.c.id == ticket.id).values(number=number))  # type: ignore[arg-type]
         set_committed_value(ticket, "number", number)
         public = ticket_public(ticket, now, desk.settings.max_text_chars)
-        audit(session, actor, "ticket.create", "ticket", ticket.id, after=public.model_dump(exclude=_DERIVED))
+        record_event(session, actor, "ticket.create", "ticket", ticket.id, after=public.model_dump(exclude=_DERIVED))
     logger.info("ticket %s created by %s", number, actor.username)
     return public
 
@@ -231,9 +237,7 @@ async def ticket_get(desk: Desk, actor: Actor, ref: TicketRef) -> TicketDetail:
 
 async def load_detail(session: AsyncSession, desk: Desk, actor: Actor, ticket: Ticket) -> TicketDetail:
     limit = desk.settings.max_text_chars
-    visible = [TicketComment.ticket_id == ticket.id]
-    if not actor.is_staff:
-        visible.append(TicketComment.is_internal.is_(False))
+    visible = [TicketComment.ticket_id == ticket.id, permissions.visible_comments(actor)]
     total = (await session.execute(select(func.count(TicketComment.id)).where(*visible))).scalar_one()
     rows = (
         await session.execute(
@@ -331,12 +335,12 @@ async def ticket_update(desk: Desk, actor: Actor, ref: TicketRef, data: TicketUp
                 ticket.updated_at = now
                 before["version"], after["version"] = ticket.version, ticket.version + 1
                 await session.flush()
-                audit(session, actor, "ticket.update", "ticket", ticket.id, before=before, after=after)
+                record_event(session, actor, "ticket.update", "ticket", ticket.id, before=before, after=after)
             return ticket_public(ticket, now, desk.settings.max_text_chars)
 
 
 def _check_may_edit(actor: Actor, ticket: Ticket, fields: set[str]) -> None:
-    if actor.is_staff:
+    if permissions.is_staff(actor):
         return
     staff_only = sorted(fields - END_USER_FIELDS)
     if staff_only:
@@ -430,5 +434,5 @@ async def ticket_escalate(
             ticket.updated_at = now
             await session.flush()
             after = {"escalated_at": now, "handoff_reason": reason, "handoff_summary": truncate(summary, 1000)}
-            audit(session, actor, "ticket.escalate", "ticket", ticket.id, before=before, after=after)
+            record_event(session, actor, "ticket.escalate", "ticket", ticket.id, before=before, after=after)
             return ticket_public(ticket, now, desk.settings.max_text_chars)

@@ -1,10 +1,8 @@
-"""Users, roles, API tokens and ticket categories."""
+"""Users, roles and ticket categories (API tokens are in :mod:`tools.tokens`)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from datetime import datetime
 from typing import Annotated
 
@@ -12,9 +10,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import ApiToken, Category, User
+from store.models import Category, User
+from tools import permissions
 from tools.actor import Actor, Role
-from tools.common import Page, audit, decode_cursor, encode_cursor, page_limit, parse_id
+from tools.audit import record_event
+from tools.common import Page, decode_cursor, encode_cursor, page_limit, parse_id
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, NotFoundError
 
@@ -113,7 +113,7 @@ async def ensure_actor(desk: Desk, username: str, role: Role) -> Actor:
             )
             session.add(user)
             await session.flush()
-            audit(session, None, "user.bootstrap", "user", user.id, after={"username": username, "role": role})
+            record_event(session, None, "user.bootstrap", "user", user.id, after={"username": username, "role": role})
         if not user.is_active:
             raise NotFoundError(f"user {username!r} is deactivated; pick another SUPPORT_ACTOR")
         return actor_of(user)
@@ -121,7 +121,7 @@ async def ensure_actor(desk: Desk, username: str, role: Role) -> Actor:
 
 async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
     """Create or update a user (admins only)."""
-    actor.require("admin", "managing users")
+    permissions.require(actor, "people.write", "managing users")
     async with desk.sessions.begin() as session:
         user = await get_user_by_username(session, data.username)
         clash = (
@@ -133,7 +133,7 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
             user = User(**data.model_dump())
             session.add(user)
             await session.flush()
-            audit(session, actor, "user.create", "user", user.id, after=data.model_dump())
+            record_event(session, actor, "user.create", "user", user.id, after=data.model_dump())
         else:
             before = UserPublic.model_validate(user).model_dump(include=set(data.model_fields))
             if user.id == actor.user_id and data.role != "admin":
@@ -141,7 +141,7 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
             for key, value in data.model_dump().items():
                 setattr(user, key, value)
             await session.flush()
-            audit(session, actor, "user.update", "user", user.id, before=before, after=data.model_dump())
+            record_event(session, actor, "user.update", "user", user.id, before=before, after=data.model_dump())
         return UserPublic.model_validate(user)
 
 
@@ -155,7 +155,7 @@ async def user_list(
     cursor: str | None = None,
 ) -> Page[UserPublic]:
     """List users (staff only: end users may not browse the directory)."""
-    actor.require("technician", "listing users")
+    permissions.require(actor, "people.read", "listing users")
     size, offset = page_limit(limit), decode_cursor(cursor)
     stmt = select(User)
     if role:
@@ -185,7 +185,7 @@ async def category_list(desk: Desk, actor: Actor) -> list[CategoryPublic]:
 
 async def category_upsert(desk: Desk, actor: Actor, *, name: str, description: str = "") -> CategoryPublic:
     """Create or update a ticket category (admins only)."""
-    actor.require("admin", "managing categories")
+    permissions.require(actor, "people.write", "managing categories")
     async with desk.sessions.begin() as session:
         cat = (await session.execute(select(Category).where(Category.name == name))).scalar_one_or_none()
         if cat is None:
@@ -194,39 +194,5 @@ async def category_upsert(desk: Desk, actor: Actor, *, name: str, description: s
         else:
             cat.description = description
         await session.flush()
-        audit(session, actor, "category.upsert", "category", cat.id, after={"name": name})
+        record_event(session, actor, "category.upsert", "category", cat.id, after={"name": name})
         return CategoryPublic.model_validate(cat)
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def token_create(desk: Desk, actor: Actor, *, username: str, name: str) -> str:
-    """Issue an API token for ``username`` (admins only); the plain token is shown once, only its hash is kept."""
-    actor.require("admin", "issuing API tokens")
-    token = "sa_" + secrets.token_urlsafe(32)
-    async with desk.sessions.begin() as session:
-        user = await require_user(session, username)
-        row = ApiToken(user_id=user.id, name=name, token_sha256=_hash_token(token))
-        session.add(row)
-        await session.flush()
-        audit(session, actor, "token.create", "api_token", row.id, after={"user": username, "name": name})
-    return token
-
-
-async def actor_for_token(desk: Desk, token: str) -> Actor | None:
-    """The actor an API token stands for, or None for an unknown, revoked or inactive one."""
-    async with desk.sessions.begin() as session:
-        row = (
-            await session.execute(
-                select(ApiToken).where(ApiToken.token_sha256 == _hash_token(token), ApiToken.revoked_at.is_(None))
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            return None
-        user = await session.get(User, row.user_id)
-        if user is None or not user.is_active:
-            return None
-        row.last_used_at = desk.clock()
-        return actor_of(user)

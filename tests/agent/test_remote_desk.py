@@ -16,7 +16,7 @@ from tests.conftest import MakeUser
 from tests.servers import free_port
 from tools.actor import Actor
 from tools.desk import Desk
-from tools.users import token_create
+from tools.tokens import token_create
 
 pytestmark = pytest.mark.usefixtures("drop_checkpoints")
 
@@ -43,7 +43,7 @@ async def test_agent_acts_as_token_owner_over_http(
     desk: Desk, admin: Actor, make_user: MakeUser, desk_url: str
 ) -> None:
     await make_user("erin")
-    token = await token_create(desk, admin, username="erin", name="agent-test")
+    token = (await token_create(desk, admin, username="erin", name="agent-test")).token
     settings: Settings = desk.settings.model_copy(update={"agent_mcp_url": desk_url})
     async with SupportAgent(settings, model=None) as agent:
         assert agent.desk is None  # nothing opened locally: the desk is remote

@@ -1,0 +1,92 @@
+"""Who may do what: the role table and the ticket-visibility rule, in one place.
+
+Every check in ``tools/`` goes through :func:`require` (an action needs a capability, a capability belongs
+to roles) and every ticket query goes through :func:`visible_tickets`, whether it is an ORM query, a
+count or a full-text search. The MCP surface (which tools a caller sees in ``tools/list``) and the web UI
+(which tabs a person sees) read the same table through :func:`allows`, so hiding and refusing can never
+disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from sqlalchemy import ColumnElement, Select, select, true
+
+from store.models import Ticket, TicketComment
+from tools.actor import ROLES, Actor, Role
+from tools.errors import ForbiddenError
+
+Capability = Literal[
+    "tickets.read",
+    "tickets.write",
+    "tickets.work",
+    "kb.read",
+    "kb.write",
+    "knowledge.read",
+    "knowledge.write",
+    "people.read",
+    "people.write",
+    "agent.ask",
+    "analytics.read",
+    "voice.use",
+    "tokens.manage",
+    "audit.read",
+]
+CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
+
+_END_USER: frozenset[Capability] = frozenset(
+    {"tickets.read", "tickets.write", "kb.read", "knowledge.read", "agent.ask", "voice.use"}
+)
+_TECHNICIAN: frozenset[Capability] = _END_USER | {"tickets.work", "people.read"}
+_MANAGER: frozenset[Capability] = _TECHNICIAN | {"analytics.read"}
+_ADMIN: frozenset[Capability] = frozenset(CAPABILITIES)
+
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    "end_user": _END_USER,
+    "technician": _TECHNICIAN,
+    "manager": _MANAGER,
+    "admin": _ADMIN,
+}
+"""The role table. ``tickets.read``/``tickets.write`` reach only the tickets :func:`visible_tickets` admits
+(an end user's own); ``tickets.work`` is the staff side (assigning, internal notes, steps, root causes)."""
+
+
+def allows(role: Role, capability: Capability) -> bool:
+    """Whether ``role`` has ``capability``."""
+    return capability in ROLE_CAPABILITIES[role]
+
+
+def roles_with(capability: Capability) -> tuple[Role, ...]:
+    return tuple(r for r in ROLES if allows(r, capability))
+
+
+def require(actor: Actor, capability: Capability, action: str) -> None:
+    """Raise :class:`ForbiddenError` naming the roles that may, unless ``actor`` has ``capability``."""
+    if not allows(actor.role, capability):
+        raise ForbiddenError(
+            f"{action} is not allowed for {actor.username!r} (role {actor.role!r}); "
+            f"it needs one of: {', '.join(roles_with(capability))}"
+        )
+
+
+def is_staff(actor: Actor) -> bool:
+    """Staff work every ticket (and see internal notes); everyone else only their own tickets."""
+    return allows(actor.role, "tickets.work")
+
+
+def visible_tickets(actor: Actor) -> ColumnElement[bool]:
+    """The one condition on ``tickets`` rows ``actor`` may see: all for staff, their own for end users."""
+    if is_staff(actor):
+        return true()
+    return Ticket.requester_id == actor.user_id
+
+
+def visible_ticket_ids(actor: Actor) -> Select[Any]:
+    """``SELECT id FROM tickets WHERE visible_tickets(actor)``, for raw full-text queries to restrict by."""
+    return select(Ticket.id).where(visible_tickets(actor))
+
+
+def visible_comments(actor: Actor) -> ColumnElement[bool]:
+    """Comments ``actor`` may read on a ticket they can see: internal notes are for staff."""
+    return true() if is_staff(actor) else TicketComment.is_internal.is_(False)
