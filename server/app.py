@@ -10,7 +10,16 @@ from typing import Any
 
 from mcp.server import MCPServer
 
-from server import prompts, tools_admin, tools_kb, tools_knowledge, tools_support, tools_tickets, tools_users
+from server import (
+    prompts,
+    tools_admin,
+    tools_analytics,
+    tools_kb,
+    tools_knowledge,
+    tools_support,
+    tools_tickets,
+    tools_users,
+)
 from server.context import AppState
 from store.config import Settings
 from tools.desk import Desk, open_desk
@@ -60,6 +69,7 @@ def build_server(settings: Settings, *, desk: Desk | DeskRef | None = None, **kw
         lifespan=desk_lifespan(settings, desk=desk),
         **kwargs,
     )
-    for module in (tools_tickets, tools_kb, tools_users, tools_knowledge, tools_support, tools_admin, prompts):
+    modules = (tools_tickets, tools_kb, tools_users, tools_knowledge, tools_support, tools_admin, tools_analytics)
+    for module in (*modules, prompts):
         module.register(mcp)
     return mcp

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     first_response_fraction: float = Field(default=0.25, gt=0, le=1)
     """First-response target as a fraction of the resolution target."""
 
+    business_hours: str | None = None
+    """Business calendar for business-hours analytics, e.g. ``Mon-Fri 09:00-17:00 Europe/Berlin; holidays
+    2026-12-24 2026-12-25``. Unset: analytics report calendar hours only (see docs/analytics.md)."""
+
     # --- output limits ----------------------------------------------------------------------------
     max_text_chars: int = 4000
     """Long text fields in tool outputs are cut here, with a marker."""

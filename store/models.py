@@ -82,8 +82,10 @@ class Ticket(Base):
     steps_taken: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(default=list)
-    channel: Mapped[str] = mapped_column(String(16), default="mcp")
-    """Where the ticket came from: mcp, chat, voice, ui, email."""
+    channel: Mapped[str] = mapped_column(String(16), default="mcp", index=True)
+    """Where the ticket came from: mcp, chat, voice, ui, web, email, import."""
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True, index=True)
+    """The ticket's id in the desk it was imported from (``ticket_import``); None for tickets made here."""
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -240,4 +242,4 @@ class ApiToken(Base):
     last_used_address: Mapped[str | None] = mapped_column(String(64))
 
 
-from store import models_knowledge  # noqa: E402,F401
+from store import models_analytics, models_knowledge  # noqa: E402,F401

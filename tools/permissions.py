@@ -29,6 +29,7 @@ Capability = Literal[
     "people.write",
     "agent.ask",
     "analytics.read",
+    "analytics.own",
     "voice.use",
     "tokens.manage",
     "audit.read",
@@ -38,7 +39,7 @@ CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 _END_USER: frozenset[Capability] = frozenset(
     {"tickets.read", "tickets.write", "kb.read", "knowledge.read", "agent.ask", "voice.use"}
 )
-_TECHNICIAN: frozenset[Capability] = _END_USER | {"tickets.work", "people.read"}
+_TECHNICIAN: frozenset[Capability] = _END_USER | {"tickets.work", "people.read", "analytics.own"}
 _MANAGER: frozenset[Capability] = _TECHNICIAN | {"analytics.read"}
 _ADMIN: frozenset[Capability] = frozenset(CAPABILITIES)
 
@@ -68,6 +69,19 @@ def require(actor: Actor, capability: Capability, action: str) -> None:
             f"{action} is not allowed for {actor.username!r} (role {actor.role!r}); "
             f"it needs one of: {', '.join(roles_with(capability))}"
         )
+
+
+def analytics_scope(actor: Actor) -> Literal["all", "own"]:
+    """Analytics over every ticket (``analytics.read``), over the caller's assigned tickets only
+    (``analytics.own``), or none (:class:`ForbiddenError`)."""
+    if allows(actor.role, "analytics.read"):
+        return "all"
+    if allows(actor.role, "analytics.own"):
+        return "own"
+    raise ForbiddenError(
+        f"analytics are not available to {actor.username!r} (role {actor.role!r}); they need one of: "
+        f"{', '.join(roles_with('analytics.own'))} (own numbers) or {', '.join(roles_with('analytics.read'))}"
+    )
 
 
 def is_staff(actor: Actor) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from store.models import KBArticle, ResolutionStep, RootCause, TicketComment, TicketKBLink
-from tools import permissions, sla
+from tools import metrics, permissions, sla
 from tools.actor import Actor
 from tools.audit import record_event
 from tools.common import MAX_ID, truncate
@@ -92,12 +92,15 @@ async def ticket_comment(
                 if ticket.status == "new":
                     sla.apply_status(ticket, "open", now)
                     changes["status"] = "open"
+                    metrics.add_status_change(session, ticket.id, "new", "open", now, actor.user_id)
             elif by_requester and not internal and ticket.status == "pending":
                 sla.apply_status(ticket, "open", now)
                 changes["status"] = "open"
+                metrics.add_status_change(session, ticket.id, "pending", "open", now, actor.user_id)
             if changes:
                 ticket.updated_at = now
             await session.flush()
+            await metrics.refresh_metrics(session, desk.settings, [ticket.id])
             after = {"comment_id": comment.id, "internal": internal, **changes}
             record_event(session, actor, "ticket.comment", "ticket", ticket.id, after=after)
             limit = desk.settings.max_text_chars

@@ -34,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from store.models import Category, KBArticle, ResolutionStep, RootCause, Ticket, TicketComment, TicketKBLink, User
-from tools import permissions, sla
+from tools import metrics, permissions, sla
 from tools.actor import Actor
 from tools.audit import record_event
 from tools.common import parse_id, truncate
@@ -216,6 +216,9 @@ async def ticket_create(desk: Desk, actor: Actor, data: TicketCreate) -> TicketP
         table = Ticket.__table__
         await session.execute(update(table).where(table.c.id == ticket.id).values(number=number))  # type: ignore[arg-type]
         set_committed_value(ticket, "number", number)
+        metrics.add_status_change(session, ticket.id, None, "new", now, actor.user_id)
+        await session.flush()
+        await metrics.refresh_metrics(session, desk.settings, [ticket.id])
         public = ticket_public(ticket, now, desk.settings.max_text_chars)
         record_event(session, actor, "ticket.create", "ticket", ticket.id, after=public.model_dump(exclude=_DERIVED))
     logger.info("ticket %s created by %s", number, actor.username)
@@ -334,7 +337,10 @@ async def ticket_update(desk: Desk, actor: Actor, ref: TicketRef, data: TicketUp
             if after:
                 ticket.updated_at = now
                 before["version"], after["version"] = ticket.version, ticket.version + 1
+                if "status" in after:
+                    metrics.add_status_change(session, ticket.id, before["status"], after["status"], now, actor.user_id)
                 await session.flush()
+                await metrics.refresh_metrics(session, desk.settings, [ticket.id])
                 record_event(session, actor, "ticket.update", "ticket", ticket.id, before=before, after=after)
             return ticket_public(ticket, now, desk.settings.max_text_chars)
 

@@ -1,0 +1,119 @@
+"""ORM models for analytics (issue 10): status history, per-ticket metrics, satisfaction, search and agent logs.
+
+Imported at the end of ``store.models`` so one ``Base.metadata`` describes the whole schema.
+
+``ticket_metrics`` is a rollup: one row per ticket, recomputed in SQL from the ticket, its status history
+and its comments inside the same transaction as every write to that ticket (and for each import batch),
+so it is exact whenever the ticket is. ``business_calendar`` holds the working intervals of the configured
+``SUPPORT_BUSINESS_HOURS`` as UTC epoch seconds with a running total, so business time between two
+instants is two index look-ups.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models import Base, BigId
+from store.types import utcnow
+
+
+class TicketStatusChange(Base):
+    """Every status a ticket entered, when and by whom; the first row (from_status None) is its creation."""
+
+    __tablename__ = "ticket_status_changes"
+    __table_args__ = (
+        Index("ix_ticket_status_changes_ticket_at", "ticket_id", "changed_at"),
+        Index("ix_ticket_status_changes_changed_at", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class TicketMetrics(Base):
+    """Per-ticket durations in whole seconds (``*_s`` calendar, ``*_bs`` business) and event counts."""
+
+    __tablename__ = "ticket_metrics"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    first_solved_at: Mapped[datetime | None] = mapped_column()
+    last_solved_at: Mapped[datetime | None] = mapped_column()
+    solve_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    public_replies: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_s: Mapped[int | None] = mapped_column(BigInteger)
+    first_resolution_s: Mapped[int | None] = mapped_column(BigInteger)
+    full_resolution_s: Mapped[int | None] = mapped_column(BigInteger)
+    wait_s: Mapped[int | None] = mapped_column(BigInteger)
+    on_hold_s: Mapped[int | None] = mapped_column(BigInteger)
+    first_response_bs: Mapped[int | None] = mapped_column(BigInteger)
+    first_resolution_bs: Mapped[int | None] = mapped_column(BigInteger)
+    full_resolution_bs: Mapped[int | None] = mapped_column(BigInteger)
+    wait_bs: Mapped[int | None] = mapped_column(BigInteger)
+    on_hold_bs: Mapped[int | None] = mapped_column(BigInteger)
+    calendar_key: Mapped[str | None] = mapped_column(String(64))
+    """Which business calendar the ``*_bs`` columns were computed with (None: none configured)."""
+
+
+class BusinessCalendarInterval(Base):
+    """One working interval in UTC epoch seconds; ``cum_before`` is the working time of all earlier ones."""
+
+    __tablename__ = "business_calendar"
+
+    open_s: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    close_s: Mapped[int] = mapped_column(BigInteger)
+    cum_before: Mapped[int] = mapped_column(BigInteger)
+    calendar_key: Mapped[str] = mapped_column(String(64))
+
+
+class TicketRating(Base):
+    """A requester's satisfaction rating of a solved ticket: one per ticket, changeable for a while."""
+
+    __tablename__ = "ticket_ratings"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchLog(Base):
+    """One knowledge search: the query, how many results it had, and the top result."""
+
+    __tablename__ = "search_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    query: Mapped[str] = mapped_column(String(500))
+    normalized: Mapped[str] = mapped_column(String(500), index=True)
+    result_count: Mapped[int] = mapped_column(Integer)
+    top_kind: Mapped[str | None] = mapped_column(String(16))
+    top_ref: Mapped[str | None] = mapped_column(String(64))
+    top_title: Mapped[str | None] = mapped_column(String(300))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AgentTurn(Base):
+    """One turn of a support-agent conversation, as the analytics need it (not the transcript)."""
+
+    __tablename__ = "agent_turns"
+    __table_args__ = (Index("ix_agent_turns_conversation_at", "conversation_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    caller: Mapped[str] = mapped_column(String(200), index=True)
+    intent: Mapped[str | None] = mapped_column(String(32))
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The reply cited knowledge."""
+    ticket_created: Mapped[str | None] = mapped_column(String(20))
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

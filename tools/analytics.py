@@ -1,0 +1,405 @@
+"""Analytics reports, computed in SQL inside the database by the definitions in docs/analytics.md.
+
+Who may read: managers and admins read every number; technicians read their own (tickets assigned to
+them); end users none (:func:`scope_for`). Every report:
+
+1. checks the caller with :func:`scope_for`, which returns the SQL condition that limits tickets to what the
+   caller may count, and normalises the period (:func:`period`);
+2. builds one SQL statement per figure family with :class:`tools.metrics.Dialect` (buckets, epoch seconds,
+   percentiles via :func:`tools.metrics.percentile_expr`) and runs it with :func:`rows`;
+3. returns a Pydantic model with one row per group and bucket, plus the short definitions it used.
+
+Adding a report (the voice report is one): write ``analytics_<name>(desk, actor, *, start, end, bucket, ...)``
+in its own module following those three steps, add its definitions to ``DEFINITIONS``-style constant and to
+docs/analytics.md, register it in ``server/tools_analytics.py`` (toolset "analytics"), and add it to
+:data:`tools.analytics_export.REPORTS` so ``analytics_export`` can produce it as CSV.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.types import UTCDateTime
+from tools import permissions
+from tools.actor import Actor
+from tools.desk import Desk
+from tools.errors import InvalidInputError
+from tools.metrics import DONE, Bucket, Dialect, calendar_of, ensure_metrics, percentile_columns, percentile_expr
+from tools.sla import Priority
+
+GroupBy = Literal["none", "priority", "category", "assignee", "requester", "channel"]
+Hours = Literal["calendar", "business"]
+DEFAULT_DAYS = 30
+MAX_DAYS = 3660
+AT_RISK_HOURS = 4.0
+DIGITS = 4
+
+TICKET_DEFINITIONS: dict[str, str] = {
+    "created": "tickets created in the bucket",
+    "solved": "solves in the bucket: moves into resolved or closed from an unsolved status",
+    "reopened": "reopens in the bucket: moves out of resolved or closed",
+    "backlog": "tickets created and not solved at the end of the bucket (created - solves + reopens, cumulative)",
+    "tickets": "tickets created in the bucket: the cohort every per-ticket figure below is computed over",
+    "first_response_hours": "created -> first public reply by staff other than the requester",
+    "first_resolution_hours": "created -> first solve",
+    "full_resolution_hours": "created -> last solve, for tickets solved now",
+    "requester_wait_hours": "time in new, open and in_progress, for tickets solved now",
+    "on_hold_hours": "time in pending (SLA clock paused), for tickets solved now",
+    "sla_first_response_achievement": "met / (met + missed) first-response targets, by the desk's SLA clock",
+    "sla_resolution_achievement": "met / (met + missed) resolution targets, by the desk's SLA clock",
+    "breaching_now": "unsolved tickets past a first-response or resolution target now",
+    "at_risk": "unsolved, running (not pending) tickets with a target due within at_risk_hours, not yet breached",
+    "reopen_rate": "tickets reopened at least once / tickets solved at least once",
+    "one_touch_rate": "tickets solved now with at most one public staff reply / tickets solved now",
+    "median, mean, p90": "hours; p90 and median interpolate like PostgreSQL percentile_cont",
+}
+
+
+class TicketFilters(BaseModel):
+    """Narrow the tickets counted; each field takes one value or a list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: list[Priority] | None = None
+    category: list[str] | None = Field(default=None, description="Category names; '(none)' for uncategorised.")
+    assignee: list[str] | None = Field(default=None, description="Usernames; '(unassigned)' for no assignee.")
+    requester: list[str] | None = Field(default=None, description="Usernames.")
+    channel: list[str] | None = Field(default=None, description="chat, voice, mcp, ui, web, email, import.")
+
+
+class Distribution(BaseModel):
+    """A duration over the tickets that have it, in hours."""
+
+    count: int
+    median: float | None
+    mean: float | None
+    p90: float | None
+
+
+class TicketMetricsRow(BaseModel):
+    group: str | None = Field(description="The group's value (None when group_by is none).")
+    bucket: str | None = Field(description="Start date of the day, ISO week or month (None when bucket is none).")
+    created: int
+    solved: int
+    reopened: int
+    backlog: int
+    tickets: int
+    first_response_hours: Distribution
+    first_resolution_hours: Distribution
+    full_resolution_hours: Distribution
+    requester_wait_hours: Distribution
+    on_hold_hours: Distribution
+    sla_first_response_met: int
+    sla_first_response_missed: int
+    sla_first_response_achievement: float | None
+    sla_resolution_met: int
+    sla_resolution_missed: int
+    sla_resolution_achievement: float | None
+    breaching_now: int
+    at_risk: int
+    reopen_rate: float | None
+    one_touch_rate: float | None
+
+
+class TicketAnalytics(BaseModel):
+    """Ticket figures per group and bucket, with the definitions they follow."""
+
+    start: datetime
+    end: datetime
+    group_by: GroupBy
+    bucket: Bucket
+    hours: Hours
+    rows: list[TicketMetricsRow]
+    definitions: dict[str, str]
+
+
+# --- scope and period, shared by every report ------------------------------------------------------------
+
+
+@dataclass
+class Scope:
+    """The caller's limit on tickets as SQL over ``t`` (tickets), and its parameters."""
+
+    condition: str = "1 = 1"
+    params: dict[str, Any] = field(default_factory=dict)
+    own_only: bool = False
+
+
+def scope_for(actor: Actor) -> Scope:
+    """The role table in :mod:`tools.permissions` decides: everything, own assigned tickets, or nothing."""
+    if permissions.analytics_scope(actor) == "all":
+        return Scope()
+    return Scope("t.assignee_id = :scope_user", {"scope_user": actor.user_id}, own_only=True)
+
+
+def _aware(value: datetime | date) -> datetime:
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0), UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def period(desk: Desk, start: datetime | date | None, end: datetime | date | None) -> tuple[datetime, datetime]:
+    """[start, end) in UTC; defaults: the last 30 days up to now. A date alone means its midnight (UTC)."""
+    stop = _aware(end) if end is not None else desk.clock()
+    begin = _aware(start) if start is not None else stop - timedelta(days=DEFAULT_DAYS)
+    if begin >= stop:
+        raise InvalidInputError(f"start {begin.isoformat()} must be before end {stop.isoformat()}")
+    if stop - begin > timedelta(days=MAX_DAYS):
+        raise InvalidInputError(f"the period is longer than {MAX_DAYS} days; ask for at most ten years at a time")
+    return begin, stop
+
+
+def hours(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600.0, DIGITS)
+
+
+def share(part: Any, whole: Any) -> float | None:
+    return round(int(part or 0) / int(whole), DIGITS) if whole else None
+
+
+async def rows(session: AsyncSession, sql: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Run one analytics statement; datetimes bind as UTC, lists as expanding IN parameters."""
+    used = set(re.findall(r"(?<!:):(\w+)", sql))
+    params = {k: v for k, v in params.items() if k in used}
+    binds = []
+    for name, value in params.items():
+        if isinstance(value, datetime):
+            binds.append(bindparam(name, value, type_=UTCDateTime()))
+        elif isinstance(value, list | tuple):
+            binds.append(bindparam(name, list(value), expanding=True))
+    stmt = text(sql).bindparams(*binds)
+    plain = {k: v for k, v in params.items() if not isinstance(v, datetime | list | tuple)}
+    return [dict(r._mapping) for r in (await session.execute(stmt, plain)).all()]
+
+
+# --- ticket dimensions and filters --------------------------------------------------------------------
+
+
+GROUP_SQL: dict[str, tuple[str, str]] = {
+    "none": ("''", ""),
+    "priority": ("t.priority", ""),
+    "category": ("COALESCE(cat.name, '(none)')", "LEFT JOIN categories cat ON cat.id = t.category_id"),
+    "assignee": ("COALESCE(au.username, '(unassigned)')", "LEFT JOIN users au ON au.id = t.assignee_id"),
+    "requester": ("ru.username", "JOIN users ru ON ru.id = t.requester_id"),
+    "channel": ("t.channel", ""),
+}
+
+
+def ticket_conditions(scope: Scope, filters: TicketFilters | None) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions over ``t`` for the caller's scope and the filters."""
+    conds = [scope.condition]
+    params = dict(scope.params)
+    f = filters or TicketFilters()
+    if f.priority:
+        conds.append("t.priority IN :f_priority")
+        params["f_priority"] = list(f.priority)
+    if f.channel:
+        conds.append("t.channel IN :f_channel")
+        params["f_channel"] = [c.lower() for c in f.channel]
+    for name, column, none_label in (
+        ("category", "t.category_id", "(none)"),
+        ("assignee", "t.assignee_id", "(unassigned)"),
+        ("requester", "t.requester_id", None),
+    ):
+        values: list[str] | None = getattr(f, name)
+        if not values:
+            continue
+        wanted = [v.lower() for v in values if v != none_label]
+        table, col = ("categories", "name") if name == "category" else ("users", "username")
+        parts = []
+        if wanted:
+            parts.append(f"{column} IN (SELECT id FROM {table} WHERE lower({col}) IN :f_{name})")
+            params[f"f_{name}"] = wanted
+        if none_label and none_label in values:
+            parts.append(f"{column} IS NULL")
+        conds.append("(" + " OR ".join(parts) + ")")
+    return conds, params
+
+
+# --- analytics_tickets -------------------------------------------------------------------------------------
+
+
+def _cohort_sql(d: Dialect, group: str, joins: str, where: str, bucket: Bucket, suffix: str) -> str:
+    part = "g, bk"
+    inner_cols = [f"{group} AS g", f"{d.bucket('t.created_at', bucket)} AS bk", "t.status", "m.*"]
+    inner_cols += [
+        "t.first_response_at AS t_fr_at",
+        "t.resolved_at AS t_res_at",
+        "t.closed_at AS t_closed_at",
+        "t.paused_at AS t_paused_at",
+        "t.first_response_due_at AS t_fr_due",
+        "t.sla_due_at AS t_due",
+    ]
+    names = ("first_response", "first_resolution", "full_resolution", "wait", "on_hold")
+    windows = [w for n in names for w in percentile_columns(d, f"{n}_{suffix}", part, n)]
+    outer = ["g", "bk", "COUNT(*) AS tickets"]
+    for n in names:
+        col = f"{n}_{suffix}"
+        outer += [
+            f"COUNT({col}) AS {n}_n",
+            f"AVG({col}) AS {n}_mean",
+            f"{percentile_expr(d, col, 0.5, n)} AS {n}_median",
+            f"{percentile_expr(d, col, 0.9, n)} AS {n}_p90",
+        ]
+    fr_clock = "COALESCE(t_fr_at, t_res_at, t_closed_at, t_paused_at, :now)"
+    res_clock = "COALESCE(t_res_at, t_closed_at, t_paused_at, :now)"
+    fr_missed = f"{fr_clock} > t_fr_due"
+    res_missed = f"{res_clock} > t_due"
+    unsolved = f"status NOT IN {DONE}"
+    outer += [
+        f"SUM(CASE WHEN COALESCE(t_fr_at, t_res_at, t_closed_at) IS NOT NULL AND NOT ({fr_missed}) "
+        "THEN 1 ELSE 0 END) AS fr_met",
+        f"SUM(CASE WHEN {fr_missed} THEN 1 ELSE 0 END) AS fr_missed",
+        f"SUM(CASE WHEN status IN {DONE} AND NOT ({res_missed}) THEN 1 ELSE 0 END) AS res_met",
+        f"SUM(CASE WHEN {res_missed} THEN 1 ELSE 0 END) AS res_missed",
+        f"SUM(CASE WHEN {unsolved} AND ({fr_missed} OR {res_missed}) THEN 1 ELSE 0 END) AS breaching",
+        f"SUM(CASE WHEN {unsolved} AND t_paused_at IS NULL AND NOT ({fr_missed} OR {res_missed}) "
+        "AND (t_due <= :risk_at OR (t_fr_at IS NULL AND t_fr_due <= :risk_at)) THEN 1 ELSE 0 END) AS at_risk",
+        "SUM(CASE WHEN solve_count > 0 THEN 1 ELSE 0 END) AS solved_ever",
+        "SUM(CASE WHEN reopen_count > 0 AND solve_count > 0 THEN 1 ELSE 0 END) AS reopened_ever",
+        f"SUM(CASE WHEN status IN {DONE} THEN 1 ELSE 0 END) AS solved_now",
+        f"SUM(CASE WHEN status IN {DONE} AND public_replies <= 1 THEN 1 ELSE 0 END) AS one_touch",
+    ]
+    return (
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(['b0.*', *windows])} FROM ("
+        f"SELECT {', '.join(inner_cols)} FROM tickets t JOIN ticket_metrics m ON m.ticket_id = t.id {joins} "
+        f"WHERE t.created_at >= :start AND t.created_at < :end AND {where}) b0) c GROUP BY g, bk"
+    )
+
+
+def _volume_sql(d: Dialect, group: str, joins: str, where: str, bucket: Bucket) -> str:
+    solve = f"sc.to_status IN {DONE} AND (sc.from_status IS NULL OR sc.from_status NOT IN {DONE})"
+    reopen = f"sc.from_status IN {DONE} AND sc.to_status NOT IN {DONE}"
+
+    def events(bucket_sql_created: str, bucket_sql_change: str, created_cond: str, change_cond: str) -> str:
+        return (
+            f"SELECT {group} AS g, {bucket_sql_created} AS bk, 1 AS created, 0 AS solved, 0 AS reopened "
+            f"FROM tickets t {joins} WHERE {created_cond} AND {where} "
+            f"UNION ALL SELECT {group} AS g, {bucket_sql_change} AS bk, 0, "
+            f"CASE WHEN {solve} THEN 1 ELSE 0 END, CASE WHEN {reopen} THEN 1 ELSE 0 END "
+            f"FROM ticket_status_changes sc JOIN tickets t ON t.id = sc.ticket_id {joins} "
+            f"WHERE {change_cond} AND (({solve}) OR ({reopen})) AND {where}"
+        )
+
+    inside = events(
+        d.bucket("t.created_at", bucket),
+        d.bucket("sc.changed_at", bucket),
+        "t.created_at >= :start AND t.created_at < :end",
+        "sc.changed_at >= :start AND sc.changed_at < :end",
+    )
+    before = events("''", "''", "t.created_at < :start", "sc.changed_at < :start")
+    return (
+        "WITH v AS (SELECT g, bk, SUM(created) AS created, SUM(solved) AS solved, SUM(reopened) AS reopened "
+        f"FROM ({inside}) e GROUP BY g, bk), "
+        f"b AS (SELECT g, SUM(created - solved + reopened) AS n FROM ({before}) e GROUP BY g) "
+        "SELECT v.g, v.bk, v.created, v.solved, v.reopened, COALESCE(b.n, 0) + SUM(v.created - v.solved + v.reopened) "
+        "OVER (PARTITION BY v.g ORDER BY v.bk ROWS UNBOUNDED PRECEDING) AS backlog "
+        "FROM v LEFT JOIN b ON b.g = v.g"
+    )
+
+
+def _dist(r: Mapping[str, Any] | None, name: str) -> Distribution:
+    if r is None:
+        return Distribution(count=0, median=None, mean=None, p90=None)
+    return Distribution(
+        count=int(r[f"{name}_n"] or 0),
+        median=hours(r[f"{name}_median"]),
+        mean=hours(r[f"{name}_mean"]),
+        p90=hours(r[f"{name}_p90"]),
+    )
+
+
+def _num(r: Mapping[str, Any] | None, key: str) -> int:
+    return int(r[key] or 0) if r is not None else 0
+
+
+async def analytics_tickets(
+    desk: Desk,
+    actor: Actor,
+    *,
+    start: datetime | date | None = None,
+    end: datetime | date | None = None,
+    group_by: GroupBy = "none",
+    bucket: Bucket = "none",
+    filters: TicketFilters | None = None,
+    hours_kind: Hours = "calendar",
+    at_risk_hours: float = AT_RISK_HOURS,
+) -> TicketAnalytics:
+    """Ticket volume, times, SLA achievement and quality per group and bucket, computed in SQL."""
+    scope = scope_for(actor)
+    begin, stop = period(desk, start, end)
+    if group_by not in GROUP_SQL:
+        raise InvalidInputError(f"group_by {group_by!r} is not valid; use one of: {', '.join(GROUP_SQL)}")
+    if bucket not in ("none", "day", "week", "month"):
+        raise InvalidInputError(f"bucket {bucket!r} is not valid; use none, day, week or month")
+    if hours_kind == "business" and calendar_of(desk.settings) is None:
+        raise InvalidInputError(
+            "business hours need a calendar: set SUPPORT_BUSINESS_HOURS (e.g. 'Mon-Fri 09:00-17:00 Europe/Berlin'), "
+            "or ask for hours='calendar'"
+        )
+    if not 0 <= at_risk_hours <= 24 * 30:
+        raise InvalidInputError(f"at_risk_hours must be between 0 and 720, got {at_risk_hours}")
+    await ensure_metrics(desk)
+    d = Dialect(desk.dialect)
+    group, joins = GROUP_SQL[group_by]
+    conds, params = ticket_conditions(scope, filters)
+    where = " AND ".join(conds)
+    now = desk.clock()
+    params |= {"start": begin, "end": stop, "now": now, "risk_at": now + timedelta(hours=at_risk_hours)}
+    suffix = "bs" if hours_kind == "business" else "s"
+    async with desk.sessions() as session:
+        cohort = await rows(session, _cohort_sql(d, group, joins, where, bucket, suffix), params)
+        volume = await rows(session, _volume_sql(d, group, joins, where, bucket), params)
+    by_key: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
+    for kind, result in (("c", cohort), ("v", volume)):
+        for r in result:
+            by_key.setdefault((str(r["g"]), str(r["bk"])), {})[kind] = r
+    out = []
+    for (g, bk), parts in sorted(by_key.items()):
+        c, v = parts.get("c"), parts.get("v")
+        out.append(
+            TicketMetricsRow(
+                group=None if group_by == "none" else g,
+                bucket=None if bucket == "none" else bk,
+                created=_num(v, "created"),
+                solved=_num(v, "solved"),
+                reopened=_num(v, "reopened"),
+                backlog=_num(v, "backlog"),
+                tickets=_num(c, "tickets"),
+                first_response_hours=_dist(c, "first_response"),
+                first_resolution_hours=_dist(c, "first_resolution"),
+                full_resolution_hours=_dist(c, "full_resolution"),
+                requester_wait_hours=_dist(c, "wait"),
+                on_hold_hours=_dist(c, "on_hold"),
+                sla_first_response_met=_num(c, "fr_met"),
+                sla_first_response_missed=_num(c, "fr_missed"),
+                sla_first_response_achievement=share(_num(c, "fr_met"), _num(c, "fr_met") + _num(c, "fr_missed")),
+                sla_resolution_met=_num(c, "res_met"),
+                sla_resolution_missed=_num(c, "res_missed"),
+                sla_resolution_achievement=share(_num(c, "res_met"), _num(c, "res_met") + _num(c, "res_missed")),
+                breaching_now=_num(c, "breaching"),
+                at_risk=_num(c, "at_risk"),
+                reopen_rate=share(_num(c, "reopened_ever"), _num(c, "solved_ever")),
+                one_touch_rate=share(_num(c, "one_touch"), _num(c, "solved_now")),
+            )
+        )
+    return TicketAnalytics(
+        start=begin,
+        end=stop,
+        group_by=group_by,
+        bucket=bucket,
+        hours=hours_kind,
+        rows=out,
+        definitions=TICKET_DEFINITIONS,
+    )
+
+
+__all__: Sequence[str] = ["TicketAnalytics", "TicketFilters", "analytics_tickets", "scope_for"]

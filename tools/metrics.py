@@ -1,0 +1,293 @@
+"""Metric definitions as SQL: the per-ticket rollup, the business calendar, percentiles and buckets.
+
+Everything here builds SQL that runs inside the database; nothing loads tickets into Python. The
+definitions (docs/analytics.md has them in prose) are:
+
+* durations are whole seconds between two stored instants (``epoch(b) - epoch(a)``);
+* first response = ``tickets.first_response_at - created_at`` (the first public reply by staff other than the
+  requester; the description a staff member typed when creating a ticket for someone is not a reply);
+* a *solve* is a status change into resolved or closed from a status that is neither (so resolved -> closed
+  is not a second solve); a *reopen* is a change out of resolved or closed;
+* first resolution = first solve - created; full resolution = last solve - created, for tickets solved now;
+* requester wait = time in new, open and in_progress; on-hold = time in pending; both over the completed
+  spells of a ticket solved now (the desk's SLA clock is paused exactly while pending);
+* public replies = public comments by staff other than the requester (one-touch: solved with at most one);
+* business-hours twins (``*_bs``) of each duration use the configured calendar (:mod:`tools.business_hours`).
+
+Percentiles use one interpolation everywhere, PostgreSQL's ``percentile_cont``: for the ``n`` values of a
+group in ascending order ``x[0..n-1]``, ``pos = p * (n - 1)``, ``lo = floor(pos)``, and the result is
+``x[lo] + (pos - lo) * (x[lo + 1] - x[lo])`` (just ``x[lo]`` when ``pos`` is whole). PostgreSQL runs
+``percentile_cont`` itself; SQLite runs the same formula over ``row_number()`` and ``count()`` windows
+(:func:`percentile_columns`), so both give the same numbers.
+
+The rollup (``ticket_metrics``) is recomputed by :func:`refresh_metrics` in the transaction of every write to
+a ticket (create, update, comment, import), under a row lock on PostgreSQL, so it is never behind the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from store.config import Settings
+from store.models_analytics import TicketStatusChange
+from tools.business_hours import BusinessCalendar, parse_business_hours
+from tools.desk import Desk
+
+logger = logging.getLogger(__name__)
+
+Bucket = Literal["none", "day", "week", "month"]
+DONE = "('resolved', 'closed')"
+WORKING = "('new', 'open', 'in_progress')"
+PENDING = "('pending')"
+REFRESH_BATCH = 2000
+DURATIONS = ("first_response", "first_resolution", "full_resolution", "wait", "on_hold")
+"""The per-ticket durations, each stored as ``<name>_s`` (calendar) and ``<name>_bs`` (business)."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few spellings that differ between SQLite and PostgreSQL."""
+
+    name: str
+
+    @property
+    def pg(self) -> bool:
+        return self.name == "postgresql"
+
+    def epoch(self, col: str) -> str:
+        """Whole UTC epoch seconds of a stored timestamp (exact on both: no floating-point in the path)."""
+        if self.pg:
+            return f"CAST(EXTRACT(EPOCH FROM date_trunc('second', {col})) AS BIGINT)"
+        return f"CAST(strftime('%s', {col}) AS INTEGER)"
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"GREATEST({a}, {b})" if self.pg else f"MAX({a}, {b})"
+
+    def least(self, a: str, b: str) -> str:
+        return f"LEAST({a}, {b})" if self.pg else f"MIN({a}, {b})"
+
+    def floor_int(self, expr: str) -> str:
+        # CAST(x AS INTEGER) rounds on PostgreSQL and truncates on SQLite; the values here are >= 0.
+        return f"CAST(FLOOR({expr}) AS BIGINT)" if self.pg else f"CAST({expr} AS INTEGER)"
+
+    def bucket(self, col: str, bucket: Bucket) -> str:
+        """The start date (``YYYY-MM-DD``, UTC) of the day, ISO week (Monday) or month holding ``col``."""
+        if bucket == "none":
+            return "''"
+        if self.pg:
+            return f"to_char(date_trunc('{bucket}', {col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+        if bucket == "day":
+            return f"strftime('%Y-%m-%d', {col})"
+        if bucket == "week":
+            return f"date({col}, 'weekday 0', '-6 days')"
+        return f"strftime('%Y-%m-01', {col})"
+
+    def business_at(self, epoch_expr: str) -> str:
+        """Working seconds from the calendar's start to the instant ``epoch_expr`` (epoch seconds)."""
+        inside = self.least(self.greatest(f"{epoch_expr} - bc.open_s", "0"), "bc.close_s - bc.open_s")
+        return (
+            f"COALESCE((SELECT bc.cum_before + {inside} FROM business_calendar bc "
+            f"WHERE bc.open_s <= {epoch_expr} ORDER BY bc.open_s DESC LIMIT 1), 0)"
+        )
+
+
+def dialect_of(desk: Desk) -> Dialect:
+    return Dialect(desk.dialect)
+
+
+# --- percentiles ------------------------------------------------------------------------------------------
+
+
+def percentile_columns(dialect: Dialect, col: str, partition: str, name: str) -> list[str]:
+    """Window columns an inner query adds so :func:`percentile_expr` can interpolate on SQLite."""
+    if dialect.pg:
+        return []
+    return [
+        f"ROW_NUMBER() OVER (PARTITION BY {partition}, ({col} IS NULL) ORDER BY {col}) AS rn_{name}",
+        f"COUNT({col}) OVER (PARTITION BY {partition}) AS n_{name}",
+    ]
+
+
+def percentile_expr(dialect: Dialect, col: str, p: float, name: str) -> str:
+    """The ``p`` percentile of ``col`` in a GROUP BY query (NULL for an empty group); see the module doc."""
+    if dialect.pg:
+        return f"percentile_cont({p!r}) WITHIN GROUP (ORDER BY {col})"
+    pos = f"({p!r} * (n_{name} - 1))"
+    lo = dialect.floor_int(pos)
+    x_lo = f"MAX(CASE WHEN rn_{name} = {lo} + 1 THEN {col} END)"
+    x_hi = f"MAX(CASE WHEN rn_{name} = {lo} + 2 THEN {col} END)"
+    frac = f"MAX({pos} - {lo})"
+    return f"({x_lo} + {frac} * (COALESCE({x_hi}, {x_lo}) - {x_lo}))"
+
+
+# --- the business calendar ----------------------------------------------------------------------------
+
+
+def calendar_of(settings: Settings) -> BusinessCalendar | None:
+    return parse_business_hours(settings.business_hours) if settings.business_hours else None
+
+
+async def sync_calendar(conn: AsyncConnection | AsyncSession, calendar: BusinessCalendar | None) -> bool:
+    """Make ``business_calendar`` hold ``calendar``'s intervals; True when it had to be rebuilt."""
+    stored = (await conn.execute(text("SELECT calendar_key FROM business_calendar LIMIT 1"))).scalar_one_or_none()
+    wanted = calendar.key if calendar else None
+    if stored == wanted:
+        return False
+    await conn.execute(text("DELETE FROM business_calendar"))
+    if calendar is not None:
+        rows = [{"o": o, "c": c, "b": b, "k": calendar.key} for o, c, b in calendar.intervals()]
+        insert = text(
+            "INSERT INTO business_calendar (open_s, close_s, cum_before, calendar_key) VALUES (:o, :c, :b, :k)"
+        )
+        for start in range(0, len(rows), 5000):
+            await conn.execute(insert, rows[start : start + 5000])
+    # Every stored business-hours figure was computed with the old calendar: mark them all for recomputing.
+    await conn.execute(text("UPDATE ticket_metrics SET calendar_key = NULL WHERE calendar_key IS NOT NULL"))
+    logger.info("business calendar rebuilt (%s)", calendar.spec if calendar else "none")
+    return True
+
+
+# --- the per-ticket rollup ------------------------------------------------------------------------------
+
+
+def _refresh_sql(d: Dialect, calendar_key: str | None) -> str:
+    e = d.epoch
+    business = calendar_key is not None
+
+    def spell(statuses: str, biz: bool) -> str:
+        span = f"{d.business_at('next_s')} - {d.business_at('at_s')}" if biz else "next_s - at_s"
+        return f"SUM(CASE WHEN to_status IN {statuses} AND next_s IS NOT NULL THEN {span} ELSE 0 END)"
+
+    created = e("t.created_at")
+    solved_now = f"t.status IN {DONE}"
+    cols = {
+        "first_solved_at": "a.first_solved_at",
+        "last_solved_at": f"CASE WHEN {solved_now} THEN a.last_solved_at END",
+        "solve_count": "COALESCE(a.solve_count, 0)",
+        "reopen_count": "COALESCE(a.reopen_count, 0)",
+        "public_replies": "COALESCE(r.n, 0)",
+        "first_response_s": f"{e('t.first_response_at')} - {created}",
+        "first_resolution_s": f"a.first_solved_s - {created}",
+        "full_resolution_s": f"CASE WHEN {solved_now} THEN a.last_solved_s - {created} END",
+        "wait_s": f"CASE WHEN {solved_now} THEN a.wait_s END",
+        "on_hold_s": f"CASE WHEN {solved_now} THEN a.on_hold_s END",
+    }
+    if business:
+        bc = d.business_at(created)
+        cols |= {
+            "first_response_bs": f"{d.business_at(e('t.first_response_at'))} - {bc}",
+            "first_resolution_bs": f"{d.business_at('a.first_solved_s')} - {bc}",
+            "full_resolution_bs": f"CASE WHEN {solved_now} THEN {d.business_at('a.last_solved_s')} - {bc} END",
+            "wait_bs": f"CASE WHEN {solved_now} THEN a.wait_bs END",
+            "on_hold_bs": f"CASE WHEN {solved_now} THEN a.on_hold_bs END",
+        }
+    else:
+        cols |= {f"{name}_bs": "NULL" for name in DURATIONS}
+    cols["calendar_key"] = "CAST(:calendar_key AS VARCHAR(64))"
+    business_aggs = f", {spell(WORKING, True)} AS wait_bs, {spell(PENDING, True)} AS on_hold_bs" if business else ""
+    names = ", ".join(["ticket_id", *cols])
+    values = ", ".join(["t.id", *cols.values()])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
+    return f"""
+WITH ch AS (
+    SELECT sc.ticket_id, sc.from_status, sc.to_status, sc.changed_at, {e("sc.changed_at")} AS at_s,
+           LEAD({e("sc.changed_at")}) OVER (PARTITION BY sc.ticket_id ORDER BY sc.changed_at, sc.id) AS next_s,
+           CASE WHEN sc.to_status IN {DONE} AND (sc.from_status IS NULL OR sc.from_status NOT IN {DONE})
+                THEN 1 ELSE 0 END AS solve,
+           CASE WHEN sc.from_status IN {DONE} AND sc.to_status NOT IN {DONE} THEN 1 ELSE 0 END AS reopen
+    FROM ticket_status_changes sc WHERE sc.ticket_id IN :ids
+), a AS (
+    SELECT ticket_id,
+           MIN(CASE WHEN solve = 1 THEN changed_at END) AS first_solved_at,
+           MAX(CASE WHEN solve = 1 THEN changed_at END) AS last_solved_at,
+           MIN(CASE WHEN solve = 1 THEN at_s END) AS first_solved_s,
+           MAX(CASE WHEN solve = 1 THEN at_s END) AS last_solved_s,
+           SUM(solve) AS solve_count, SUM(reopen) AS reopen_count,
+           {spell(WORKING, False)} AS wait_s, {spell(PENDING, False)} AS on_hold_s{business_aggs}
+    FROM ch GROUP BY ticket_id
+), r AS (
+    SELECT c.ticket_id, COUNT(*) AS n
+    FROM ticket_comments c JOIN tickets t2 ON t2.id = c.ticket_id JOIN users u ON u.id = c.author_id
+    WHERE c.ticket_id IN :ids AND c.is_internal = :false AND c.author_id <> t2.requester_id
+          AND u.role <> 'end_user'
+    GROUP BY c.ticket_id
+)
+INSERT INTO ticket_metrics ({names})
+SELECT {values}
+FROM tickets t LEFT JOIN a ON a.ticket_id = t.id LEFT JOIN r ON r.ticket_id = t.id
+WHERE t.id IN :ids
+ON CONFLICT (ticket_id) DO UPDATE SET {updates}
+"""
+
+
+def add_status_change(
+    session: AsyncSession, ticket_id: int, old: str | None, new: str, at: datetime, actor_id: int | None
+) -> None:
+    """Record that a ticket entered ``new`` (from ``old``; None at creation) in the status history."""
+    session.add(
+        TicketStatusChange(ticket_id=ticket_id, from_status=old, to_status=new, changed_at=at, actor_id=actor_id)
+    )
+
+
+async def refresh_metrics(session: AsyncSession, settings: Settings, ticket_ids: Sequence[int]) -> None:
+    """Recompute the rollup rows of ``ticket_ids`` from their current state, inside the caller's transaction."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return
+    bind = session.get_bind()
+    d = Dialect(bind.dialect.name)
+    calendar = calendar_of(settings)
+    key = calendar.key if calendar else None
+    if calendar is not None:
+        await sync_calendar(session, calendar)
+    if d.pg:
+        # Another transaction writing the same ticket must commit first, so this statement's snapshot
+        # sees its comment or status change: the rollup is never computed from a stale view.
+        await session.execute(
+            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR UPDATE").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        )
+    stmt = text(_refresh_sql(d, key)).bindparams(bindparam("ids", expanding=True))
+    for start in range(0, len(ids), REFRESH_BATCH):
+        await session.execute(stmt, {"ids": ids[start : start + REFRESH_BATCH], "calendar_key": key, "false": False})
+
+
+async def ensure_metrics(desk: Desk) -> None:
+    """Bring the calendar and the rollup up to date (first use, a changed calendar, tickets from before it).
+
+    Runs its scan once per process and calendar; later writes keep the rollup current themselves.
+    """
+    calendar = calendar_of(desk.settings)
+    key = calendar.key if calendar else None
+    if desk.extras.get("metrics_ready") == (key,):
+        return
+    async with desk.sessions.begin() as session:
+        await sync_calendar(session, calendar)
+    stale = "SELECT t.id FROM tickets t LEFT JOIN ticket_metrics m ON m.ticket_id = t.id WHERE m.ticket_id IS NULL" + (
+        " OR m.calendar_key IS NULL OR m.calendar_key <> :key" if key else ""
+    )
+    last = 0
+    while True:
+        async with desk.sessions.begin() as session:
+            ids = list(
+                (
+                    await session.execute(
+                        text(f"SELECT id FROM ({stale}) s WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
+                        {"key": key, "last": last},
+                    )
+                ).scalars()
+            )
+            if not ids:
+                break
+            await refresh_metrics(session, desk.settings, ids)
+            last = ids[-1]
+    desk.extras["metrics_ready"] = (key,)
