@@ -13,6 +13,8 @@ from pydantic import Field
 from server.context import resolve, tool_errors
 from tools import voice as voice_ops
 
+TOOLSET = "voice"
+
 AudioArg = Annotated[
     str, Field(description="The recording, base64-encoded (WAV, MP3, OGG/Opus, WebM or FLAC).", min_length=1)
 ]

@@ -15,6 +15,7 @@ from store.speech import Hint, SpeechEngines, SpeechUnavailableError, Transcript
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import InvalidInputError, UnavailableError
+from tools.permissions import require
 from tools.spoken import rewrite_ticket_numbers, spoken_digits, ticket_number
 
 MAX_SPEAK_CHARS = 2000
@@ -77,7 +78,7 @@ async def transcribe(
     hint: Hint = "none",
 ) -> TranscribeResult:
     """Recognise the speech in ``data``; with ``hint`` the words are read as digits or a ticket number."""
-    del actor  # anyone signed in may transcribe; what they do with the text is checked where it is used
+    require(actor, "voice.use", "transcribing speech")
     try:
         audio = decode(data, max_seconds=desk.settings.max_audio_s, declared=format_of(filename, mime_type))
     except AudioError as exc:
@@ -158,7 +159,7 @@ async def speak(
     desk: Desk, actor: Actor, text: str, *, voice: str | None = None, fmt: Literal["wav", "mp3"] = "wav"
 ) -> tuple[bytes, SpeakResult]:
     """The encoded audio of ``text`` and what describes it."""
-    del actor
+    require(actor, "voice.use", "speaking text")
     pcm, engine = await synthesize(desk, text, voice=voice)
     audio = await asyncio.to_thread(encode, pcm, fmt)
     return audio, SpeakResult(
