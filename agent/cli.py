@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import TextIO
+
+from mcp import Client
 
 from agent.reply import AgentReply
 from agent.runner import SupportAgent
 from store.config import Settings
+from tools.desk import Desk
 
 QUIT = frozenset({"/quit", "/exit", "/q"})
 
@@ -32,11 +36,18 @@ def format_reply(reply: AgentReply) -> str:
 
 
 async def chat(
-    settings: Settings, conversation_id: str | None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    settings: Settings,
+    conversation_id: str | None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    *,
+    desk: Desk | None = None,
+    client_factory: Callable[[str | None, str | None], Client] | None = None,
 ) -> int:
+    """``desk`` and ``client_factory`` come from the composition root (``server/cli.py``) for a local desk."""
     interactive = stdin.isatty()
     loop = asyncio.get_running_loop()
-    async with SupportAgent(settings) as agent:
+    async with SupportAgent(settings, desk=desk, client_factory=client_factory) as agent:
         if interactive:
             print("Support agent. Type your question; /quit to leave.", file=stdout)
         while True:
@@ -62,5 +73,5 @@ async def chat(
 
 
 def run_chat(settings: Settings, conversation_id: str | None) -> int:
-    """Run the terminal chat until /quit or end of input; returns the exit status."""
+    """Run the terminal chat against a remote desk (SUPPORT_AGENT_MCP_URL) until /quit or end of input."""
     return asyncio.run(chat(settings, conversation_id))

@@ -124,13 +124,10 @@ class SupportAgent:
                 client, http = http_client(self.settings.agent_mcp_url, token)
                 holder = ClientHolder(client, http)
             else:
-                from server.app import build_server
-
-                settings = self.settings
-                if actor and actor != settings.actor:
-                    # Unknown callers must never be created with the configured (admin) role.
-                    settings = settings.model_copy(update={"actor": actor, "actor_role": "end_user"})
-                holder = ClientHolder(Client(build_server(settings, desk=self.desk)))
+                raise RuntimeError(
+                    "SupportAgent needs a desk to talk to: pass client_factory (server.app.in_memory_client_factory "
+                    "builds in-memory clients for an open desk) or set SUPPORT_AGENT_MCP_URL"
+                )
             toolbox = await holder.start()
             self._holders[key] = holder
             self._toolboxes[key] = toolbox

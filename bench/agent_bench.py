@@ -29,7 +29,7 @@ from mcp import Client
 
 from agent.reply import AgentReply
 from agent.runner import SupportAgent
-from server.app import build_server
+from server.app import build_server, in_memory_client_factory
 from store.config import Settings
 from tools.desk import open_desk
 from tools.users import UserUpsert, ensure_actor, user_upsert
@@ -313,7 +313,13 @@ async def run(settings: Settings, *, embeddings: bool = True) -> int:
     failures: list[str] = []
     async with (
         open_desk(settings) as desk,
-        SupportAgent(settings, desk=desk, model=None, embedder="auto" if embeddings else None) as agent,
+        SupportAgent(
+            settings,
+            desk=desk,
+            model=None,
+            embedder="auto" if embeddings else None,
+            client_factory=in_memory_client_factory(settings, desk),
+        ) as agent,
     ):
         await agent.ask("hello", actor=USER)  # warm up: MCP client, graph, checkpointer
         start = time.perf_counter()

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import httpx2
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import insert, select
 
 from server.app import build_server
@@ -35,6 +37,7 @@ from store.migrate import upgrade
 from store.models import Ticket, User
 from tools.desk import Desk, open_desk
 from tools.ticket_query import ticket_list
+from tools.tokens import token_create
 from tools.users import ensure_actor
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -194,8 +197,14 @@ async def run_backend(name: str, settings: Settings, ops: int, list_rows: int) -
                     if time.monotonic() > deadline:
                         raise RuntimeError("server did not start")
                     await asyncio.sleep(0.2)
-            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
-                hc, hg = await bench_mcp(client, "HTTP MCP (loopback)", ops)
+            admin = await ensure_actor(desk, "admin", "admin")
+            token = (await token_create(desk, admin, username="admin", name="core-bench")).token
+            http2 = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            async with (
+                http2,
+                Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http2)) as client,
+            ):
+                hc, hg = await bench_mcp(client, "HTTP MCP (loopback, API token)", ops)
         finally:
             proc.terminate()
             proc.wait(timeout=20)

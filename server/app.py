@@ -1,4 +1,10 @@
-"""Build the one MCPServer behind stdio and HTTP: lifespan, tools, resources and prompts."""
+"""Build the one MCPServer behind stdio and HTTP: the composition root.
+
+The lifespan opens the desk (or takes the one the HTTP app opened), the rate limiter and the process's one
+support agent, and yields them as the typed :class:`server.context.AppState` every handler reaches
+through ``Resolve``. Tools are declared per module with :class:`server.surface.Registrar`, and
+:class:`server.gate.DeskGate` applies the caller's rights to every request.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from mcp import Client
 from mcp.server import MCPServer
 
 from server import (
@@ -20,8 +27,12 @@ from server import (
     tools_tickets,
     tools_users,
     tools_voice,
+    tools_whoami,
 )
-from server.context import AppState
+from server.context import Agent, AgentHolder, AppState
+from server.gate import DeskGate
+from server.ratelimit import RateLimits
+from server.surface import TOOLSETS, Registrar
 from store.config import Settings
 from tools.desk import Desk, open_desk
 from tools.users import ensure_actor
@@ -31,8 +42,21 @@ logger = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "An IT support desk. Search knowledge before creating tickets (knowledge_search, ticket_suggest); "
     "tickets are addressed by number (TCK-000042) or id; updates need the version you last read, and a "
-    "conflict means: read the ticket again and reapply your change."
+    "conflict means: read the ticket again and reapply your change. whoami says who you act as."
 )
+
+TOOL_MODULES = (
+    tools_whoami,
+    tools_tickets,
+    tools_kb,
+    tools_users,
+    tools_knowledge,
+    tools_support,
+    tools_admin,
+    tools_analytics,
+    tools_voice,
+)
+"""Each has ``register(reg: Registrar)``; a new capability adds its module here."""
 
 Lifespan = Callable[[MCPServer[AppState]], AbstractAsyncContextManager[AppState]]
 
@@ -44,42 +68,87 @@ class DeskRef:
     desk: Desk | None = None
 
 
-def desk_lifespan(settings: Settings, *, desk: Desk | DeskRef | None = None) -> Lifespan:
+def in_memory_client_factory(settings: Settings, desk: Desk) -> Callable[[str | None, str | None], Client]:
+    """MCP clients for the agent: an in-memory server on ``desk`` acting as the given user (never over HTTP)."""
+
+    def make(actor: str | None, token: str | None) -> Client:
+        del token  # in memory there is no credential: the server acts as ``actor``
+        # The agent's own desk client never offers support_ask back to the agent.
+        published = [t for t in (settings.toolsets or TOOLSETS) if t != "agent"]
+        local = settings.model_copy(update={"agent_mcp_url": None, "toolsets": published})
+        if actor and actor != settings.actor:
+            # Unknown callers must never be created with the configured (admin) role.
+            local = local.model_copy(update={"actor": actor, "actor_role": "end_user"})
+        return Client(build_server(local, desk=desk, with_agent=False))
+
+    return make
+
+
+def agent_factory(settings: Settings, desk: Desk) -> Callable[[], Any]:
+    async def make() -> Agent:
+        from agent.runner import SupportAgent  # LangGraph loads on the first support_ask, not at start-up
+
+        local = settings.model_copy(update={"agent_mcp_url": None})
+        agent = SupportAgent(local, desk=desk, client_factory=in_memory_client_factory(local, desk))
+        await agent.start()
+        return agent
+
+    return make
+
+
+def desk_lifespan(settings: Settings, *, desk: Desk | DeskRef | None = None, with_agent: bool = True) -> Lifespan:
     """Open the desk once per process, or reuse one the caller opened (the HTTP app, a test)."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         shared = desk.desk if isinstance(desk, DeskRef) else desk
-        if shared is not None:
-            yield AppState(desk=shared, default_actor=await ensure_actor(shared, settings.actor, settings.actor_role))
-            return
-        async with open_desk(settings) as opened:
+        async with _maybe_open(settings, shared) as opened:
             actor = await ensure_actor(opened, settings.actor, settings.actor_role)
-            yield AppState(desk=opened, default_actor=actor)
+            holder = AgentHolder(agent_factory(settings, opened) if with_agent else _no_agent)
+            try:
+                yield AppState(desk=opened, default_actor=actor, limits=_limits(opened, settings), agent=holder)
+            finally:
+                await holder.aclose()
 
     return lifespan
 
 
-def build_server(settings: Settings, *, desk: Desk | DeskRef | None = None, **kwargs: Any) -> MCPServer[AppState]:
+def _limits(desk: Desk, settings: Settings) -> RateLimits:
+    """One limiter per desk, so every MCP session (and the in-memory ones) count against the same limits."""
+    limits = desk.extras.get("rate_limits")
+    if not isinstance(limits, RateLimits):
+        limits = desk.extras["rate_limits"] = RateLimits(settings)
+    return limits
+
+
+async def _no_agent() -> Agent:
+    raise RuntimeError("this server was built without the support agent (it is the agent's own desk client)")
+
+
+@asynccontextmanager
+async def _maybe_open(settings: Settings, shared: Desk | None) -> AsyncIterator[Desk]:
+    if shared is not None:
+        yield shared
+        return
+    async with open_desk(settings) as opened:
+        yield opened
+
+
+def build_server(
+    settings: Settings, *, desk: Desk | DeskRef | None = None, with_agent: bool = True, **kwargs: Any
+) -> MCPServer[AppState]:
     """The desk's MCP server. Pass ``desk`` to share an already-open desk (one per process)."""
     mcp: MCPServer[AppState] = MCPServer(
         "support-agent",
         title="Support desk",
         instructions=INSTRUCTIONS,
         version="0.1.0",
-        lifespan=desk_lifespan(settings, desk=desk),
+        lifespan=desk_lifespan(settings, desk=desk, with_agent=with_agent),
         **kwargs,
     )
-    modules = (
-        tools_tickets,
-        tools_kb,
-        tools_users,
-        tools_knowledge,
-        tools_support,
-        tools_admin,
-        tools_analytics,
-        tools_voice,
-    )
-    for module in (*modules, prompts):
-        module.register(mcp)
+    reg = Registrar(mcp, settings)
+    for module in TOOL_MODULES:
+        module.register(reg)
+    prompts.register(mcp)
+    mcp.middleware.append(DeskGate(reg))
     return mcp

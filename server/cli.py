@@ -144,9 +144,20 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    from agent.cli import run_chat
+    from agent.cli import chat
+    from server.app import in_memory_client_factory
+    from tools.desk import open_desk
 
-    return run_chat(_settings(args), conversation_id=args.conversation)
+    settings = _settings(args)
+
+    async def run() -> int:
+        if settings.agent_mcp_url:
+            return await chat(settings, args.conversation)
+        async with open_desk(settings) as desk:
+            factory = in_memory_client_factory(settings, desk)
+            return await chat(settings, args.conversation, desk=desk, client_factory=factory)
+
+    return asyncio.run(run())
 
 
 def build_parser() -> argparse.ArgumentParser:

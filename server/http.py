@@ -1,6 +1,11 @@
-"""The HTTP application: streamable HTTP MCP at /mcp, a health check, and the Gradio UI at /.
+"""The HTTP application: streamable HTTP MCP at /mcp (an OAuth 2.1 protected resource), RFC 9728 metadata,
+a health check, and the Gradio UI at /.
 
-One desk is opened per process in the app's lifespan and shared by MCP sessions and the UI.
+The MCP endpoint is the SDK's own assembled Starlette app (``MCPServer.streamable_http_app`` with
+``AuthSettings`` and a ``TokenVerifier``), mounted whole: rebuilding an app from its ``routes`` would drop
+the SDK's authentication middleware. One desk is opened per process in the app's lifespan and shared by
+MCP sessions and the UI. Every route passes the same Host/Origin check, request rate limit, body limit and
+security headers.
 """
 
 from __future__ import annotations
@@ -9,36 +14,83 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.routes import create_protected_resource_routes
+from mcp.server.auth.settings import AuthSettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.app import DeskRef, build_server
+from server.auth import DeskTokenVerifier
+from server.ratelimit import RateLimits
+from server.web import (
+    AuthDetails,
+    BodyLimit,
+    HostOriginGuard,
+    RequestRateLimit,
+    SecurityHeaders,
+    SessionBound,
+    transport_security,
+)
 from store.config import Settings
 from tools.desk import open_desk
+from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)
 
+REQUIRED_SCOPES = ["desk:read"]
+"""Every MCP request needs at least this scope (a credential without it gets 403 insufficient_scope)."""
 
-def build_http_app(settings: Settings, *, with_ui: bool = True) -> Starlette:
-    """The ASGI app ``support-agent serve`` runs."""
+
+def build_http_app(
+    settings: Settings, *, with_ui: bool = True, token_verifier: TokenVerifier | None = None
+) -> Starlette:
+    """The ASGI app ``support-agent serve`` runs. ``token_verifier`` replaces the desk's (benchmarks)."""
     if settings.ingest_roots is None:
         # Over HTTP the caller is remote: never let it name arbitrary files on this machine.
         settings = settings.model_copy(update={"ingest_roots": []})
     ref = DeskRef()
-    mcp = build_server(settings, desk=ref)
-    allowed = [f"{settings.host}:{settings.port}", f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"]
-    allowed += settings.allowed_hosts
+    limits = RateLimits(settings)
+    auth = AuthSettings(
+        # Strings, so the URLs keep their exact spelling (issuer comparison is exact: no added "/").
+        issuer_url=settings.oauth_issuer or settings.base_url,  # type: ignore[arg-type]
+        resource_server_url=settings.resource_url,  # type: ignore[arg-type]
+        required_scopes=REQUIRED_SCOPES,
+        # The verifier checks the audience itself (PyJWT ``audience=``); desk tokens belong to this server.
+        validate_token_resource=False,
+    )
+    assert auth.resource_server_url is not None
+    resource, issuer = auth.resource_server_url, auth.issuer_url
+    verifier = token_verifier or DeskTokenVerifier(settings, lambda: ref.desk)
+    mcp = build_server(settings, desk=ref, auth=auth, token_verifier=verifier)
+    security = transport_security(settings)
+    # A base64 upload through document_ingest is a third larger than the file, plus the JSON around it.
+    max_body = int(settings.max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024
     mcp_app = mcp.streamable_http_app(
         streamable_http_path="/mcp",
         host=settings.host,
-        transport_security=TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=allowed,
-            allowed_origins=[f"http://{h}" for h in allowed] + [f"https://{h}" for h in allowed],
-        ),
+        transport_security=security,
+        max_request_body_size=max_body,
+        session_idle_timeout=settings.session_idle_seconds,
+        max_sessions=settings.max_sessions,
+    )
+    manager = mcp.session_manager
+    manager.asgi_app = SessionBound(  # type: ignore[assignment]
+        manager.asgi_app, manager, settings.max_sessions_per_identity, settings.session_idle_seconds
+    )
+
+    # RFC 9728 metadata at the root and at the /mcp-suffixed path, naming every scope the desk knows.
+    metadata = create_protected_resource_routes(
+        resource_url=resource,
+        authorization_servers=[issuer],
+        scopes_supported=list(SCOPES),
+        resource_name="Support desk",
+    )
+    root_metadata = Route(
+        "/.well-known/oauth-protected-resource", endpoint=metadata[0].endpoint, methods=["GET", "OPTIONS"]
     )
 
     async def health(_: Request) -> Response:
@@ -52,13 +104,30 @@ def build_http_app(settings: Settings, *, with_ui: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with open_desk(settings) as desk:
+            desk.extras["rate_limits"] = limits
             ref.desk = desk
-            async with mcp.session_manager.run():
-                logger.info("serving MCP at http://%s:%s/mcp", settings.host, settings.port)
+            async with manager.run():
+                logger.info("serving MCP at %s (resource %s)", f"http://{settings.host}:{settings.port}/mcp", resource)
                 yield
             ref.desk = None
 
-    app = Starlette(routes=[*mcp_app.routes, Route("/health", health)], lifespan=lifespan)
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            *metadata,
+            root_metadata,
+            # The SDK's app as a whole (its auth middleware included) answers /mcp.
+            Route("/mcp", endpoint=mcp_app, methods=["GET", "POST", "DELETE"]),
+        ],
+        middleware=[
+            Middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://")),
+            Middleware(HostOriginGuard, settings=security),
+            Middleware(RequestRateLimit, limits=limits),
+            Middleware(BodyLimit, max_bytes=max_body),
+            Middleware(AuthDetails),
+        ],
+        lifespan=lifespan,
+    )
     app.state.desk_ref = ref
     app.state.mcp = mcp
     if with_ui:

@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from pydantic import BaseModel, Field
 
-from server.context import resolve
+from server.context import desk_and_actor
 from tools import suggest, tickets, users
 from tools.actor import Actor
 from tools.desk import Desk
@@ -103,7 +103,7 @@ def register(mcp: MCPServer[Any]) -> None:
         ticket: Annotated[str, Field(description="Ticket number (TCK-000042) or id.")], ctx: Context
     ) -> list[Message]:
         """Triage a ticket: priority, category, who should work it, missing information and first steps."""
-        desk, actor = await resolve(ctx)
+        desk, actor = await desk_and_actor(ctx)
         return await triage_messages(desk, actor, ticket)
 
     @mcp.prompt(title="Draft a reply")
@@ -113,5 +113,5 @@ def register(mcp: MCPServer[Any]) -> None:
         tone: Annotated[Tone, Field(description="friendly, formal or concise.")] = "friendly",
     ) -> list[Message]:
         """Draft the next public reply to a ticket's requester."""
-        desk, actor = await resolve(ctx)
+        desk, actor = await desk_and_actor(ctx)
         return await draft_reply_messages(desk, actor, ticket, tone)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from server.context import resolve, tool_errors
+from server.context import CurrentActor, CurrentDesk
+from server.surface import Registrar
 from tools import audit, tokens
 from tools.common import Page
 
@@ -18,12 +16,12 @@ LimitArg = Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)]
 CursorArg = Annotated[str | None, Field(description="next_cursor from the previous page.")]
 
 
-def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False))
-    @tool_errors
+def register(reg: Registrar) -> None:
+    @reg.tool(toolset="admin", capability="tokens.manage", kind="write", title="Issue an API token")
     async def token_create(
         username: Annotated[str, Field(description="Whose token it is: the calls made with it act as this user.")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         name: Annotated[str, Field(description="A label, e.g. the client it is for.", max_length=100)] = "api",
         expires_in: Annotated[str | None, Field(description="Lifetime like 30d, 12h or 2w; omit: never.")] = None,
         scopes: Annotated[
@@ -31,7 +29,6 @@ def register(mcp: MCPServer[Any]) -> None:
         ] = None,
     ) -> tokens.TokenCreated:
         """Issue a desk API token for a user; the token is shown only in this reply (admins only)."""
-        desk, actor = await resolve(ctx)
         return await tokens.token_create(
             desk,
             actor,
@@ -41,34 +38,40 @@ def register(mcp: MCPServer[Any]) -> None:
             scopes=list(scopes) if scopes is not None else None,
         )
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))
-    @tool_errors
+    @reg.tool(toolset="admin", capability="tokens.manage", kind="read", title="List API tokens")
     async def token_list(
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         username: Annotated[str | None, Field(description="Only this user's tokens.")] = None,
         include_inactive: Annotated[bool, Field(description="Also revoked and expired tokens.")] = False,
         limit: LimitArg = 20,
         cursor: CursorArg = None,
     ) -> Page[tokens.TokenPublic]:
         """List desk API tokens with expiry and last use, never the tokens themselves (admins only)."""
-        desk, actor = await resolve(ctx)
         return await tokens.token_list(
             desk, actor, username=username, include_inactive=include_inactive, limit=limit, cursor=cursor
         )
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True))
-    @tool_errors
+    @reg.tool(
+        toolset="admin",
+        capability="tokens.manage",
+        kind="write",
+        title="Revoke an API token",
+        destructive=True,
+        idempotent=True,
+    )
     async def token_revoke(
-        token_id: Annotated[int, Field(description="The token's id (see token_list).", ge=1)], ctx: Context
+        token_id: Annotated[int, Field(description="The token's id (see token_list).", ge=1)],
+        desk: CurrentDesk,
+        actor: CurrentActor,
     ) -> tokens.TokenPublic:
         """Revoke a desk API token; its next request is refused (admins only)."""
-        desk, actor = await resolve(ctx)
         return await tokens.token_revoke(desk, actor, token_id)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))
-    @tool_errors
+    @reg.tool(toolset="admin", capability="audit.read", kind="read", title="Read the audit log")
     async def audit_list(
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         by: Annotated[str | None, Field(description="Only events by this username.")] = None,
         action: Annotated[
             str | None, Field(description="An action (ticket.update) or a family (ticket, token, auth).")
@@ -81,7 +84,6 @@ def register(mcp: MCPServer[Any]) -> None:
         cursor: CursorArg = None,
     ) -> Page[audit.AuditEventPublic]:
         """List audit events, newest first, filtered by who, action, target and time (admins only)."""
-        desk, actor = await resolve(ctx)
         return await audit.audit_list(
             desk,
             actor,

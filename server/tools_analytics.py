@@ -7,19 +7,14 @@ they change.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from server.context import resolve, tool_errors
+from server.context import CurrentActor, CurrentDesk
+from server.surface import Registrar
 from tools import analytics
 from tools.metrics import Bucket
-
-TOOLSET = "analytics"
-_READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
 StartArg = Annotated[
     datetime | None,
@@ -29,11 +24,12 @@ EndArg = Annotated[datetime | None, Field(description="End of the period, exclus
 BucketArg = Annotated[Bucket, Field(description="none, day, week or month (UTC calendar).")]
 
 
-def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=_READ, title="Ticket analytics")
-    @tool_errors
+def register(reg: Registrar) -> None:
+    # analytics.own: technicians get their own numbers, managers and admins everyone's (tools/permissions.py).
+    @reg.tool(toolset="analytics", capability="analytics.own", kind="read", title="Ticket analytics")
     async def analytics_tickets(
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         start: StartArg = None,
         end: EndArg = None,
         group_by: Annotated[
@@ -52,7 +48,6 @@ def register(mcp: MCPServer[Any]) -> None:
         ] = analytics.AT_RISK_HOURS,
     ) -> analytics.TicketAnalytics:
         """Report ticket volume, backlog, response and resolution times and SLA achievement per group and period."""
-        desk, actor = await resolve(ctx)
         return await analytics.analytics_tickets(
             desk,
             actor,

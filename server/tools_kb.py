@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from server.context import resolve, resource_errors, tool_errors
+from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
+from server.surface import Registrar
 from tools import kb
 from tools.common import Page
 
@@ -21,42 +20,42 @@ class KBSearchResults(BaseModel):
     items: list[kb.KBSearchHit]
 
 
-def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False))
-    @tool_errors
+def register(reg: Registrar) -> None:
+    mcp = reg.mcp
+
+    @reg.tool(toolset="kb", capability="kb.write", kind="write", title="Create a KB article")
     async def kb_article_create(
         title: Annotated[str, Field(description=f"Headline, 1-{kb.MAX_TITLE} characters.")],
         body: Annotated[str, Field(description="The article text (Markdown).")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         url: Annotated[str | None, Field(description="Optional http(s) link to the source.")] = None,
         tags: Annotated[
             list[str] | None, Field(description=f"Up to {kb.MAX_TAGS} tags, e.g. ['vpn', 'windows'].")
         ] = None,
     ) -> kb.KBArticlePublic:
         """Create a knowledge-base article at revision 1 (admins only)."""
-        desk, actor = await resolve(ctx)
         data = kb.KBArticleCreate(title=title, body=body, url=url, tags=tags or [])
         return await kb.kb_article_create(desk, actor, data)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="kb", capability="kb.read", kind="read", title="Get a KB article")
     async def kb_article_get(
         article_id: ArticleId,
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         revision: Annotated[
             int | None, Field(description="Read this earlier revision instead of the current one.", ge=1)
         ] = None,
     ) -> kb.KBArticlePublic:
         """Read a knowledge-base article, or one of its earlier revisions."""
-        desk, actor = await resolve(ctx)
         return await kb.kb_article_get(desk, actor, article_id, revision=revision)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False))
-    @tool_errors
+    @reg.tool(toolset="kb", capability="kb.write", kind="write", title="Update a KB article")
     async def kb_article_update(
         article_id: ArticleId,
         revision: Annotated[int, Field(description="current_revision as you last read it; stale means conflict.")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         title: Annotated[str | None, Field(description="New headline; omit to keep.")] = None,
         body: Annotated[str | None, Field(description="New text; omit to keep.")] = None,
         url: Annotated[str | None, Field(description="New http(s) link; an empty string removes it.")] = None,
@@ -64,28 +63,33 @@ def register(mcp: MCPServer[Any]) -> None:
         note: Annotated[str | None, Field(description="Why it changed, kept with the revision.")] = None,
     ) -> kb.KBArticlePublic:
         """Edit a knowledge-base article, keeping the old text as a revision (admins only)."""
-        desk, actor = await resolve(ctx)
         given = {"title": title, "body": body, "url": url, "tags": tags, "note": note}
         data = kb.KBArticleUpdate(revision=revision, **{k: v for k, v in given.items() if v is not None})
         return await kb.kb_article_update(desk, actor, article_id, data)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True))
-    @tool_errors
+    @reg.tool(
+        toolset="kb",
+        capability="kb.write",
+        kind="write",
+        title="Delete a KB article",
+        destructive=True,
+        idempotent=True,
+    )
     async def kb_article_delete(
         article_id: ArticleId,
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         revision: Annotated[
             int | None, Field(description="If given, delete only while the article is still at this revision.")
         ] = None,
     ) -> kb.KBArticleDeleted:
         """Delete a knowledge-base article with its revisions and ticket links (admins only)."""
-        desk, actor = await resolve(ctx)
         return await kb.kb_article_delete(desk, actor, article_id, revision=revision)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="kb", capability="kb.read", kind="read", title="List KB articles")
     async def kb_article_list(
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         tag: Annotated[str | None, Field(description="Only articles with this tag.")] = None,
         sort: Annotated[
             Literal["updated_at", "view_count", "title"],
@@ -95,45 +99,41 @@ def register(mcp: MCPServer[Any]) -> None:
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
     ) -> Page[kb.KBArticleSummary]:
         """List knowledge-base articles a page at a time, newest first unless sorted otherwise."""
-        desk, actor = await resolve(ctx)
         return await kb.kb_article_list(desk, actor, tag=tag, sort=sort, limit=limit, cursor=cursor)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="kb", capability="kb.read", kind="read", title="Search the KB")
     async def kb_article_search(
         query: Annotated[str, Field(description="Keywords, an error code or a product name.")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         tags: Annotated[list[str] | None, Field(description="Only articles carrying all of these tags.")] = None,
         limit: Annotated[int, Field(description="Most hits to return, 1-100.", ge=1, le=100)] = 10,
     ) -> KBSearchResults:
         """Search knowledge-base articles by keywords, best match first."""
-        desk, actor = await resolve(ctx)
         hits = await kb.kb_article_search(desk, actor, query, tags=tags, limit=limit)
         return KBSearchResults(query=query, items=hits)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="kb", capability="kb.read", kind="read", title="List KB article revisions")
     async def kb_article_revisions(
         article_id: ArticleId,
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         limit: Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
     ) -> Page[kb.KBRevisionPublic]:
         """List a knowledge-base article's revisions, newest first."""
-        desk, actor = await resolve(ctx)
         return await kb.kb_article_revisions(desk, actor, article_id, limit=limit, cursor=cursor)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False))
-    @tool_errors
+    @reg.tool(toolset="kb", capability="kb.write", kind="write", title="Restore a KB article revision")
     async def kb_article_restore(
         article_id: ArticleId,
         revision: Annotated[int, Field(description="The earlier revision whose content becomes current.", ge=1)],
         current_revision: Annotated[int, Field(description="current_revision as you last read it.")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         note: Annotated[str | None, Field(description="Why it is restored, kept with the new revision.")] = None,
     ) -> kb.KBArticlePublic:
         """Restore an earlier revision of a knowledge-base article as a new revision (admins only)."""
-        desk, actor = await resolve(ctx)
         return await kb.kb_article_restore(
             desk, actor, article_id, revision=revision, expected_revision=current_revision, note=note
         )
@@ -142,5 +142,5 @@ def register(mcp: MCPServer[Any]) -> None:
     @resource_errors
     async def kb_article_resource(id: str, ctx: Context) -> str:
         """A knowledge-base article as Markdown: title, tags, link and body."""
-        desk, actor = await resolve(ctx)
+        desk, actor = await desk_and_actor(ctx)
         return kb.kb_article_markdown(await kb.kb_article_get(desk, actor, id))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from server.context import resolve, resource_errors, tool_errors
+from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
+from server.surface import Registrar
 from tools import knowledge, search
 from tools.common import Page, parse_id
 from tools.errors import InvalidInputError
@@ -33,11 +32,21 @@ def decode_content(content_base64: str, max_mb: float) -> bytes:
         raise ToolError(f"content_base64 is not valid base64 ({exc}); send the file's bytes base64-encoded") from exc
 
 
-def register(mcp: MCPServer[Any]) -> None:
+def register(reg: Registrar) -> None:
+    mcp = reg.mcp
+
     # Destructive: a new version of a source replaces the old version's chunks and vectors.
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True))
-    @tool_errors
+    @reg.tool(
+        toolset="knowledge",
+        capability="knowledge.write",
+        kind="ingest",
+        title="Ingest a document",
+        destructive=True,
+        idempotent=True,
+    )
     async def document_ingest(
+        desk: CurrentDesk,
+        actor: CurrentActor,
         ctx: Context,
         path: Annotated[str | None, Field(description="A file on the server's disk (stdio use).")] = None,
         content_base64: Annotated[str | None, Field(description="The file's bytes, base64-encoded.")] = None,
@@ -50,7 +59,6 @@ def register(mcp: MCPServer[Any]) -> None:
         ] = None,
     ) -> knowledge.IngestResult:
         """Add a PDF, Office, CSV, text, Markdown, HTML or image file to the knowledge base (admins only)."""
-        desk, actor = await resolve(ctx)
         if (path is None) == (content_base64 is None):
             raise ToolError("pass exactly one of: path (a file on the server) or content_base64 with filename")
         data = decode_content(content_base64, desk.settings.max_upload_mb) if content_base64 is not None else None
@@ -64,10 +72,10 @@ def register(mcp: MCPServer[Any]) -> None:
             desk, actor, data=data, path=path, filename=filename, source_key=source_key, progress=progress
         )
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="knowledge", capability="knowledge.read", kind="read", title="List documents")
     async def document_list(
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         status: Annotated[
             knowledge.DocStatus | None, Field(description="Only documents in this state: processing, ready, failed.")
         ] = None,
@@ -76,50 +84,50 @@ def register(mcp: MCPServer[Any]) -> None:
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
     ) -> Page[knowledge.DocumentPublic]:
         """List the knowledge base's documents, newest first, a page at a time."""
-        desk, actor = await resolve(ctx)
         return await knowledge.document_list(desk, actor, status=status, query=query, limit=limit, cursor=cursor)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="knowledge", capability="knowledge.read", kind="read", title="Get a document")
     async def document_get(
         document_id: Annotated[int, Field(description="The document's id.")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         chunk_limit: Annotated[int, Field(description="How many chunk previews to include, 0-200.", ge=0, le=200)] = 20,
     ) -> knowledge.DocumentDetail:
         """Show a document's details and previews of its first chunks."""
-        desk, actor = await resolve(ctx)
         return await knowledge.document_get(desk, actor, document_id, chunk_limit=chunk_limit)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False))
-    @tool_errors
+    @reg.tool(
+        toolset="knowledge", capability="knowledge.write", kind="write", title="Delete a document", destructive=True
+    )
     async def document_delete(
-        document_id: Annotated[int, Field(description="The document's id.")], ctx: Context
+        document_id: Annotated[int, Field(description="The document's id.")], desk: CurrentDesk, actor: CurrentActor
     ) -> knowledge.DocumentPublic:
         """Delete a document with its chunks and vectors (admins only)."""
-        desk, actor = await resolve(ctx)
         return await knowledge.document_delete(desk, actor, document_id)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True))
-    @tool_errors
+    @reg.tool(
+        toolset="knowledge", capability="knowledge.write", kind="ingest", title="Re-embed documents", idempotent=True
+    )
     async def document_reindex(
+        desk: CurrentDesk,
+        actor: CurrentActor,
         ctx: Context,
         document_id: Annotated[
             int | None, Field(description="One document; omit to rebuild the whole index (after a model change).")
         ] = None,
     ) -> knowledge.ReindexResult:
         """Re-embed one document, or all of them into a fresh index with the configured embedder (admins only)."""
-        desk, actor = await resolve(ctx)
 
         async def progress(done: float, total: float, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
         return await knowledge.document_reindex(desk, actor, document_id, progress=progress)
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
-    @tool_errors
+    @reg.tool(toolset="knowledge", capability="knowledge.read", kind="read", title="Search knowledge")
     async def knowledge_search(
         query: Annotated[str, Field(description="What to look for: a question, an error code, a product name.")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 5,
         sources: Annotated[
             SourceList | None, Field(description="Any of documents, kb, tickets (resolved ones); default all.")
@@ -128,7 +136,6 @@ def register(mcp: MCPServer[Any]) -> None:
         doc_types: Annotated[list[str] | None, Field(description="Only these document types, e.g. ['pdf'].")] = None,
     ) -> search.KnowledgeSearchResult:
         """Search documents, KB articles and resolved tickets; each hit carries a citation."""
-        desk, actor = await resolve(ctx)
         filters = search.KnowledgeFilters(document_ids=document_ids, doc_types=doc_types)
         return await search.knowledge_search(
             desk, actor, query, k=k, sources=tuple(sources or search.ALL_SOURCES), filters=filters
@@ -138,7 +145,7 @@ def register(mcp: MCPServer[Any]) -> None:
     @resource_errors
     async def document_resource(document_id: str, ctx: Context) -> str:
         """A document's details and chunk previews, as JSON."""
-        desk, actor = await resolve(ctx)
+        desk, actor = await desk_and_actor(ctx)
         number = parse_id(document_id)
         if number is None:
             raise InvalidInputError(f"document id must be a number, got {document_id!r}")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from agent.reply import Citation, Handoff
-from server.context import resolve, tool_errors
+from server.context import CurrentActor, CurrentAgent
+from server.surface import Registrar
 
 
 class SupportAnswer(BaseModel):
@@ -22,12 +20,12 @@ class SupportAnswer(BaseModel):
     handoff: Handoff | None = Field(description="Set when the conversation was handed to a technician.")
 
 
-def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False))
-    @tool_errors
+def register(reg: Registrar) -> None:
+    @reg.tool(toolset="agent", capability="agent.ask", kind="agent", title="Ask the support agent", open_world=True)
     async def support_ask(
         message: Annotated[str, Field(description="What the user says.", min_length=1, max_length=4000)],
-        ctx: Context,
+        agent: CurrentAgent,
+        actor: CurrentActor,
         conversation_id: Annotated[
             str | None,
             Field(
@@ -37,13 +35,8 @@ def register(mcp: MCPServer[Any]) -> None:
         ] = None,
     ) -> SupportAnswer:
         """Ask the support agent: it answers from knowledge with citations and opens, updates or escalates tickets."""
-        from agent.runner import SupportAgent  # LangGraph loads on first use, not at server start
-
-        desk, actor = await resolve(ctx)
-        # The agent talks to this same desk in memory, as the caller; never back over HTTP to itself.
-        settings = desk.settings.model_copy(update={"agent_mcp_url": None})
-        async with SupportAgent(settings, desk=desk) as agent:
-            reply = await agent.ask(message, conversation_id, actor=actor.username)
+        # The process's one agent (built by the composition root), acting as the caller.
+        reply = await agent.ask(message, conversation_id, actor=actor.username)
         return SupportAnswer(
             reply=reply.reply,
             conversation_id=reply.conversation_id,

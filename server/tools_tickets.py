@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from server.context import resolve, resource_errors, tool_errors
+from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
+from server.surface import Registrar
 from tools import suggest, ticket_activity, ticket_models, ticket_query, tickets
 from tools.sla import Priority, Status
 from tools.ticket_models import Channel, ContactMethod, HandoffReason, TicketRef
@@ -37,13 +37,15 @@ def _given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False))
-    @tool_errors
+def register(reg: Registrar) -> None:
+    mcp = reg.mcp
+
+    @reg.tool(toolset="tickets", capability="tickets.write", kind="write", title="Create a ticket")
     async def ticket_create(
         subject: SubjectArg,
         description: Annotated[str, Field(description="What happened, in the requester's words.", min_length=1)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         priority: Annotated[Priority, Field(description="low, medium, high or critical.")] = "medium",
         category: Annotated[str | None, Field(description="Category name or id (see category_list).")] = None,
         requester: Annotated[str | None, Field(description="Username; default: you. Staff only.")] = None,
@@ -59,7 +61,6 @@ def register(mcp: MCPServer[Any]) -> None:
         channel: Annotated[Channel, Field(description="Where the request came from.")] = "mcp",
     ) -> ticket_models.TicketPublic:
         """Create a support ticket; the SLA due time follows from the priority."""
-        desk, actor = await resolve(ctx)
         data = ticket_models.TicketCreate(
             subject=subject,
             description=description,
@@ -81,17 +82,15 @@ def register(mcp: MCPServer[Any]) -> None:
         )
         return await tickets.ticket_create(desk, actor, data)
 
-    @mcp.tool(annotations=_READ)
-    @tool_errors
-    async def ticket_get(ticket: TicketArg, ctx: Context) -> ticket_models.TicketDetail:
+    @reg.tool(toolset="tickets", capability="tickets.read", kind="read", title="Get a ticket")
+    async def ticket_get(ticket: TicketArg, desk: CurrentDesk, actor: CurrentActor) -> ticket_models.TicketDetail:
         """Get a ticket with its comments, resolution steps, root cause and linked KB articles."""
-        desk, actor = await resolve(ctx)
         return await tickets.ticket_get(desk, actor, ticket)
 
-    @mcp.tool(annotations=_READ)
-    @tool_errors
+    @reg.tool(toolset="tickets", capability="tickets.read", kind="read", title="List tickets")
     async def ticket_list(
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         status: Annotated[Status | list[Status] | None, Field(description="One status or a list of them.")] = None,
         priority: Annotated[Priority | list[Priority] | None, Field(description="One priority or a list.")] = None,
         assignee: Annotated[str | None, Field(description="Username, 'me' or 'unassigned'.")] = None,
@@ -110,7 +109,6 @@ def register(mcp: MCPServer[Any]) -> None:
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
     ) -> ticket_models.TicketPage:
         """List tickets matching filters, sorted and a page at a time, with the total."""
-        desk, actor = await resolve(ctx)
         return await ticket_query.ticket_list(
             desk,
             actor,
@@ -129,12 +127,12 @@ def register(mcp: MCPServer[Any]) -> None:
             cursor=cursor,
         )
 
-    @mcp.tool(annotations=ToolAnnotations(destructiveHint=True, idempotentHint=False, openWorldHint=False))
-    @tool_errors
+    @reg.tool(toolset="tickets", capability="tickets.write", kind="write", title="Update a ticket", destructive=True)
     async def ticket_update(
         ticket: TicketArg,
         version: Annotated[int, Field(description="The ticket's version as you last read it.", ge=1)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         subject: Annotated[str | None, Field(description="New summary.", min_length=1, max_length=200)] = None,
         description: Annotated[str | None, Field(description="New description.", min_length=1)] = None,
         status: Annotated[Status | None, Field(description="New status (staff).")] = None,
@@ -151,7 +149,6 @@ def register(mcp: MCPServer[Any]) -> None:
         tags: Annotated[list[str] | None, Field(description="Replacement tag list (staff).")] = None,
     ) -> ticket_models.TicketPublic:
         """Change a ticket's fields; pass the version you read, and on a conflict read it again and reapply."""
-        desk, actor = await resolve(ctx)
         data = ticket_models.TicketUpdate(
             version=version,
             **_given(
@@ -173,30 +170,28 @@ def register(mcp: MCPServer[Any]) -> None:
         )
         return await tickets.ticket_update(desk, actor, ticket, data)
 
-    @mcp.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=False, openWorldHint=False))
-    @tool_errors
+    @reg.tool(toolset="tickets", capability="tickets.write", kind="write", title="Comment on a ticket")
     async def ticket_comment(
         ticket: TicketArg,
         body: Annotated[str, Field(description="The reply or note text.", min_length=1, max_length=20000)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         internal: Annotated[bool, Field(description="True for an internal note hidden from the requester.")] = False,
     ) -> ticket_activity.CommentResult:
         """Add a public reply or an internal note to a ticket."""
-        desk, actor = await resolve(ctx)
         return await ticket_activity.ticket_comment(desk, actor, ticket, body=body, internal=internal)
 
-    @mcp.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=False, openWorldHint=False))
-    @tool_errors
+    @reg.tool(toolset="tickets", capability="tickets.work", kind="write", title="Record a resolution step")
     async def ticket_add_resolution_step(
         ticket: TicketArg,
         instructions: Annotated[str, Field(description="What was done, as steps someone could repeat.", min_length=1)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         success: Annotated[bool | None, Field(description="True if it worked, False if not, omit if untried.")] = None,
         position: Annotated[int | None, Field(description="Step number; default: after the last.", ge=1)] = None,
         performed_by: Annotated[str | None, Field(description="Username who did it; default: you.")] = None,
     ) -> ticket_models.ResolutionStepPublic:
         """Record a resolution step on a ticket (staff only)."""
-        desk, actor = await resolve(ctx)
         return await ticket_activity.ticket_add_resolution_step(
             desk,
             actor,
@@ -207,60 +202,69 @@ def register(mcp: MCPServer[Any]) -> None:
             performed_by=performed_by,
         )
 
-    @mcp.tool(annotations=ToolAnnotations(destructiveHint=True, idempotentHint=True, openWorldHint=False))
-    @tool_errors
+    @reg.tool(
+        toolset="tickets",
+        capability="tickets.work",
+        kind="write",
+        title="Set the root cause",
+        destructive=True,
+        idempotent=True,
+    )
     async def ticket_set_root_cause(
         ticket: TicketArg,
         cause_code: Annotated[str, Field(description="Code like SW-001: 2-5 capital letters, dash, 3 digits.")],
         description: Annotated[str, Field(description="What caused the problem.", min_length=1)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
     ) -> ticket_models.RootCausePublic:
         """Set a ticket's root cause, replacing any earlier one (staff only)."""
-        desk, actor = await resolve(ctx)
         return await ticket_activity.ticket_set_root_cause(
             desk, actor, ticket, cause_code=cause_code, description=description
         )
 
-    @mcp.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=True, openWorldHint=False))
-    @tool_errors
+    @reg.tool(
+        toolset="tickets",
+        capability="tickets.work",
+        kind="write",
+        title="Link a KB article to a ticket",
+        idempotent=True,
+    )
     async def ticket_link_kb(
         ticket: TicketArg,
         article_id: Annotated[int, Field(description="KB article id (see kb_article_search).")],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         note: Annotated[str | None, Field(description="Why it is relevant.", max_length=500)] = None,
     ) -> ticket_activity.KBLinkResult:
         """Link a KB article to a ticket; linking it again changes nothing (staff only)."""
-        desk, actor = await resolve(ctx)
         return await ticket_activity.ticket_link_kb(desk, actor, ticket, article_id=article_id, note=note)
 
-    @mcp.tool(annotations=_READ)
-    @tool_errors
+    @reg.tool(toolset="tickets", capability="tickets.read", kind="read", title="Suggest similar tickets and articles")
     async def ticket_suggest(
         subject: Annotated[str, Field(description="The problem in one line.", min_length=1, max_length=200)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         description: Annotated[str, Field(description="More detail about the problem.")] = "",
         k: Annotated[int, Field(description="How many of each kind to return, 1-20.", ge=1, le=20)] = 5,
         exclude: Annotated[TicketRef | None, Field(description="A ticket to leave out (usually this one).")] = None,
     ) -> suggest.Suggestions:
         """Find similar tickets (resolved ones first) and KB articles for a problem."""
-        desk, actor = await resolve(ctx)
         return await suggest.ticket_suggest(desk, actor, subject=subject, description=description, k=k, exclude=exclude)
 
-    @mcp.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=False, openWorldHint=False))
-    @tool_errors
+    @reg.tool(toolset="tickets", capability="tickets.write", kind="write", title="Escalate to a technician")
     async def ticket_escalate(
         ticket: TicketArg,
         reason: Annotated[HandoffReason, Field(description="Why a human is needed.")],
         summary: Annotated[str, Field(description="What the requester needs and what was tried.", min_length=1)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
     ) -> ticket_models.TicketPublic:
         """Hand a ticket over to a human technician with the reason and a summary."""
-        desk, actor = await resolve(ctx)
         return await tickets.ticket_escalate(desk, actor, ticket, reason, summary)
 
     @mcp.resource("ticket://{number}", mime_type="application/json", title="Ticket")
     @resource_errors
     async def ticket_resource(number: str, ctx: Context) -> str:
         """A ticket with its comments, resolution steps, root cause and linked KB articles, as JSON."""
-        desk, actor = await resolve(ctx)
+        desk, actor = await desk_and_actor(ctx)
         return (await tickets.ticket_get(desk, actor, number)).model_dump_json(indent=2)

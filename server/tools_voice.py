@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from mcp.types import AudioContent, CallToolResult, TextContent, ToolAnnotations
+from mcp.types import AudioContent, CallToolResult, TextContent
 from pydantic import Field
 
-from server.context import resolve, tool_errors
+from server.context import CurrentActor, CurrentDesk
+from server.surface import Registrar
 from tools import voice as voice_ops
-
-TOOLSET = "voice"
 
 AudioArg = Annotated[
     str, Field(description="The recording, base64-encoded (WAV, MP3, OGG/Opus, WebM or FLAC).", min_length=1)
@@ -26,35 +23,40 @@ HintArg = Annotated[
 ]
 
 
-def register(mcp: MCPServer[Any]) -> None:
-    @mcp.tool(
+def register(reg: Registrar) -> None:
+    # With an ElevenLabs key the audio goes to ElevenLabs; without one everything stays on this machine.
+    external = reg.settings.elevenlabs_api_key is not None
+
+    @reg.tool(
+        toolset="voice",
+        capability="voice.use",
+        kind="voice",
         title="Transcribe speech",
-        annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False),
+        open_world=external,
+        read_only=True,
     )
-    @tool_errors
     async def voice_transcribe(
         audio_base64: AudioArg,
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         filename: FilenameArg = None,
         mime_type: MimeArg = None,
         language: Annotated[str, Field(description="Language of the speech (ISO 639-1).", max_length=8)] = "en",
         hint: HintArg = "none",
     ) -> voice_ops.TranscribeResult:
         """Transcribe a recording to text, reading spoken ticket numbers and digits when hinted."""
-        desk, actor = await resolve(ctx)
         data = voice_ops.audio_bytes(desk, audio_base64)
         return await voice_ops.transcribe(
             desk, actor, data, filename=filename, mime_type=mime_type, language=language, hint=hint
         )
 
-    @mcp.tool(
-        title="Speak text",
-        annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False),
+    @reg.tool(
+        toolset="voice", capability="voice.use", kind="voice", title="Speak text", open_world=external, read_only=True
     )
-    @tool_errors
     async def voice_speak(
         text: Annotated[str, Field(description="What to say.", min_length=1, max_length=voice_ops.MAX_SPEAK_CHARS)],
-        ctx: Context,
+        desk: CurrentDesk,
+        actor: CurrentActor,
         voice: Annotated[
             str | None,
             Field(description="Voice: an espeak-ng voice or ElevenLabs voice id; omit for the default."),
@@ -62,7 +64,6 @@ def register(mcp: MCPServer[Any]) -> None:
         format: Annotated[Literal["wav", "mp3"], Field(description="Audio format of the result.")] = "wav",
     ) -> Annotated[CallToolResult, voice_ops.SpeakResult]:
         """Speak text aloud and return the audio."""
-        desk, actor = await resolve(ctx)
         audio, info = await voice_ops.speak(desk, actor, text, voice=voice, fmt=format)
         structured = info.model_dump(mode="json")
         return CallToolResult(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Role = Literal["end_user", "technician", "manager", "admin"]
 
@@ -38,8 +39,71 @@ class Settings(BaseSettings):
     # --- HTTP -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    allowed_hosts: list[str] = []
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     """Extra ``host:port`` values accepted in the Host header (DNS-rebinding protection), e.g. behind a proxy."""
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    """Extra browser origins (``http://localhost:6274``, the MCP Inspector's) admitted on every route."""
+    public_url: str | None = None
+    """The URL clients reach this server at (``https://desk.example.com``); default ``http://host:port``.
+    Names the protected resource in OAuth metadata; an ``https`` URL also turns on HSTS."""
+
+    # --- identity and access (issue 8) -------------------------------------------------------------
+    oauth_issuer: str | None = None
+    """OAuth 2.1 authorization server whose JWT access tokens are accepted (``iss``); unset: desk API
+    tokens only."""
+    oauth_audience: str | None = None
+    """This server's resource URL as the authorization server puts it in ``aud``; default
+    ``<public_url>/mcp``. Tokens minted for another resource are refused."""
+    oauth_jwks_url: str | None = None
+    """Where the signing keys are; default: ``jwks_uri`` from the issuer's discovery document."""
+    oauth_user_claim: Literal["email", "preferred_username"] = "email"
+    """The claim a desk user is matched (or provisioned) by."""
+    oauth_role_claim: str | None = None
+    """A claim holding the desk role (``end_user``, ``technician``, ``manager``, ``admin``, or a list
+    containing one); unset or absent: existing users keep theirs, new users are end users."""
+    oauth_algorithms: Annotated[list[str], NoDecode] = ["RS256", "PS256", "ES256", "EdDSA"]
+    oauth_jwks_cache_seconds: int = Field(default=300, ge=1)
+    """Signing keys are cached this long; an unknown key id refetches at once (key rotation)."""
+    oauth_jwks_cooldown_seconds: float = Field(default=10, ge=0)
+    """At most one refetch per this many seconds for unknown key ids (so junk tokens cannot hammer the issuer)."""
+    oauth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    toolsets: Annotated[list[str] | None, NoDecode] = None
+    """Publish only these toolsets: tickets, kb, knowledge, people, agent, analytics, voice, admin
+    (comma-separated or JSON); unset: all."""
+    read_only: bool = False
+    """Publish only tools that change nothing."""
+
+    redis_url: str | None = None
+    """Rate-limit counters in Redis (shared by every server process); unset: in memory, per process."""
+    rate_limit_prefix: str = "support-agent"
+    """Key prefix for the counters (several desks may share one Redis)."""
+    rate_limit_http: str = "1200/minute"
+    """HTTP requests per identity (token, or client address without one); over it: 429 + Retry-After."""
+    rate_limit_read: str = "600/minute"
+    rate_limit_write: str = "120/minute"
+    rate_limit_ingest: str = "30/minute"
+    rate_limit_agent: str = "30/minute"
+    rate_limit_voice: str = "30/minute"
+    """Tool calls per identity and tool class, in the ``limits`` notation (``10/second``, ``100/hour``)."""
+
+    max_sessions: int = Field(default=1000, ge=1)
+    """Open MCP sessions on this process, all callers together."""
+    max_sessions_per_identity: int = Field(default=20, ge=1)
+    """Open MCP sessions per identity: one caller opening more cannot crowd the others out."""
+    session_idle_seconds: float = Field(default=600, gt=0)
+    """An MCP session without requests for this long is closed."""
+
+    @field_validator("toolsets", "allowed_origins", "allowed_hosts", "oauth_algorithms", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """``a,b`` from the environment as well as JSON ``["a", "b"]``."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     # --- SLA --------------------------------------------------------------------------------------
     sla_hours_critical: float = 4.0
@@ -145,6 +209,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'desk.sqlite3').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """``public_url`` without a trailing slash, or the bind address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resource_url(self) -> str:
+        """This server's MCP endpoint as an OAuth protected resource (the audience tokens must name)."""
+        return self.oauth_audience or f"{self.base_url}/mcp"
 
     @property
     def is_postgres(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.servers import BIN, desk_env, free_port, running
 
@@ -51,18 +53,29 @@ async def test_stdio_end_to_end(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[str]:
+def http_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A served desk and an admin API token for it (made with the CLI, as the README says)."""
     base = f"http://127.0.0.1:{free_port()}"
+    env = desk_env(tmp_path / "http")
+    made = subprocess.run(
+        [str(BIN), "token", "create", "admin"], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     args = [str(BIN), "serve", "--no-ui", "--port", base.rsplit(":", 1)[1]]
-    with running(args, ready_url=f"{base}/health", log_path=tmp_path / "serve.log", env=desk_env(tmp_path / "http")):
-        yield base
+    with running(args, ready_url=f"{base}/health", log_path=tmp_path / "serve.log", env=env):
+        yield base, made.stdout.strip()
 
 
-async def test_http_end_to_end(http_server: str) -> None:
+def _client(base: str, token: str) -> Client:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    return Client(streamable_http_client(f"{base}/mcp", http_client=http), read_timeout_seconds=60)
+
+
+async def test_http_end_to_end(http_server: tuple[str, str]) -> None:
+    base, token = http_server
     async with httpx.AsyncClient() as http:
-        health = (await http.get(f"{http_server}/health", timeout=5)).json()
+        health = (await http.get(f"{base}/health", timeout=5)).json()
     assert health["status"] == "ok"
-    async with Client(f"{http_server}/mcp", read_timeout_seconds=60) as client:
+    async with _client(base, token) as client:
         await _exercise(client)
         # A remote caller must not make the server read its own files.
         sneaky = await client.call_tool("document_ingest", {"path": "/etc/passwd"})
@@ -70,12 +83,12 @@ async def test_http_end_to_end(http_server: str) -> None:
         assert "SUPPORT_INGEST_ROOTS" in sneaky.content[0].text  # type: ignore[union-attr]
 
 
-async def test_http_rejects_unknown_bearer_token(http_server: str) -> None:
-    transport_headers = {"Authorization": "Bearer not-a-token"}
-    from mcp.client.streamable_http import streamable_http_client
-
-    http = httpx2.AsyncClient(headers=transport_headers, timeout=30)
-    async with http, Client(streamable_http_client(f"{http_server}/mcp", http_client=http)) as client:
-        result = await client.call_tool("category_list", {})
-    assert result.is_error
-    assert "token" in result.content[0].text  # type: ignore[union-attr]
+async def test_http_rejects_unknown_bearer_token(http_server: tuple[str, str]) -> None:
+    base, _ = http_server
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+    headers = {"Authorization": "Bearer sa_not-a-token", "Accept": "application/json, text/event-stream"}
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{base}/mcp", json=init, headers=headers, timeout=10)
+    assert response.status_code == 401
+    assert "not a known desk API token" in response.headers["www-authenticate"]
+    assert "resource_metadata=" in response.headers["www-authenticate"]

@@ -39,7 +39,7 @@ async def test_upsert_creates_then_updates(desk: Desk, admin: Actor) -> None:
         actions = (
             (await s.execute(select(AuditEvent.action).where(AuditEvent.target_id == str(created.id)))).scalars().all()
         )
-    assert sorted(actions) == ["user.create", "user.update"]
+    assert sorted(actions) == ["user.create", "user.role_change", "user.update"]
 
 
 @pytest.mark.parametrize(
@@ -183,9 +183,9 @@ async def test_end_user_over_mcp(desk: Desk, admin: Actor, make_user: MakeUser) 
     await users.category_upsert(desk, admin, name="Software", description="Apps")
     async with client(desk, actor="erin") as c:
         denied = await error(c, "user_list", {})
-        assert "listing users" in denied and "role 'end_user'" in denied
+        assert "user_list is not allowed" in denied and "role 'end_user'" in denied
         upsert = await error(c, "user_upsert", {"username": "erin", "email": "erin@example.com", "display_name": "E"})
-        assert "managing users" in upsert and "needs one of: admin" in upsert
+        assert "user_upsert is not allowed" in upsert and "needs one of: admin" in upsert
         cats = await call(c, "category_list")
         assert cats == {"items": [{"id": cats["items"][0]["id"], "name": "Software", "description": "Apps"}]}
 

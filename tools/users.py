@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, or_, select
@@ -142,6 +142,11 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
                 setattr(user, key, value)
             await session.flush()
             record_event(session, actor, "user.update", "user", user.id, before=before, after=data.model_dump())
+            if before["role"] != data.role:
+                after = {"role": data.role}
+                record_event(
+                    session, actor, "user.role_change", "user", user.id, before={"role": before["role"]}, after=after
+                )
         return UserPublic.model_validate(user)
 
 
@@ -196,3 +201,79 @@ async def category_upsert(desk: Desk, actor: Actor, *, name: str, description: s
         await session.flush()
         record_event(session, actor, "category.upsert", "category", cat.id, after={"name": name})
         return CategoryPublic.model_validate(cat)
+
+
+_NOT_USERNAME = re.compile(r"[^a-z0-9._-]+")
+
+
+async def user_for_identity(
+    desk: Desk,
+    *,
+    match: Literal["email", "preferred_username"],
+    value: str,
+    email: str | None,
+    display_name: str | None,
+    role: Role | None,
+    address: str | None = None,
+) -> Actor:
+    """The desk user an external identity (an OAuth access token's claims) stands for, provisioned on first use.
+
+    ``match`` says which claim identifies the user (``value``); ``role``, when the identity provider states
+    one, is applied (a change is audited); new users without one are end users. Deactivated users are
+    refused.
+    """
+    value = value.strip()
+    if not value:
+        raise ForbiddenError(f"the access token has an empty {match!r} claim; the desk cannot tell who you are")
+    column = func.lower(User.email) if match == "email" else User.username
+    async with desk.sessions() as session:
+        # The common case (a known user, role unchanged) is one read, no write transaction.
+        known = (await session.execute(select(User).where(column == value.lower()))).scalar_one_or_none()
+    if known is not None and known.is_active and (role is None or role == known.role):
+        return actor_of(known)
+    async with desk.sessions.begin() as session:
+        user = (await session.execute(select(User).where(column == value.lower()))).scalar_one_or_none()
+        if user is None:
+            username = await _free_username(session, value.split("@", 1)[0] if match == "email" else value)
+            address_ = email or (value if match == "email" else f"{username}@users.invalid")
+            clash = (await session.execute(select(User.id).where(func.lower(User.email) == address_.lower()))).first()
+            if clash is not None:
+                address_ = f"{username}@users.invalid"
+            user = User(
+                username=username,
+                email=address_,
+                display_name=(display_name or username)[:200],
+                role=role or "end_user",
+            )
+            session.add(user)
+            await session.flush()
+            record_event(
+                session,
+                None,
+                "user.provision",
+                "user",
+                user.id,
+                after={"username": username, "role": user.role, "matched_by": match, "value": value},
+                address=address,
+            )
+        elif not user.is_active:
+            raise ForbiddenError(f"user {user.username!r} is deactivated; ask an admin to restore the account")
+        elif role is not None and role != user.role:
+            before = {"role": user.role}
+            user.role = role
+            await session.flush()
+            record_event(
+                session, None, "user.role_change", "user", user.id, before=before, after={"role": role}, address=address
+            )
+        return actor_of(user)
+
+
+async def _free_username(session: AsyncSession, wanted: str) -> str:
+    base = _NOT_USERNAME.sub("-", wanted.lower()).strip("-._")[:56] or "user"
+    if len(base) < 2:
+        base = f"{base}-user"
+    candidate, n = base, 1
+    while (await session.execute(select(User.id).where(User.username == candidate))).first() is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from server.app import DeskRef
+from server.app import DeskRef, in_memory_client_factory
 from store.config import Settings
 from tools.actor import Actor
 from tools.desk import Desk
@@ -58,7 +58,7 @@ class UIContext:
                     from agent.runner import SupportAgent
 
                     settings = self.settings.model_copy(update={"agent_mcp_url": None})
-                    agent = SupportAgent(settings, desk=desk)
+                    agent = SupportAgent(settings, desk=desk, client_factory=in_memory_client_factory(settings, desk))
                     await agent.start()
                     self._agent = agent
         return self._agent

@@ -12,7 +12,9 @@ import pytest
 
 from agent.cli import chat, format_reply
 from agent.reply import AgentReply, Citation, Handoff
+from server.app import in_memory_client_factory
 from store.config import Settings
+from tools.desk import open_desk
 
 
 def test_format_reply_lists_sources_and_actions() -> None:
@@ -33,7 +35,9 @@ async def test_chat_loop_reads_lines_until_quit(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, llm="offline", _env_file=None)  # type: ignore[call-arg]
     stdin = io.StringIO("hello\n\nwhat's the weather like in Rome?\n/quit\nnever read\n")
     stdout = io.StringIO()
-    assert await chat(settings, None, stdin=stdin, stdout=stdout) == 0
+    async with open_desk(settings) as desk:
+        factory = in_memory_client_factory(settings, desk)
+        assert await chat(settings, None, stdin=stdin, stdout=stdout, desk=desk, client_factory=factory) == 0
     out = stdout.getvalue()
     assert "I'm the IT support assistant" in out
     assert "outside what I can help with" in out

@@ -27,4 +27,4 @@ async def test_analytics_tickets_over_mcp(desk: Desk, make_user: MakeUser) -> No
         message = await error(c, "analytics_tickets", {"start": "2026-03-03", "end": "2026-03-01"})
         assert "must be before end" in message
     async with client(desk, "alice") as c:
-        assert "not available" in await error(c, "analytics_tickets", {})
+        assert "analytics_tickets is not allowed" in await error(c, "analytics_tickets", {})
