@@ -174,7 +174,21 @@ class SupportAgent:
             except GraphRecursionError:
                 logger.warning("conversation %s hit the step limit", thread)
                 return AgentReply(reply=CAP_REPLY, conversation_id=conversation_id, intent="cap")
-        return _reply(state, conversation_id)
+        reply = _reply(state, conversation_id)
+        if self.desk is not None:  # a remote desk keeps its own statistics
+            from tools.usage_log import log_agent_turn
+
+            created = "ticket_create" in reply.tool_calls and reply.actions
+            await log_agent_turn(
+                self.desk,
+                conversation_id=thread,
+                caller=caller,
+                intent=reply.intent,
+                answered=bool(reply.citations),
+                ticket_created=reply.actions[0] if created else None,
+                handoff_reason=reply.handoff.reason if reply.handoff else None,
+            )
+        return reply
 
 
 def _reply(state: dict[str, Any], conversation_id: str) -> AgentReply:

@@ -143,6 +143,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return run_ingest(_settings(args), args.paths)
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from server.cli_import import run_import
+
+    return run_import(_settings(args), args.file)
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
     from agent.cli import chat
     from server.app import in_memory_client_factory
@@ -203,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest files and folders into the knowledge base")
     ingest.add_argument("paths", nargs="+")
     ingest.set_defaults(func=_cmd_ingest)
+
+    imp = sub.add_parser("import", help="import tickets from another desk (JSON Lines, idempotent on external_id)")
+    imp.add_argument("kind", choices=["tickets"])
+    imp.add_argument("file", help="one JSON ticket per line (see docs/analytics.md#import)")
+    imp.set_defaults(func=_cmd_import)
 
     chat = sub.add_parser("chat", help="talk to the support agent in the terminal")
     chat.add_argument("--conversation", help="resume a conversation id")

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
 from server.surface import Registrar
-from tools import knowledge, search
+from tools import knowledge, search, usage_log
 from tools.common import Page, parse_id
 from tools.errors import InvalidInputError
 
@@ -137,9 +137,11 @@ def register(reg: Registrar) -> None:
     ) -> search.KnowledgeSearchResult:
         """Search documents, KB articles and resolved tickets; each hit carries a citation."""
         filters = search.KnowledgeFilters(document_ids=document_ids, doc_types=doc_types)
-        return await search.knowledge_search(
+        result = await search.knowledge_search(
             desk, actor, query, k=k, sources=tuple(sources or search.ALL_SOURCES), filters=filters
         )
+        await usage_log.log_search(desk, actor, query, result.hits)
+        return result
 
     @mcp.resource("document://{document_id}", title="Knowledge document", mime_type="application/json")
     @resource_errors

@@ -86,6 +86,8 @@ class Ticket(Base):
     """Where the ticket came from: mcp, chat, voice, ui, web, email, import."""
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True, index=True)
     """The ticket's id in the desk it was imported from (``ticket_import``); None for tickets made here."""
+    import_sha256: Mapped[str | None] = mapped_column(String(64))
+    """Hash of the import line last applied: re-importing an unchanged line changes nothing."""
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,6 +30,7 @@ Capability = Literal[
     "agent.ask",
     "analytics.read",
     "analytics.own",
+    "tickets.import",
     "voice.use",
     "tokens.manage",
     "audit.read",

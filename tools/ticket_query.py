@@ -56,7 +56,8 @@ async def ticket_list(
     ``assignee`` is a username, ``me`` or ``unassigned``; ``breached`` means the resolution or the
     first-response target is (or was) missed; ``text`` is full-text over number, subject, description,
     error message and affected system (falling back to a substring match when no word matches), sorted by
-    relevance unless ``sort`` says otherwise. End users only ever see their own tickets.
+    relevance unless ``sort`` says otherwise; an exact imported ``external_id`` finds that ticket. End users
+    only ever see their own tickets.
     """
     size, offset = page_limit(limit), decode_cursor(cursor)
     # A long text or tag would only build a LIKE pattern SQLite refuses ("pattern too complex").
@@ -95,7 +96,15 @@ async def ticket_list(
             conds.append(cast(Ticket.tags, String).like(f'%"{escaped}"%', escape="\\"))
 
         ranked: list[int] | None = None
+        exact = None
         if text and text.strip():
+            # An imported ticket is found by its id in the old desk, exactly (case as stored).
+            exact = (
+                await session.execute(select(Ticket.id).where(Ticket.external_id == text.strip()).limit(1))
+            ).scalar_one_or_none()
+        if exact is not None:
+            conds.append(Ticket.external_id == text.strip())  # type: ignore[arg-type,union-attr]
+        elif text and text.strip():
             where, params = _all_words(desk.dialect, text)
             hits = await fulltext.search(
                 session,
@@ -142,6 +151,7 @@ def _substring(text: str) -> ColumnElement[bool]:
         func.lower(Ticket.subject).like(pattern, escape="\\")
         | func.lower(Ticket.description).like(pattern, escape="\\")
         | func.lower(Ticket.number).like(pattern, escape="\\")
+        | func.lower(Ticket.external_id).like(pattern, escape="\\")
     )
 
 

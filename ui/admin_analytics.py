@@ -1,51 +1,239 @@
-"""Admin › Analytics: queue counts by status and priority, read from the ticket listing's totals.
+"""Admin › Analytics: the desk's numbers as charts, each with its CSV, over a date range and a bucket.
 
-Real analytics (resolution times, handoffs by reason, trends) arrive with their own issue; until then this
-tab only counts what ticket_list already reports, one small COUNT query per row.
+Every figure comes from the analytics tools (SQL in the database); this module only shapes them into
+DataFrames for Gradio's plots and writes each chart's rows to a CSV file for its download button. A row of
+the per-agent table opens that agent's tickets. Technicians see their own numbers (the tools decide).
 """
 
 from __future__ import annotations
 
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
+from tools.analytics import analytics_tickets
+from tools.analytics_charts import BINS, duration_histogram
+from tools.analytics_charts import queue_counts as queue_count_rows
+from tools.analytics_usage import analytics_agent, analytics_knowledge
+from tools.errors import InvalidInputError
+from tools.permissions import analytics_scope
+from tools.satisfaction import analytics_satisfaction
+from tools.sla import PRIORITIES, STATUSES
 from tools.ticket_query import ticket_list
-from ui.admin_tickets import PRIORITIES, STATUSES
 from ui.context import UIContext
 from ui.errors import shown
-from ui.format import table
+from ui.format import table, when
 
-NOTE = (
-    "Counts of the tickets you can see. Full analytics (resolution times, handoffs by reason, trends) "
-    "arrive with the analytics issue."
-)
+BUCKETS = ["day", "week", "month"]
+CHARTS = ("volume", "sla", "times", "categories", "agents", "handoffs", "zero", "csat")
+AGENT_HEADERS = [
+    "Agent",
+    "Created",
+    "Solved",
+    "Median first response (h)",
+    "Median full resolution (h)",
+    "SLA resolution",
+]
+TICKET_HEADERS = ["Number", "Subject", "Status", "Priority", "Assignee", "Created"]
+_CSV_DIR: Path | None = None
+
+
+def _csv_dir() -> Path:
+    global _CSV_DIR
+    if _CSV_DIR is None:
+        _CSV_DIR = Path(tempfile.mkdtemp(prefix="support-analytics-"))
+    return _CSV_DIR
+
+
+def write_csv(name: str, frame: pd.DataFrame) -> str:
+    """The chart's rows as a CSV file Gradio can serve (under the system temp folder)."""
+    path = _csv_dir() / f"{name}-{uuid.uuid4().hex[:8]}.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def parse_day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInputError(f"{what} {text!r} is not a date; write it like 2026-03-01") from exc
+
+
+@dataclass
+class Figures:
+    frames: dict[str, pd.DataFrame]
+    note: str
 
 
 async def queue_counts(ctx: UIContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tickets per status and per priority (with how many of those breach their SLA)."""
+    """Tickets per status and per priority now (with how many breach a target), from one GROUP BY."""
+    counts = await queue_count_rows(ctx.desk(), await ctx.actor())
+    by_status = [
+        [
+            s.replace("_", " "),
+            sum(c.tickets for c in counts if c.status == s),
+            sum(c.breached for c in counts if c.status == s),
+        ]
+        for s in STATUSES
+    ]
+    by_priority = [
+        [p, sum(c.tickets for c in counts if c.priority == p), sum(c.breached for c in counts if c.priority == p)]
+        for p in PRIORITIES
+    ]
+    return table(by_status, ["Status", "Tickets", "Breached"]), table(by_priority, ["Priority", "Tickets", "Breached"])
+
+
+async def figures(ctx: UIContext, start_text: str, end_text: str, bucket: str, hours: str) -> Figures:
+    """Every chart's data for the period, as DataFrames named by chart."""
     desk, actor = ctx.desk(), await ctx.actor()
+    start = parse_day(start_text, "start")
+    end = parse_day(end_text, "end") + timedelta(days=1)  # the end day is included
+    b: Any = bucket if bucket in BUCKETS else "day"
+    h: Any = "business" if hours == "business" else "calendar"
+    common: dict[str, Any] = {"start": start, "end": end}
+    trend = await analytics_tickets(desk, actor, **common, bucket=b, hours_kind=h)
+    volume = [[r.bucket, series, getattr(r, series)] for r in trend.rows for series in ("created", "solved", "backlog")]
+    by_priority = await analytics_tickets(desk, actor, **common, group_by="priority", hours_kind=h)
+    sla = []
+    for r in by_priority.rows:
+        sla.append([r.group, "first response", r.sla_first_response_achievement, f"{r.group} first response"])
+        sla.append([r.group, "resolution", r.sla_resolution_achievement, f"{r.group} resolution"])
+    times = [[x.metric.replace("_", " "), x.bin, x.tickets] for x in await duration_histogram(desk, actor, **common)]
+    by_category = await analytics_tickets(desk, actor, **common, group_by="category", hours_kind=h)
+    categories = sorted(([r.group, r.created] for r in by_category.rows), key=lambda c: (-int(c[1] or 0), str(c[0])))[
+        :10
+    ]
+    by_agent = await analytics_tickets(desk, actor, **common, group_by="assignee", hours_kind=h)
+    agents = [
+        [
+            r.group,
+            r.created,
+            r.solved,
+            r.first_response_hours.median,
+            r.full_resolution_hours.median,
+            r.sla_resolution_achievement,
+        ]
+        for r in by_agent.rows
+    ]
+    frames = {
+        "volume": table(volume, ["bucket", "series", "tickets"]),
+        "sla": table(sla, ["priority", "target", "achievement", "bar"]),
+        "times": table(times, ["metric", "hours", "tickets"]),
+        "categories": table(categories, ["category", "tickets"]),
+        "agents": table(agents, AGENT_HEADERS),
+        "handoffs": table([], ["reason", "conversations"]),
+        "zero": table([], ["query", "searches"]),
+        "csat": table([], ["bucket", "csat", "ratings"]),
+    }
+    note = f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}, by {b}, {h} hours."
+    if analytics_scope(actor) == "all":
+        agent = await analytics_agent(desk, actor, **common)
+        frames["handoffs"] = table([[r.key, r.count] for r in agent.handoffs_by_reason], ["reason", "conversations"])
+        knowledge = await analytics_knowledge(desk, actor, **common, limit=20)
+        frames["zero"] = table([[r.key, r.count] for r in knowledge.zero_result_queries], ["query", "searches"])
+    else:
+        note += " Your own tickets only."
+    csat = await analytics_satisfaction(desk, actor, **common, bucket=b)
+    frames["csat"] = table([[r.bucket, r.csat, r.good + r.bad] for r in csat.rows], ["bucket", "csat", "ratings"])
+    return Figures(frames, note)
 
-    async def total(**filters: Any) -> int:
-        return (await ticket_list(desk, actor, limit=1, **filters)).total
 
-    by_status = [[s.replace("_", " "), await total(status=s), await total(status=s, breached=True)] for s in STATUSES]
-    by_priority = [[p, await total(priority=p), await total(priority=p, breached=True)] for p in PRIORITIES]
-    headers = ["Tickets", "Breached"]
-    return table(by_status, ["Status", *headers]), table(by_priority, ["Priority", *headers])
+async def agent_tickets(ctx: UIContext, agent: str) -> pd.DataFrame:
+    """The ticket list behind a row of the per-agent table."""
+    assignee = "unassigned" if agent == "(unassigned)" else agent
+    page = await ticket_list(ctx.desk(), await ctx.actor(), assignee=assignee, limit=100)
+    rows = [[t.number, t.subject, t.status, t.priority, t.assignee or "", when(t.created_at)] for t in page.items]
+    return table(rows, TICKET_HEADERS)
 
 
 def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]:
-    gr.Markdown(NOTE)
-    refresh = gr.Button("Refresh", size="sm", elem_id="an-refresh")
+    today = datetime.now(UTC).date()
     with gr.Row():
-        by_status = gr.Dataframe(label="By status", interactive=False, elem_id="an-status")
-        by_priority = gr.Dataframe(label="By priority", interactive=False, elem_id="an-priority")
+        start = gr.Textbox(label="From", value=(today - timedelta(days=29)).isoformat(), elem_id="an-start", scale=1)
+        end = gr.Textbox(label="To (inclusive)", value=today.isoformat(), elem_id="an-end", scale=1)
+        bucket = gr.Dropdown(BUCKETS, value="day", label="Bucket", elem_id="an-bucket", scale=1)
+        hours = gr.Radio(["calendar", "business"], value="calendar", label="Hours", elem_id="an-hours", scale=1)
+        refresh = gr.Button("Refresh", size="sm", elem_id="an-refresh", scale=0)
+    note = gr.Markdown(elem_id="an-note")
+    plots: dict[str, Any] = {}
+    downloads: dict[str, Any] = {}
+
+    def download(name: str) -> None:
+        downloads[name] = gr.DownloadButton("CSV", size="sm", elem_id=f"an-{name}-csv", visible=True)
+
+    with gr.Row():
+        with gr.Column():
+            plots["volume"] = gr.LinePlot(
+                x="bucket", y="tickets", color="series", title="Created, solved and backlog", elem_id="an-volume"
+            )
+            download("volume")
+        with gr.Column():
+            plots["sla"] = gr.BarPlot(
+                x="bar",
+                y="achievement",
+                color="target",
+                title="SLA achievement by priority",
+                y_lim=[0, 1],
+                elem_id="an-sla",
+            )
+            download("sla")
+    with gr.Row():
+        with gr.Column():
+            plots["times"] = gr.BarPlot(
+                x="hours",
+                y="tickets",
+                color="metric",
+                title="First response and resolution times",
+                sort=[label for label, _ in BINS],
+                elem_id="an-times",
+            )
+            download("times")
+        with gr.Column():
+            plots["categories"] = gr.BarPlot(x="category", y="tickets", title="Top categories", elem_id="an-categories")
+            download("categories")
+    with gr.Row():
+        with gr.Column():
+            plots["agents"] = gr.Dataframe(
+                label="Per agent (select a row for its tickets)", interactive=False, elem_id="an-agents"
+            )
+            download("agents")
+        with gr.Column():
+            plots["handoffs"] = gr.BarPlot(
+                x="reason", y="conversations", title="Agent handoffs by reason", elem_id="an-handoffs"
+            )
+            download("handoffs")
+    with gr.Row():
+        with gr.Column():
+            plots["zero"] = gr.Dataframe(label="Searches with no result", interactive=False, elem_id="an-zero")
+            download("zero")
+        with gr.Column():
+            plots["csat"] = gr.LinePlot(
+                x="bucket", y="csat", title="CSAT (good / rated)", y_lim=[0, 1], elem_id="an-csat"
+            )
+            download("csat")
+    agent_list = gr.Dataframe(label="Tickets of the selected agent", interactive=False, elem_id="an-agent-tickets")
+    outputs = [note, *(plots[c] for c in CHARTS), *(downloads[c] for c in CHARTS)]
 
     @shown
-    async def load() -> tuple[pd.DataFrame, pd.DataFrame]:
-        return await queue_counts(ctx)
+    async def load(start_text: str, end_text: str, bucket_value: str, hours_value: str) -> list[Any]:
+        result = await figures(ctx, start_text, end_text, bucket_value, hours_value)
+        values: list[Any] = [result.note]
+        values += [result.frames[c] for c in CHARTS]
+        values += [write_csv(c, result.frames[c]) for c in CHARTS]
+        return values
 
-    refresh.click(load, None, [by_status, by_priority])
-    return [(load, [], [by_status, by_priority])]
+    @shown
+    async def open_agent(frame: pd.DataFrame, evt: gr.SelectData) -> pd.DataFrame:
+        row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        return await agent_tickets(ctx, str(frame.iloc[int(row)]["Agent"]))
+
+    inputs = [start, end, bucket, hours]
+    refresh.click(load, inputs, outputs)
+    plots["agents"].select(open_agent, [plots["agents"]], [agent_list])
+    return [(load, inputs, outputs)]

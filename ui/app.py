@@ -38,7 +38,7 @@ def build_ui(ctx: UIContext) -> gr.Blocks:
                 with gr.Tab("Ticket queue", id="tickets", elem_id="tab-tickets"):
                     on_load += build_tickets_tab(ctx)
                 with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
-                    # Twenty small counts: run them when the tab is opened, not on every page load.
+                    # Several GROUP BY queries: run them when the tab is opened, not on every page load.
                     for fn, inputs, outputs in build_analytics_tab(ctx):
                         analytics.select(fn, inputs, outputs)
         for fn, inputs, outputs in on_load:

@@ -122,6 +122,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("external_id", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("import_sha256", sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f("ix_tickets_channel"), ["channel"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_external_id"), ["external_id"], unique=True)
 
@@ -147,6 +148,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_external_id"))
         batch_op.drop_index(batch_op.f("ix_tickets_channel"))
+        batch_op.drop_column("import_sha256")
         batch_op.drop_column("external_id")
 
     with op.batch_alter_table("ticket_status_changes", schema=None) as batch_op:

@@ -1,0 +1,101 @@
+"""Two small figures the Admin › Analytics charts need besides the reports: duration histograms and queue counts.
+
+Both are single GROUP BY queries; the same caller scope as every report applies (:func:`tools.analytics.scope_for`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from tools import sla
+from tools.actor import Actor
+from tools.analytics import period, rows, scope_for, ticket_conditions
+from tools.desk import Desk
+from tools.metrics import ensure_metrics
+
+HistogramMetric = Literal["first_response", "first_resolution", "full_resolution"]
+BINS: tuple[tuple[str, int | None], ...] = (
+    ("< 1 h", 3600),
+    ("1-4 h", 4 * 3600),
+    ("4-8 h", 8 * 3600),
+    ("8-24 h", 24 * 3600),
+    ("1-3 d", 72 * 3600),
+    ("3-7 d", 168 * 3600),
+    ("> 7 d", None),
+)
+"""Upper bounds (exclusive) of each bin, in seconds."""
+
+
+class HistogramBin(BaseModel):
+    metric: str
+    bin: str
+    tickets: int
+
+
+async def duration_histogram(
+    desk: Desk,
+    actor: Actor,
+    *,
+    start: datetime | date | None = None,
+    end: datetime | date | None = None,
+    metrics_wanted: tuple[HistogramMetric, ...] = ("first_response", "full_resolution"),
+) -> list[HistogramBin]:
+    """How many tickets created in the period fall in each duration bin, per metric (calendar hours)."""
+    scope = scope_for(actor)
+    begin, stop = period(desk, start, end)
+    await ensure_metrics(desk)
+    conds, params = ticket_conditions(scope, None)
+    case = " ".join(f"WHEN v < {upper} THEN {i}" for i, (_, upper) in enumerate(BINS) if upper is not None)
+    parts = [
+        f"SELECT '{name}' AS metric, m.{name}_s AS v FROM tickets t JOIN ticket_metrics m ON m.ticket_id = t.id "
+        f"WHERE t.created_at >= :start AND t.created_at < :end AND {' AND '.join(conds)}"
+        for name in metrics_wanted
+    ]
+    sql = (
+        f"SELECT metric, CASE {case} ELSE {len(BINS) - 1} END AS bin, COUNT(*) AS n "
+        f"FROM ({' UNION ALL '.join(parts)}) x WHERE v IS NOT NULL GROUP BY 1, 2"
+    )
+    async with desk.sessions() as session:
+        found = {
+            (str(r["metric"]), int(r["bin"])): int(r["n"])
+            for r in await rows(session, sql, params | {"start": begin, "end": stop})
+        }
+    return [
+        HistogramBin(metric=name, bin=label, tickets=found.get((name, i), 0))
+        for name in metrics_wanted
+        for i, (label, _) in enumerate(BINS)
+    ]
+
+
+class QueueCount(BaseModel):
+    status: str
+    priority: str
+    tickets: int
+    breached: int
+
+
+async def queue_counts(desk: Desk, actor: Actor) -> list[QueueCount]:
+    """Tickets now per status and priority, with how many breach a target: one GROUP BY query."""
+    scope = scope_for(actor)
+    conds, params = ticket_conditions(scope, None)
+    fr = "COALESCE(t.first_response_at, t.resolved_at, t.closed_at, t.paused_at, :now) > t.first_response_due_at"
+    res = "COALESCE(t.resolved_at, t.closed_at, t.paused_at, :now) > t.sla_due_at"
+    sql = (
+        f"SELECT t.status, t.priority, COUNT(*) AS n, SUM(CASE WHEN {fr} OR {res} THEN 1 ELSE 0 END) AS b "
+        f"FROM tickets t WHERE {' AND '.join(conds)} GROUP BY t.status, t.priority"
+    )
+    async with desk.sessions() as session:
+        found = {(r["status"], r["priority"]): r for r in await rows(session, sql, params | {"now": desk.clock()})}
+    return [
+        QueueCount(
+            status=s,
+            priority=p,
+            tickets=int(found[(s, p)]["n"]) if (s, p) in found else 0,
+            breached=int(found[(s, p)]["b"] or 0) if (s, p) in found else 0,
+        )
+        for s in sla.STATUSES
+        for p in sla.PRIORITIES
+    ]
