@@ -7,6 +7,10 @@ through MCP with the offline policy, and checked against the expected outcome.
     .venv/bin/python bench/agent_bench.py            # SQLite in a temporary directory
     .venv/bin/python bench/agent_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/agent_bench.py --no-embeddings   # the rules-only baseline
+    .venv/bin/python bench/agent_bench.py --set new         # only the real-user scenarios (tests/agent/scenarios.py)
+
+Two sets: "old" (the templated conversations below, written with the policy) and "new" (multi-turn
+conversations in the style of real users, each on a freshly seeded desk and checked through the desk's tools).
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from pathlib import Path
 
 from mcp import Client
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.agent.scenarios
+
 from agent.reply import AgentReply
 from agent.runner import SupportAgent
 from server.app import build_server, in_memory_client_factory
 from store.config import Settings
-from tools.desk import open_desk
+from tests.agent import scenarios as new_set
+from tools.desk import Desk, open_desk
 from tools.users import UserUpsert, ensure_actor, user_upsert
 
 USER = "dana"
@@ -353,6 +360,83 @@ async def run(settings: Settings, *, embeddings: bool = True) -> int:
     return 0
 
 
+async def _wipe(desk: Desk) -> None:
+    from sqlalchemy import text
+
+    from store.models import Base
+
+    async with desk.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(text(f"DELETE FROM {table.name}"))
+    vectors = getattr(desk.knowledge, "vectors", None)
+    if vectors is not None:
+        for name in await vectors.list_names():
+            await vectors.drop(name)
+
+
+async def run_new(settings: Settings, *, embeddings: bool = True) -> int:
+    """The real-user scenarios, each on a freshly seeded desk, outcomes read back through the desk's tools."""
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    failures: list[str] = []
+    claimed = right = 0
+    ticket_turns: list[int] = []
+    async with open_desk(settings) as desk:
+        for scenario in new_set.SCENARIOS:
+            await _wipe(desk)
+            numbers = await new_set.seed_desk(desk)
+            before = await new_set.snapshot(settings, desk)
+            replies: list[AgentReply] = []
+            async with SupportAgent(settings, desk=desk, model=None, embedder="auto" if embeddings else None) as agent:
+                cid = None
+                for turn in scenario.render(numbers):
+                    t0 = time.perf_counter()
+                    reply = await agent.ask(turn, cid, actor=new_set.USER)
+                    latencies.append(time.perf_counter() - t0)
+                    cid = reply.conversation_id
+                    replies.append(reply)
+            after = await new_set.snapshot(settings, desk)
+            result = new_set.outcome(before, after, replies, numbers)
+            problems = new_set.failures(scenario, result)
+            totals[scenario.kind] += 1
+            if problems:
+                failures.append(f"{scenario.name}: {problems[0][:160]}")
+            else:
+                outcomes[scenario.kind] += 1
+            claimed_here, right_here = new_set.calibration(scenario, replies)
+            claimed += claimed_here
+            right += right_here
+            created = next((i for i, r in enumerate(replies) if r.actions and result.new_tickets), None)
+            if created is not None and scenario.kind == "ticket_from_record":
+                ticket_turns.append(created + 1)
+    report("new", latencies, outcomes, totals, failures)
+    if claimed:
+        print(f"calibration: answers at/above {new_set.THRESHOLD}: {claimed}, right: {right} = {right / claimed:.1%}")
+    if ticket_turns:
+        print(f"turns to a complete ticket: mean {statistics.mean(ticket_turns):.1f}, max {max(ticket_turns)}")
+    return 0
+
+
+def report(
+    name: str, latencies: list[float], outcomes: Counter[str], totals: Counter[str], failures: list[str]
+) -> None:
+    turns = len(latencies)
+    ok = sum(outcomes.values())
+    n = sum(totals.values())
+    latencies = sorted(latencies)
+    print(f"[{name}] conversations: {n}  turns: {turns}")
+    print(
+        f"[{name}] p50: {statistics.median(latencies) * 1000:.1f} ms  "
+        f"p95: {latencies[int(0.95 * (turns - 1))] * 1000:.1f} ms"
+    )
+    print(f"[{name}] expected outcome: {ok}/{n} = {ok / n:.1%}")
+    for kind in totals:
+        print(f"  {kind:18s} {outcomes[kind]:3d}/{totals[kind]:3d}")
+    for failure in failures[:40]:
+        print("  FAIL", failure)
+
+
 async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.postgres:
@@ -373,7 +457,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await admin.close()
         settings = Settings(data_dir=Path(tmp), llm="offline", _env_file=None)  # type: ignore[call-arg]
-        return await run(settings, embeddings=not args.no_embeddings)
+        code = 0
+        if args.set in ("old", "both"):
+            code |= await run(settings, embeddings=not args.no_embeddings)
+        if args.set in ("new", "both"):
+            (Path(tmp) / "new").mkdir()
+            new_settings = Settings(data_dir=Path(tmp) / "new", llm="offline", _env_file=None)  # type: ignore[call-arg]
+            code |= await run_new(new_settings, embeddings=not args.no_embeddings)
+        return code
 
 
 def main() -> int:
@@ -382,6 +473,7 @@ def main() -> int:
     parser.add_argument(
         "--no-embeddings", action="store_true", help="rules and word coverage only (the agent without its embedder)"
     )
+    parser.add_argument("--set", choices=("old", "new", "both"), default="both", help="which conversations to run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))
