@@ -21,6 +21,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from agent import nodes, policy
+from agent import record as problem
 from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_tool_result
 from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentState, Intent
@@ -94,6 +95,14 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
     pending = state.get("pending") or {}
     llm = runtime.context.extra.get("llm", False)
     detected, source = await detect(message, pending, runtime.context.semantic, llm=llm)
+    topic = (state.get("record") or {}).get("topic")
+    if (
+        topic
+        and detected in ("confirm", "deny", "create_ticket", "thanks")
+        and problem.FOLLOW_UP.search(message)
+        and not policy.CREATE.search(message.lower())
+    ):
+        detected = "question"  # "ok and for macos?" carries on with the topic; it is not a yes
     intent = _intent(message, pending, llm=llm, detected=detected)
     update: dict[str, Any] = {
         "intent": intent,
@@ -106,11 +115,68 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
         "tool_log": [],
         "steps": 0,
     }
+    if (
+        intent == "question"
+        and state.get("last_ticket")
+        and (policy.relayed(message) or (policy.COMMENT_WORDS.search(message.lower()) and pending.get("kind") is None))
+    ):
+        update["intent"] = intent = "comment"  # "tell them it jams on every double-sided print"
+    record = state.get("record") or {}
+    if source == "semantic" and not llm and problem.FOLLOW_UP.search(message) and record.get("topic"):
+        update["intent"] = intent = "question"  # "ok and for macos?" continues the topic; it asks for nothing
+    if (
+        intent == "status"
+        and state.get("last_comment")
+        and policy.CORRECTION.search(message.lower())
+        and re.search(r"\b(meant|was for|should (be|go)|wrong ticket)\b", message.lower())
+        and policy.TICKET_RE.search(message)
+    ):
+        update["intent"] = intent = "comment"  # "sorry, that was for TCK-...": the comment goes there
+    if (
+        intent == "question"
+        and pending.get("kind") == "offer_ticket"
+        and pending.get("reason") == "missing_knowledge"
+        and "?" not in message
+        and not policy.ASKS_HOWTO.search(message.lower())
+        and problem.is_problem_text(message)
+    ):
+        update["intent"] = intent = "detail"  # more about the problem, in answer to "shall I open a ticket?"
     if pending.get("kind") == "confirm_tool" and intent != "confirm":
         update["pending"] = None
     if pending.get("kind") == "ticket" and intent not in ("fill", "escalate", "create_ticket"):
         update["slots"] = {}  # the user moved on; an abandoned draft must not resurface later
+    if not llm:
+        update["record"] = _record_turn(state.get("record"), message, pending, intent)
     return update
+
+
+def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str, Any], intent: str) -> dict[str, Any]:
+    """The problem record after this turn: what the message adds about the problem, a correction applied,
+    or a fresh record when the user has moved on to something else."""
+    current = dict(record or problem.new())
+    if intent not in ("question", "clarify", "fill", "create_ticket", "escalate", "detail"):
+        return current
+    lowered = message.lower()
+    correction = policy.CORRECTION.search(lowered) is not None and pending.get("kind") in ("ticket", "offer_ticket")
+    if pending.get("kind") == "ticket" and pending.get("next") == "contact" and not correction:
+        found = policy.contact_of(message)
+        if "contact_email" in found or "contact_phone" in found:
+            current["contact"] = found
+        return current  # "chat is fine" is not about the problem
+    if (
+        intent == "question"
+        and not problem.followup_query(current, message)
+        and problem.is_problem_text(message)
+        and not problem.related(current, message)
+    ):
+        current = problem.new()  # a new subject: the old record must not leak into its answer or ticket
+    current = problem.update(current, message, correction=correction)
+    if correction:
+        current["corrected"] = True
+    found = policy.contact_of(message)
+    if "contact_email" in found or "contact_phone" in found:
+        current["contact"] = found
+    return current
 
 
 async def detect(
@@ -145,11 +211,13 @@ def _intent(message: str, pending: dict[str, Any], *, llm: bool, detected: Inten
     if llm:
         return "llm"
     lowered = message.lower()
-    if intent == "cancel":
-        return "cancel"
+    if intent in ("cancel", "farewell"):
+        return intent
     if kind == "ticket":
         if intent in ("status", "comment", "list_tickets", "escalate"):
             return intent
+        if intent == "question" and policy.ASKS_HOWTO.search(lowered) and pending.get("next") != "subject":
+            return "question"  # a new question in the middle of a form: answer it, drop the form
         return "fill"
     if kind == "comment_body":
         return "comment"
@@ -165,6 +233,13 @@ def _intent(message: str, pending: dict[str, Any], *, llm: bool, detected: Inten
         if intent == "confirm":
             return "escalate"
         return "deny" if intent in ("deny", "thanks") else intent
+    if (
+        kind == "clarify"
+        and intent == "question"
+        and policy.HOWTO.search(lowered)
+        and len(problem.specific_words(message)) >= 2
+    ):
+        return "question"  # a question of its own, not more detail for the last one
     if kind == "clarify" and intent in ("question", "confirm", "deny"):
         return "clarify"
     return intent

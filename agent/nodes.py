@@ -5,12 +5,14 @@ the caller's MCP toolbox (``runtime.context.toolbox``)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.runtime import Runtime
 
-from agent import policy
+from agent import compose, policy
+from agent import record as rec
 from agent.bridge import ToolOutcome
 from agent.prompts import search_hits
 from agent.state import AgentContext, AgentState
@@ -55,15 +57,12 @@ def _base(state: AgentState) -> dict[str, Any]:
 # --- knowledge ----------------------------------------------------------------------------------------
 
 
-async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    message = last_user_text(state)
-    pending = state.get("pending") or {}
-    query = f"{pending.get('query', '')} {message}".strip() if pending.get("kind") == "clarify" else message
+async def _search(state: AgentState, runtime: Runtime[AgentContext], query: str, k: int = 5) -> list[dict[str, Any]]:
     toolbox = runtime.context.toolbox
     if toolbox.has("knowledge_search"):
-        outcome = await call(state, runtime, "knowledge_search", {"query": query, "k": 5})
+        outcome = await call(state, runtime, "knowledge_search", {"query": query, "k": k})
     else:
-        outcome = await call(state, runtime, "kb_article_search", {"query": query, "limit": 5})
+        outcome = await call(state, runtime, "kb_article_search", {"query": query, "limit": k})
     hits = (search_hits(outcome.data) or []) if outcome.ok else []
     if not outcome.ok:
         logger.warning("search failed: %s", outcome.text)
@@ -72,7 +71,37 @@ async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[st
         full = await call(state, runtime, "kb_article_get", {"article_id": hits[0].get("id")})
         if full.ok and isinstance(full.data, dict):
             hits[0] = {**hits[0], "text": full.data.get("body", ""), "source": "kb"}
-    return {**_base(state), "query": query, "hits": hits}
+    return hits
+
+
+async def _confidence(runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]) -> float:
+    ranked, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
+    return supported(query, ranked, policy.confidence(query, ranked, sims))
+
+
+async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    message = last_user_text(state)
+    pending = state.get("pending") or {}
+    record = state.get("record") or {}
+    if pending.get("kind") == "clarify":
+        query = f"{pending.get('query', '')} {message}".strip()
+        return {**_base(state), "query": query, "hits": await _search(state, runtime, query)}
+    rewritten = rec.followup_query(record, message)
+    if rewritten and rec.FOLLOW_UP.search(message):
+        # "and on a Mac?": the question is the conversation's topic with this turn's change.
+        return {**_base(state), "query": rewritten, "hits": await _search(state, runtime, rewritten)}
+    hits = await _search(state, runtime, message)
+    if not hits and (fixed := rec.spelled(message)):
+        # Nothing at all for "outlok kepps askin for my pasword": try again with the words spelt out.
+        fixed_hits = await _search(state, runtime, fixed)
+        if fixed_hits:
+            return {**_base(state), "query": fixed, "hits": fixed_hits}
+    if rewritten and await _confidence(runtime, message, hits) < ANSWER_THRESHOLD:
+        # A short follow-up that does not stand on its own ("how long does the new one need to be?").
+        more = await _search(state, runtime, rewritten)
+        if await _confidence(runtime, rewritten, more) >= ANSWER_THRESHOLD:
+            return {**_base(state), "query": rewritten, "hits": more}
+    return {**_base(state), "query": message, "hits": hits}
 
 
 async def similarities(runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]) -> list[float] | None:
@@ -83,65 +112,110 @@ async def similarities(runtime: Runtime[AgentContext], query: str, hits: list[di
     return await semantic.similarities(query, [policy.semantic_text(h) for h in hits])
 
 
+THIN_QUERY_WORDS = 2
+"""A question with this many specific words or fewer is answered only when the hit covers all of them."""
+THIN_CAP = 0.45
+
+
+def supported(query: str, hits: list[dict[str, Any]], conf: float) -> float:
+    """The confidence, capped below the answer threshold when retrieval cannot support an answer: the query
+    names nothing specific ("not working"), or is so short that a hit missing one of its words is a guess
+    ("printer broken" against an article about adding printers)."""
+    specific = set(rec.specific_words(query))
+    if not specific:
+        return min(conf, 0.0)
+    if hits and len(specific) <= THIN_QUERY_WORDS:
+        best = hits[0]
+        if policy.coverage(query, f"{best.get('title') or ''} {policy.hit_text(best)}") < 1.0:
+            return min(conf, THIN_CAP)
+    return conf
+
+
+async def _procedure(
+    state: AgentState, runtime: Runtime[AgentContext], best: dict[str, Any], hits: list[dict[str, Any]]
+) -> str:
+    """The best hit's text, with the neighbouring chunks of its section when a numbered list runs on."""
+    pool = list(hits)
+    if compose.needs_neighbours(best, pool):
+        # The rest of the list is in a chunk the search did not return: ask for the section by name.
+        pool += await _search(state, runtime, f"{compose.section_of(best)} {policy.hit_text(best)[-200:]}", k=10)
+    return compose.join_neighbours(best, pool)
+
+
 async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     query = state.get("query") or last_user_text(state)
     hits = state.get("hits") or []
     hits, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
-    conf = policy.confidence(query, hits, sims)
+    conf = supported(query, hits, policy.confidence(query, hits, sims))
     pending = state.get("pending") or {}
     clarifying = pending.get("kind") == "clarify"
     detail = last_user_text(state)
+    record = dict(state.get("record") or rec.new())
     if clarifying and len(set(policy.words(detail))) >= 2:
         # The clarification alone may name the thing precisely ("it's the VPN password").
-        conf = max(conf, policy.confidence(detail, hits, await similarities(runtime, detail, hits)))
+        alone = policy.confidence(detail, hits, await similarities(runtime, detail, hits))
+        conf = max(conf, supported(detail, hits, alone))
     tries = int(pending.get("tries", 0)) if clarifying else 0
     # The first message states the problem (a ticket's subject); later ones add detail.
     root = str(pending.get("root") or query) if clarifying else last_user_text(state)
     base = {**_base(state), "hits": [], "confidence": conf, "last_question": query}
     if hits and conf >= ANSWER_THRESHOLD:
         best = hits[0]
-        body = policy.extract(query, policy.hit_text(best)) or policy.clip(policy.hit_text(best), 400)
+        text = await _procedure(state, runtime, best, hits)
+        body = compose.answer_body(query, text) or policy.clip(policy.hit_text(best), 400)
+        # Only what the answer quotes is a source; other hits were not used.
         cites = [hit_citation(h) for h in hits[:1]]
-        more = [h for h in hits[1:3] if policy.coverage(query, policy.hit_text(h)) >= ANSWER_THRESHOLD]
-        cites += [hit_citation(h) for h in more]
-        sources = "\n".join(f"[{n}] {c['citation']}" for n, c in enumerate(cites, 1))
         title = best.get("title") or cites[0]["citation"]
-        text = (
-            f"Here is what I found in “{title}” [1]:\n\n{body}\n\nSources:\n{sources}\n\n"
-            "If this doesn't fix it, just say so and I'll open a ticket for you."
-        )
+        reply = compose.answer_text(str(title), body, [c["citation"] for c in cites])
         return say(
             state,
-            text,
+            reply,
             **base,
             citations=cites,
             last_answer_title=str(title),
+            record=rec.note_answer(record, str(title), query),
             pending={"kind": "offer_ticket", "question": query, "root": root, "answered": str(title)},
         )
-    it_related = policy.looks_it_related(query)
-    if conf < PARTIAL_THRESHOLD and not it_related and tries >= 1:
+    it_related = policy.looks_it_related(query) or bool(record.get("system"))
+    vague = rec.is_vague(query)
+    if conf < PARTIAL_THRESHOLD and not it_related and not vague and tries >= 1:
         return say(state, decline_text(), **base, pending=None)
-    if conf < PARTIAL_THRESHOLD and not it_related:
+    if conf < PARTIAL_THRESHOLD and not it_related and not vague:
         text = (
             "I'm the IT support assistant, so I want to be sure this is something I can help with. Is it about a "
             "computer, an account, an application or another IT system? Tell me a bit more about what happens."
         )
         return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
-    if tries >= 1 or (pending.get("kind") == "clarify" and not hits):
-        text = (
-            "I couldn't find a reliable answer to that in the knowledge base, and I'd rather not guess. "
-            "Shall I open a ticket so a technician can look at it?"
+    if not vague and (tries >= 1 or (clarifying and not hits) or rec.rich(record)):
+        about = rec.known_summary(record)
+        lead = (
+            f"I couldn't find a reliable answer about {about} in the knowledge base"
+            if about
+            else ("I couldn't find a reliable answer to that in the knowledge base")
         )
+        text = f"{lead}, and I'd rather not guess. Shall I open a ticket so a technician can look at it?"
         offer = {"kind": "offer_ticket", "question": query, "root": root, "reason": "missing_knowledge"}
         return say(state, text, **base, pending=offer)
     closest = ""
-    if hits and conf >= PARTIAL_THRESHOLD:
+    if hits and conf >= PARTIAL_THRESHOLD and not vague:
         closest = f" The closest article I have is “{hits[0].get('title') or policy.citation_of(hits[0])}”."
-    text = (
-        f"I want to be sure I give you the right answer.{closest} Could you tell me a bit more: which application "
-        "or device is affected, what exactly happens, and any error message you see?"
-    )
+    text = f"I want to be sure I give you the right answer.{closest} {clarifying_question(record, query)}"
     return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
+
+
+LOGIN_RE = re.compile(r"\b(log ?in|sign ?in|signin|login|password|locked out)\b", re.I)
+
+
+def clarifying_question(record: dict[str, Any], query: str) -> str:
+    """One focused question for what the record lacks, using what it already knows."""
+    system = record.get("system") or rec.system_of(query)
+    if not system and LOGIN_RE.search(query):
+        return "Could you tell me a bit more: which app or system can't you sign in to, and what does it say?"
+    if not system:
+        return "Could you tell me a bit more: which app or device is it, and what exactly happens?"
+    if not record.get("errors"):
+        return f"Could you tell me a bit more: what exactly happens with the {system}, and is there an error message?"
+    return f"Could you tell me a bit more: when did the problem with the {system} start, and who else is affected?"
 
 
 def hit_citation(hit: dict[str, Any]) -> dict[str, Any]:
@@ -183,12 +257,15 @@ def _fill_from(message: str, slots: dict[str, Any], slot: str | None, retry: boo
             _add_detail(slots, text)
     elif slot == "contact":
         found = policy.contact_of(text)
+        if not found and policy.CONFIRM.search(text.lower()):
+            found = {"preferred_contact": "chat"}  # "yes" to "how should we reach you": here is fine
         if found or retry:
             slots.update(found or {"preferred_contact": "chat"})
             slots["contact"] = True
         else:
             _add_detail(slots, text)
-    if slot != "impact" and "priority" not in slots and (prio := policy.impact_priority(text)):
+    correcting = policy.CORRECTION.search(text.lower()) is not None
+    if slot != "impact" and (correcting or "priority" not in slots) and (prio := policy.impact_priority(text)):
         slots["priority"] = prio
         slots["impact"] = text
     if (
@@ -214,41 +291,87 @@ def _missing(slots: dict[str, Any]) -> str | None:
     return None
 
 
+def _from_record(slots: dict[str, Any], record: dict[str, Any], actor: str) -> dict[str, Any]:
+    """The draft's fields that the problem record fills: description, error, steps tried, system, impact."""
+    slots = dict(slots)
+    if record.get("statement") and not slots.get("subject"):
+        slots["subject"] = rec.subject(record)
+    if rec.rich(record) or (slots.get("description") and record.get("quotes")):
+        slots["description"] = rec.description(record, actor)
+    if record.get("errors"):
+        slots["error_message"] = policy.clip("; ".join(record["errors"]), 500)
+    if steps := rec.steps_taken(record):
+        slots["steps_taken"] = steps
+    if record.get("system"):
+        slots["affected_system"] = str(record["system"])
+    if record.get("priority") and (not slots.get("priority") or record.get("corrected")):
+        slots["priority"], slots["impact"] = record["priority"], record.get("impact")
+    if contact := record.get("contact"):
+        slots.update(contact)
+        slots["contact"] = True
+    return slots
+
+
 async def slot_fill(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    del runtime
     message = last_user_text(state)
     pending = state.get("pending") or {}
+    record = dict(state.get("record") or rec.new())
+    actor = runtime.context.actor
+    shown = bool(pending.get("shown"))
     if pending.get("kind") == "ticket":
-        slots = _fill_from(message, state.get("slots") or {}, pending.get("next"), retry=bool(pending.get("retry")))
+        slots = dict(state.get("slots") or {})
+        if pending.get("next") == "confirm":
+            if policy.CONFIRM.search(message.lower()) or policy.CREATE.search(message.lower()):
+                return {"slots": slots, "pending": None, "record": record}
+        else:
+            slots = _fill_from(message, slots, pending.get("next"), retry=bool(pending.get("retry")))
+        if record.get("corrected"):
+            slots["subject"] = rec.subject(record)
+        slots = _from_record(slots, record, actor)
+        if pending.get("next") == "description" and slots.get("description") == message.strip():
+            slots["description"] = rec.description(record, actor) if record.get("quotes") else message.strip()
     else:
         # A new draft: from 'open a ticket: ...' or from the question the agent could not answer.
         slots = {}
         root = str(pending.get("root") or pending.get("question") or "")
         other = policy.new_problem(message, root) if pending.get("kind") == "offer_ticket" else None
-        if other:
+        if other and rec.is_problem_text(message) and not rec.related(record, message):
             # Accepting the offer while naming another problem: the ticket is about the new one.
-            slots["subject"] = other
-            slots["description"] = message
-        elif pending.get("kind") == "offer_ticket" and pending.get("question"):
-            slots["subject"] = policy.clip(policy.first_sentence(root), 120)
-            slots["description"] = str(pending["question"])
-            if pending.get("answered"):
-                slots["steps_taken"] = f"Followed the KB article “{pending['answered']}”; it did not fix the problem."
-            if policy.looks_it_related(message) and len(policy.words(message)) > 2:
-                slots["description"] += "\n" + message
-        elif subject := policy.subject_from(message):
+            record = rec.update(None, message)
+        elif pending.get("kind") == "offer_ticket" and not record.get("statement") and root:
+            record = rec.update(record, root)
+        if pending.get("answered") and pending["answered"] not in record.get("answered", []):
+            record = rec.note_answer(record, str(pending["answered"]), str(pending.get("question") or ""))
+        if not record.get("statement") and (subject := policy.subject_from(message)):
             slots["subject"] = subject
-            if len(policy.words(message)) > 12:
-                slots["description"] = message
-        slots = _fill_from(message, slots, None)
+        slots = _from_record(_fill_from(message, slots, None), record, actor)
+        said = len(policy.words(" ".join(record.get("quotes", []))))
+        if not slots.get("description") and record.get("quotes") and (said > 12 or pending.get("answered")):
+            # After an answer that did not help, the question and the article tried describe the problem.
+            slots["description"] = rec.description(record, actor)
+    record.pop("corrected", None)
     nxt = _missing(slots)
+    if nxt is None and (shown or slots.get("escalate")):
+        return {"slots": slots, "pending": None, "record": record}
     if nxt is None:
-        return {"slots": slots, "pending": None}
+        text = compose.draft_text(slots) + "\n\nShall I create it? You can also correct anything above."
+        return say(
+            state, text, slots=slots, record=record, pending={"kind": "ticket", "next": "confirm", "shown": True}
+        )
     again = pending.get("kind") == "ticket" and pending.get("next") == nxt
     question = policy.SLOT_RETRY.get(nxt, policy.SLOT_QUESTIONS[nxt]) if again else policy.SLOT_QUESTIONS[nxt]
-    if nxt != "subject" and pending.get("kind") != "ticket":
+    if nxt == "contact":
+        question = compose.draft_text(slots) + "\n\n" + question
+        shown = True
+    elif nxt != "subject" and pending.get("kind") != "ticket":
         question = f"I'll open a ticket about “{slots.get('subject', '')}”. " + question
-    return say(state, question, slots=slots, pending={"kind": "ticket", "next": nxt, "retry": again})
+    return say(
+        state,
+        question,
+        slots=slots,
+        record=record,
+        pending={"kind": "ticket", "next": nxt, "retry": again, "shown": shown},
+    )
 
 
 async def ticket_create(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -267,13 +390,14 @@ async def ticket_create(state: AgentState, runtime: Runtime[AgentContext]) -> di
         "preferred_contact": slots.get("preferred_contact"),
         "error_message": slots.get("error_message"),
         "steps_taken": slots.get("steps_taken"),
+        "affected_system": slots.get("affected_system"),
         "channel": "chat",
     }
     outcome = await call(state, runtime, "ticket_create", args)
     if not outcome.ok:
         text = (
-            f"I couldn't create the ticket: {outcome.text}. Would you like me to hand this conversation to a "
-            "technician instead?"
+            compose.failure(outcome.text, "create the ticket")
+            + " Would you like me to hand this conversation to a technician instead?"
         )
         return say(state, text, **_base(state), pending={"kind": "offer_escalate", "reason": "tool_failure"})
     ticket = outcome.data or {}
@@ -299,7 +423,7 @@ async def status(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
         return await list_tickets(state, runtime)
     outcome = await call(state, runtime, "ticket_get", {"ticket": number})
     if not outcome.ok:
-        return say(state, f"I couldn't look up {number}: {outcome.text}", **_base(state), pending=None)
+        return say(state, compose.failure(outcome.text, f"look up {number}", number), **_base(state), pending=None)
     data = outcome.data or {}
     ticket = data.get("ticket", data)
     who = f"assigned to {ticket['assignee']}" if ticket.get("assignee") else "not assigned to a technician yet"
@@ -321,12 +445,16 @@ async def status(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
 async def comment(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     message = last_user_text(state)
     pending = state.get("pending") or {}
+    last = state.get("last_comment") or {}
+    m = policy.TICKET_RE.search(message)
     if pending.get("kind") == "comment_body":
         number, body = str(pending["ticket"]), message.strip()
+    elif m and last.get("body") and policy.CORRECTION.search(message.lower()) and m.group(0).upper() != last["ticket"]:
+        # "sorry, that was for TCK-...": a comment cannot be moved, so it goes where it was meant to.
+        number, body = m.group(0).upper(), str(last["body"])
     else:
-        m = policy.TICKET_RE.search(message)
         number = m.group(0).upper() if m else str(state.get("last_ticket") or "")
-        body = policy.comment_body(message) or ""
+        body = policy.comment_body(message) or policy.relayed(message) or ""
     if not number:
         return say(state, "Which ticket should I add the comment to? Please give its number (like TCK-000042).")
     if not body:
@@ -335,16 +463,29 @@ async def comment(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
         )
     outcome = await call(state, runtime, "ticket_comment", {"ticket": number, "body": body})
     if not outcome.ok:
-        return say(state, f"I couldn't add the comment to {number}: {outcome.text}", **_base(state), pending=None)
+        text = compose.failure(outcome.text, f"add the comment to {number}", number)
+        return say(state, text, **_base(state), pending=None)
     actions = [*state.get("actions", []), number]
     text = f"I've added your comment to {number}. The technician working on it will see it."
-    return say(state, text, **_base(state), actions=actions, last_ticket=number, pending=None)
+    if last.get("body") == body and last.get("ticket") != number:
+        text += (
+            f" I can't take it back from {last['ticket']}, but the technician there will see it was meant for {number}."
+        )
+    return say(
+        state,
+        text,
+        **_base(state),
+        actions=actions,
+        last_ticket=number,
+        pending=None,
+        last_comment={"ticket": number, "body": body},
+    )
 
 
 async def list_tickets(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     outcome = await call(state, runtime, "ticket_list", {"requester": "me", "status": list(OPEN_STATUSES), "limit": 50})
     if not outcome.ok:
-        return say(state, f"I couldn't list your tickets: {outcome.text}", **_base(state), pending=None)
+        return say(state, compose.failure(outcome.text, "list your tickets"), **_base(state), pending=None)
     items = [t for t in (outcome.data or {}).get("items", []) if t.get("status") in OPEN_STATUSES]
     if not items:
         return say(state, "You have no open tickets right now.", **_base(state), pending=None)
@@ -379,6 +520,12 @@ async def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[st
         # A ticket draft that could not be created (a tool failure): hand over what was gathered.
         state = {**state, "slots": {**slots, **draft, "escalate": reason}}  # type: ignore[typeddict-item]
         return await ticket_create(state, runtime)
+    record = state.get("record") or {}
+    if record.get("statement"):
+        slots = _from_record(slots, record, runtime.context.actor)
+        slots.setdefault("description", rec.description(record, runtime.context.actor))
+        state = {**state, "slots": slots}  # type: ignore[typeddict-item]
+        return await ticket_create(state, runtime)
     if question:
         slots["subject"] = policy.clip(policy.first_sentence(str(question)), 120)
         slots["description"] = str(question)
@@ -392,7 +539,7 @@ async def _escalate(state: AgentState, runtime: Runtime[AgentContext], number: s
     summary = policy.transcript_summary(state.get("messages", [])) or "The user asked for a technician."
     outcome = await call(state, runtime, "ticket_escalate", {"ticket": number, "reason": reason, "summary": summary})
     if not outcome.ok:
-        text = f"I couldn't hand {number} to a technician: {outcome.text}"
+        text = compose.failure(outcome.text, f"hand {number} to a technician", number)
         return say(state, text, **_base(state), pending=None, slots={})
     actions = [*state.get("actions", []), number]
     text = (
@@ -433,11 +580,25 @@ async def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
     if intent == "thanks":
         return say(state, "Glad I could help! Anything else, just ask.", pending=None)
     if intent == "cancel":
-        return say(state, "Okay, I've dropped that. Anything else I can do?", pending=None, slots={})
-    if intent == "unsupported":
+        dropped = (
+            "Okay, I've dropped that ticket; nothing was created."
+            if pending.get("kind") == "ticket"
+            else ("Okay, I've dropped that.")
+        )
+        return say(state, f"{dropped} Anything else I can do?", pending=None, slots={}, record=rec.new())
+    if intent == "detail":
         text = (
-            "I can't delete or remove records from the chat. A technician can help with that: "
-            "shall I hand this request to one?"
+            "Thanks, I've noted that for the technician. I still have no article that solves this, so shall I "
+            "open a ticket now?"
+        )
+        return say(state, text, pending=pending)
+    if intent == "farewell":
+        return say(state, "Thanks for getting in touch. Goodbye!", pending=None, slots={}, record=rec.new())
+    if intent == "unsupported":
+        about = f" {state['last_ticket']}" if state.get("last_ticket") else ""
+        text = (
+            f"I can't delete{about or ' records'} from the chat. If{about or ' a ticket'} is no longer needed, a "
+            "technician can close it: shall I hand this request to one?"
         )
         request = last_user_text(state)
         return say(
@@ -453,5 +614,6 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
     pending = state.get("pending") or {}
     name, args = str(pending.get("tool")), dict(pending.get("args") or {})
     outcome = await call(state, runtime, name, args)
-    text = f"Done: {name} completed." if outcome.ok else f"{name} failed: {outcome.text}"
+    what = compose.action_phrase(name, args)
+    text = f"Done: I {what}." if outcome.ok else compose.failure(outcome.text, what)
     return say(state, text, **_base(state), pending=None)

@@ -32,7 +32,30 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Intent rules, checked in order on the lower-cased user message.
 _R = re.compile
-CANCEL = _R(r"^\s*(cancel|stop|never ?mind|forget (it|about it)|abort|no thanks?,? (stop|cancel))\b")
+CANCEL = _R(
+    r"^\s*(cancel|stop|never ?mind|forget (it|about it)|abort|no thanks?,? (stop|cancel))\b"
+    r"|\b(never ?mind|forget (it|about it|that)|cancel (that|it|this|the ticket|my request)|scratch that"
+    r"|don'?t bother|no need( for a ticket)?|i'?ll ask [\w\s]{0,30} first"
+    r"|leave it|don'?t (open|create|log) (it|a ticket|one))\b"
+    r"|[,.]\s*(stop|cancel)[.!]*\s*$"
+)
+FAREWELL = _R(
+    r"\b(bye|goodbye|good bye|bye-bye|see you|see ya|cya"
+    r"|that'?s all( for now)?|have a (good|nice|great) (day|one|evening)"
+    r"|talk (to you )?later|signing off)\b"
+)
+HOWTO = _R(
+    r"^\s*(?:hi[,!]?\s+|hey[,!]?\s+|quick question[,:]?\s+)?(how"
+    r"|what'?s|what|where|why|when|which|is there|is it possible"
+    r"|can i|could i|how can|how do|how to|steps to|is it ok|can you (tell|show|explain))\b"
+)
+"""A question about how to do something ("how do I delete my account in X"): for the knowledge base, not an
+action on the desk, whatever verbs it contains."""
+ASKS_HOWTO = _R(
+    r"\b(how (do|can|should|would) (i|we|you)|how to|where (do|can|should) i|what'?s the (shortcut|way|best way)"
+    r"|is there a way)\b"
+)
+CORRECTION = _R(r"^\s*(actually|sorry|no,|nope,|correction|i meant|wait,|oops)\b|\bnot the \w+|\bi meant\b")
 CONFIRM = _R(
     r"^\s*(y|yes|yeah|yep|yup|sure|ok(ay)?|please do|go ahead|do it|confirm(ed)?|correct|that'?s right|please)\b"
 )
@@ -44,7 +67,8 @@ HUMAN = _R(
     r"|speak (to|with) (someone|somebody|a)|call me back|supervisor|manager)\b"
 )
 CREATE = _R(
-    r"\b(open|create|raise|file|log|submit|start|make|new)\b[\w\s]{0,20}\b(ticket|case|incident|request)\b"
+    r"\b(open|create|raise|file|log|submit|start|make|new)\b[\w\s]{0,20}\b(ticket|tiket|case|incident|request)\b"
+    r"|\b(need|want|get|have) (me )?(a|an|one|new|a new) (ticket|tiket|case)\b|\b(open|create|raise|log) one\b"
     r"|\breport (a|an|the)? ?(problem|issue|incident|outage)\b"
 )
 LIST = _R(r"\b(my|open|all|list|show)\b[\w\s]{0,20}\btickets\b|\btickets (do i have|i have|i opened)\b")
@@ -79,24 +103,44 @@ IMPACT_LEVELS: list[tuple[str, re.Pattern[str]]] = [
         _R(
             r"\b(everyone|everybody|whole (company|office|building|department|org)|all (users|staff|employees)"
             r"|company-?wide|outage|production( is)? down|site( is)? down|nobody can|no one can|critical|emergency"
-            r"|business (has )?stopped|customers? (can'?t|cannot))\b"
+            r"|business (has )?stopped|(customers?|visitors?"
+            r"|guests?) (can'?t|cannot)|(nobody|no one) (in|from|on) (the )?"
+            r"[\w-]+( [\w-]+)? (can|is able)|whole [\w-]+ shift|(all|every) (of )?(our |the )?(users|staff|shifts?))\b"
         ),
     ),
     (
         "high",
         _R(
             r"\b(can'?t work|cannot work|unable to work|blocked|blocking|urgent|asap|high|deadline|my (whole )?team"
-            r"|several (people|users)|can'?t do (my|any) (job|work)|stopp(ed|ing) (me|working)|completely|not at all)\b"
+            r"|several (people|users)|can'?t do (my|any) (job|work)|stopp(ed|ing) (me|working)|completely|not at all"
+            r"|stops me( from working)?|can'?t ship|can'?t (submit"
+            r"|send|pay|invoice)|(me|us) and (\d+|two|three|four|a few"
+            r"|several) (colleag\w*|others|people)|(whole|entire) (project )?team|team is blocked|pretty bad|quite bad"
+            r"|all day|today( is)? the deadline|due today)\b"
         ),
     ),
-    ("low", _R(r"\b(minor|cosmetic|no rush|not urgent|low|whenever|trivial|nice to have|small|annoyance)\b")),
+    (
+        "low",
+        _R(r"\b(minor|cosmetic|no rush|not urgent|low|whenever|trivial|nice to have|small|annoyance|can wait)\b"),
+    ),
     ("medium", _R(r"\b(slow|workaround|some|medium|annoying|intermittent|sometimes|degraded|just me|only me)\b")),
 ]
 
+NEGATED_IMPACT = _R(
+    r"\b(not|isn'?t|no longer|never) (everyone|everybody|the whole \w+|whole \w+|all (users|staff)|urgent|critical"
+    r"|blocking|that (urgent|bad))\b"
+)
+"""'not everyone, just me': the negated level is not the impact."""
+
 INJECTION_RE = _R(
     r"(ignore (all |any )?(previous|prior|above|earlier) (instructions|prompts?)|disregard (the )?(above|previous)"
-    r"|you are now|system prompt|\bcall (the )?(tool|function)\b|ticket_\w+|kb_article_\w+|document_delete"
-    r"|\bassistant:|\bsystem:)",
+    r"|you are now|system prompt|\bcall (the )?(tool|function)\b|ticket_\w+|kb_article_\w+|user_\w+|document_\w+"
+    r"|\bassistant:|\bsystem:|(do not|don'?t|never) (tell|inform"
+    r"|mention|show|reveal)\b[^.]{0,30}\b(user|customer|human)"
+    r"|without (telling|informing|asking) the (user|customer)|\b(ai|assistant|chatbot|language model|llm)s?\b[^.]{0,40}"
+    r"\b(must|should|shall|are required to|will now)\b"
+    r"|\bnew instructions\b|\boverride\b[^.]{0,20}\b(rules|instructions)"
+    r"|\bas an ai\b|\bwhen (an? )?(ai|assistant|model) reads)",
     re.IGNORECASE,
 )
 
@@ -155,17 +199,27 @@ def rule_intent(message: str) -> Intent | None:
     has_ticket = TICKET_RE.search(message) is not None
     if not text:
         return "greeting"
-    if CANCEL.search(text):
+    if CANCEL.search(text) and len(text.split()) <= 14:
         return "cancel"
+    if FAREWELL.search(text) and len(text.split()) <= 8 and not has_ticket:
+        return "farewell"
     if GREETING.search(text):
         return "greeting"
     if THANKS.search(text) and len(text.split()) <= 8:
         return "thanks"
+    if HOWTO.search(text) and re.search(
+        r"\b(add|invite|share with|assign|message|call)\b[\w\s]{0,12}\ba person\b", text
+    ):
+        return None  # "how do I add a person to a channel": a how-to question, not a request for a human
     if HUMAN.search(text) and not IT_WORDS.search(HUMAN.sub("", text).replace("ticket", "")):
         return "escalate"
     if HUMAN.search(text) and re.search(r"\b(escalate|human|real person|technician)\b", text):
         return "escalate"
-    if DESTRUCTIVE.search(text) and re.search(r"\b(ticket|article|kb|document|user|account|record)s?\b", text):
+    if (
+        DESTRUCTIVE.search(text)
+        and not HOWTO.search(text)
+        and re.search(r"\b(ticket|article|kb|document|user|account|record)s?\b", text)
+    ):
         return "unsupported"
     if has_ticket and COMMENT_WORDS.search(text):
         return "comment"
@@ -192,7 +246,7 @@ def looks_it_related(message: str) -> bool:
 
 def impact_priority(text: str) -> str | None:
     """The priority an impact statement implies (critical, high, medium, low), or None if it says nothing."""
-    lowered = text.lower()
+    lowered = NEGATED_IMPACT.sub(" ", text.lower())
     for priority, pattern in IMPACT_LEVELS:
         if pattern.search(lowered):
             return priority
@@ -253,7 +307,7 @@ def new_problem(message: str, earlier: str) -> str | None:
     Returns its one-line statement when ``message`` describes an IT problem that shares little with
     ``earlier`` (the question the offer was about), else None.
     """
-    text = ASK_FOR_TICKET.sub(" ", CREATE.sub(" ", message))
+    text = CREATE.sub(" ", ASK_FOR_TICKET.sub(" ", message))
     stated = clip(first_sentence(text).strip(" ,.;:-"), 120)
     content = words(stated)
     if len(content) < 2 or not looks_it_related(stated):
@@ -284,18 +338,33 @@ def comment_body(message: str) -> str | None:
     return None
 
 
+RELAY = re.compile(
+    r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:tell|let) (?:them|the technician|the tech|him|her)(?: know)?"
+    r"(?: that)?[,:]?\s+(.+)$",
+    re.I | re.S,
+)
+
+
+def relayed(message: str) -> str | None:
+    """The message in 'tell them it jams on every double-sided print'."""
+    m = RELAY.search(message)
+    return m.group(1).strip().strip("\"'") if m and len(m.group(1).strip()) >= 3 else None
+
+
 # --- answering from knowledge ----------------------------------------------------------------------------
 
 
 def coverage(query: str, text: str) -> float:
-    """Share of the query's content words that appear in ``text`` (0-1); a close misspelling counts."""
+    """Share of the query's content words that appear in ``text`` (0-1); a close misspelling counts, and a
+    misspelt stop word ("agian") is not a content word."""
     q = set(words(query))
+    q = {w for w in q if not (len(w) >= 4 and difflib.get_close_matches(w, STOPWORDS, n=1, cutoff=0.8))}
     if not q:
         return 0.0
-    t = set(words(text))
+    t = set(words(text)) | set(re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower()))
     found = q & t
     for word in q - found:
-        if len(word) >= 5 and difflib.get_close_matches(word, t, n=1, cutoff=0.85):
+        if len(word) >= 5 and difflib.get_close_matches(word, t, n=1, cutoff=0.8):
             found.add(word)
     return len(found) / len(q)
 

@@ -25,6 +25,8 @@ Intent = Literal[
     "confirm",
     "deny",
     "cancel",
+    "farewell",
+    "detail",
     "llm",
 ]
 
@@ -54,6 +56,11 @@ class AgentState(TypedDict, total=False):
     last_question: str | None
     """The last question answered from (or missing from) knowledge; becomes a ticket's subject on request."""
     last_answer_title: str | None
+    record: dict[str, Any]
+    """The running problem record (:mod:`agent.record`): system, symptom, errors, who and since when, what was
+    tried, what the agent answered. Survives the turn; a ticket is filled from it."""
+    last_comment: dict[str, Any] | None
+    """The comment this conversation last added ({ticket, body}), so "that was for TCK-..." can redo it."""
     query: str
     """The retrieval query of this turn."""
     hits: list[dict[str, Any]]

@@ -104,7 +104,7 @@ async def test_status_comment_and_list(desk: Desk, admin: Actor, make_user: Make
         r = await agent.ask("chat is fine", r.conversation_id, actor="alice")
         number = r.actions[0]
         status = await agent.ask(f"what is the status of {number}?", actor="alice")
-        assert f"{number} “the shared drive is read-only for me, minor issue” is new" in status.reply
+        assert f"{number} “the shared drive is read-only for me” is new" in status.reply  # impact words stay out
         assert "low priority" in status.reply
         comment = await agent.ask(f"add a comment to {number}: it started after the Monday update", actor="alice")
         assert comment.actions == [number]
@@ -112,7 +112,7 @@ async def test_status_comment_and_list(desk: Desk, admin: Actor, make_user: Make
         assert number in listing.reply and "1 open ticket" in listing.reply
         # Bob acts as himself: he cannot see Alice's ticket.
         other = await agent.ask(f"status of {number}", actor="bob")
-        assert "couldn't look up" in other.reply
+        assert f"I can't see {number}" in other.reply and "Error executing" not in other.reply
         bobs = await agent.ask("list my tickets", actor="bob")
         assert "no open tickets" in bobs.reply
     detail = await read_ticket(desk, number)
