@@ -388,7 +388,13 @@ async def run_new(settings: Settings, *, embeddings: bool = True) -> int:
             numbers = await new_set.seed_desk(desk)
             before = await new_set.snapshot(settings, desk)
             replies: list[AgentReply] = []
-            async with SupportAgent(settings, desk=desk, model=None, embedder="auto" if embeddings else None) as agent:
+            async with SupportAgent(
+                settings,
+                desk=desk,
+                model=None,
+                embedder="auto" if embeddings else None,
+                client_factory=in_memory_client_factory(settings, desk),
+            ) as agent:
                 cid = None
                 for turn in scenario.render(numbers):
                     t0 = time.perf_counter()
