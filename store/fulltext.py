@@ -105,6 +105,8 @@ async def search(
     values in ``params``; it is written by this codebase, never by a caller. ``restrict`` is a SELECT of
     the ids allowed at all (the permission rule, built once in ``tools/permissions.py``).
     """
+    # PostgreSQL refuses NUL in text parameters ("invalid byte sequence"); it is never part of a word anyway.
+    query = query.replace("\x00", " ")
     words = terms(query)
     if not words:
         return []

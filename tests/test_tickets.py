@@ -407,6 +407,15 @@ async def test_text_search_ranks_and_pages_by_relevance(desk: Desk, admin: Actor
     assert second.items[0].number != best.number and second.next_cursor is None
 
 
+async def test_relevance_sort_with_only_substring_matches_lists_newest_first(desk: Desk, admin: Actor) -> None:
+    older = await new_ticket(desk, admin, subject="Scanner jammed", description="Paper stuck")
+    newer = await new_ticket(desk, admin, subject="Scanner jammed again", description="Paper stuck")
+    # "jamm" is no whole word, so full-text finds nothing and the substring fallback answers.
+    page = await ticket_list(desk, admin, text="jamm", sort="relevance")
+    assert [t.number for t in page.items] == [newer.number, older.number]
+    assert (await ticket_list(desk, admin, text="no such words", sort="relevance")).total == 0
+
+
 # --- suggestions ---------------------------------------------------------------------------------------------------
 
 
