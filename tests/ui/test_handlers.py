@@ -85,6 +85,8 @@ async def test_articles_create_search_open(ui: UIContext) -> None:
     assert created.tags == ["vpn", "access"]
     hits = await search_articles(ui, "VPN password")
     assert list(hits["ID"]) == [created.id]
+    # What the tab runs on page load, before anyone typed: the newest articles.
+    assert list((await search_articles(ui, None))["ID"]) == [created.id]
     page = await article_markdown(ui, created.id)
     assert page.startswith("# Reset a VPN password") and "vpn.example.com/reset" in page
     with pytest.raises(ValidationError):
