@@ -244,6 +244,14 @@ def _limits(desk: Desk) -> Any:
     return Limits(max_bytes=int(desk.settings.max_upload_mb * 1024 * 1024))
 
 
+def _precheck_sync(data: bytes, filename: str, limits: Any) -> None:
+    from tools.ingest.extract import detect_type
+    from tools.ingest.guards import check_size
+
+    check_size(data, limits)
+    detect_type(data, filename, limits)
+
+
 def _extract_sync(data: bytes, filename: str, limits: Any) -> Extracted:
     # extract() turns any parser failure into ExtractionError, so hostile files cannot crash the server.
     from tools.ingest.extract import extract
@@ -331,6 +339,9 @@ async def document_ingest(
         raise InvalidInputError(
             f"{filename!r} is {len(data) / 1048576:.1f} MB, over the {desk.settings.max_upload_mb:g} MB limit"
         )
+    # Refusals that need no parsing (empty, too large, a type the desk does not read, an archive bomb)
+    # leave nothing behind: no document row and no stored bytes.
+    await asyncio.to_thread(_precheck_sync, data, filename, _limits(desk))
     knowledge = await get_knowledge(desk)
     sha = hashlib.sha256(data).hexdigest()
     await _report(progress, 0, 1, f"received {filename} ({len(data)} bytes)")
