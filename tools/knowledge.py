@@ -244,6 +244,22 @@ def _limits(desk: Desk) -> Any:
     return Limits(max_bytes=int(desk.settings.max_upload_mb * 1024 * 1024))
 
 
+CANCELLED = "cancelled by the client"
+INTERRUPTED = "interrupted: the server stopped while this was being processed; ingest it again"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed document's row says: the desk's own message, or a plain sentence for the rest."""
+    if isinstance(exc, DeskError):
+        return str(exc)
+    # A cancellation's text is the transport's (anyio cancel scopes name tasks and source paths).
+    if isinstance(exc, asyncio.CancelledError):
+        return CANCELLED
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return INTERRUPTED
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
 def _precheck_sync(data: bytes, filename: str, limits: Any) -> None:
     from tools.ingest.extract import detect_type
     from tools.ingest.guards import check_size
@@ -379,8 +395,7 @@ async def document_ingest(
     try:
         return await _process(desk, knowledge, actor, doc_id, data, filename, source_key, progress)
     except BaseException as exc:
-        reason = str(exc) if isinstance(exc, DeskError) else f"internal error: {type(exc).__name__}: {exc}"
-        await asyncio.shield(_fail(desk, knowledge, doc_id, reason))
+        await asyncio.shield(_fail(desk, knowledge, doc_id, failure_reason(exc)))
         raise
 
 

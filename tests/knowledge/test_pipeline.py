@@ -211,6 +211,29 @@ async def test_failure_after_embedding_leaves_no_vectors(
     assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
 
 
+async def test_cancelled_ingestion_is_failed_as_cancelled_by_the_client(
+    desk: Desk, admin: Actor, knowledge: Knowledge
+) -> None:
+    parsed = asyncio.Event()
+
+    async def stalls_after_parsing(done: float, total: float, message: str) -> None:
+        if message.startswith("parsed "):
+            parsed.set()
+            await asyncio.Event().wait()  # the client goes away here
+
+    task = asyncio.create_task(
+        document_ingest(desk, admin, data=MARKDOWN, filename="vpn.md", progress=stalls_after_parsing)
+    )
+    await asyncio.wait_for(parsed.wait(), timeout=60)
+    # anyio's cancel scopes put task reprs (with source paths) in the message; none of it may reach the row.
+    task.cancel(msg="Cancelled by cancel scope 7f00 in /venv/lib/python3.11/site-packages/anyio/_backends/_asyncio.py")
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=60)
+    [doc] = (await document_list(desk, admin)).items
+    assert (doc.status, doc.error) == ("failed", "cancelled by the client")
+    assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
+
+
 async def test_oversize_refused_before_parsing(desk: Desk, admin: Actor, knowledge: Knowledge) -> None:
     small = desk.settings.model_copy(update={"max_upload_mb": 0.001})
     original, desk.settings = desk.settings, small
