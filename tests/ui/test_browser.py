@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, Request, Response, Route, expect, sync_playwright
@@ -246,11 +247,12 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
         expect(results).to_contain_text("added")
         expect(page.locator("#docs-table")).to_contain_text("ui-test-note.md")
         expect(page.locator("#docs-table")).to_contain_text("Badge printer")
-        # Picking its row opens it; Delete asks for confirmation, then it is gone.
+        # Picking its row opens it; Delete asks (on the server) for confirmation, then it is gone.
         page.locator("#docs-table").get_by_text("ui-test-note.md").locator("visible=true").first.click()
         expect(page.locator("#doc-detail")).to_contain_text("Badge printer")
-        page.once("dialog", lambda dialog: dialog.accept())
         page.locator("#doc-delete").click()
+        expect(page.locator("#doc-confirm")).to_contain_text("Delete document")
+        page.locator("#doc-confirm-delete").click()
         expect(page.locator("#docs-table")).not_to_contain_text("ui-test-note.md")
         expect(page.get_by_text("Deleted document").first).to_be_visible()
 
@@ -273,4 +275,33 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
         shot = os.environ.get("SUPPORT_UI_SCREENSHOT")
         if shot:
             page.screenshot(path=shot, full_page=True)
+    assert ui_server.tracebacks() == []
+
+
+def _document_ids(client: Any) -> list[int]:
+    table, _line = client.predict("", api_name="/refresh_docs")
+    return [int(row[0]) for row in table["data"]]
+
+
+def test_the_delete_endpoint_alone_deletes_nothing(ui_server: Served) -> None:
+    """Driving the Gradio API directly, as a script would: Delete only asks; the same session must confirm."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(f"{ui_server.base}/", verbose=False)
+    before = _document_ids(client)
+    assert before, "the demo desk has documents"
+    target = before[0]
+    question = client.predict(str(target), api_name="/document_delete_request")
+    assert f"Delete document {target}" in str(question)
+    assert _document_ids(client) == before
+
+    # Another session cannot answer this session's question, and confirming with no question fails.
+    stranger = Client(f"{ui_server.base}/", verbose=False)
+    with pytest.raises(AppError, match="nothing to confirm"):
+        stranger.predict("", api_name="/document_delete_confirm")
+    assert _document_ids(client) == before
+
+    client.predict("", api_name="/document_delete_confirm")
+    assert _document_ids(client) == [d for d in before if d != target]
     assert ui_server.tracebacks() == []

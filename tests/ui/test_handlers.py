@@ -14,10 +14,11 @@ from tests.conftest import MakeUser
 from tests.ticket_helpers import new_ticket
 from tools.actor import Actor
 from tools.desk import Desk
-from tools.errors import ForbiddenError, NotFoundError, UnavailableError
+from tools.errors import ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from ui import confirm
 from ui.admin_analytics import queue_counts
 from ui.admin_articles import article_markdown, create_article, search_articles
-from ui.admin_knowledge import document_markdown, documents_table, ingest_uploads
+from ui.admin_knowledge import confirm_delete, document_markdown, documents_table, ingest_uploads, request_delete
 from ui.admin_tickets import QueueFilter, queue_page, queue_table, ticket_detail_markdown
 from ui.chat import reply_markdown
 from ui.context import UIContext
@@ -181,3 +182,29 @@ async def test_before_the_desk_is_open_the_ui_says_so(ui: UIContext) -> None:
     closed = UIContext(settings=ui.settings, ref=DeskRef())
     with pytest.raises(UnavailableError, match="not open yet"):
         await documents_table(closed)
+
+
+async def test_deleting_a_document_needs_a_confirmation_held_by_the_server(
+    ui: UIContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [added] = await ingest_uploads(ui, [_write(tmp_path, "guide.md", GUIDE)])
+    doc_id = int(added.document_id or 0)
+
+    async def listed() -> set[int]:
+        return set((await documents_table(ui))[0]["ID"])
+
+    # Confirming what was never asked deletes nothing (a direct call of the confirming endpoint).
+    with pytest.raises(InvalidInputError, match="nothing to confirm"):
+        await confirm_delete(ui, None)
+    asked = await request_delete(ui, doc_id)
+    assert asked.target == doc_id and "guide.md" in asked.question
+    assert await listed() == {doc_id}, "asking must not delete"
+    # A question answered too late is refused too.
+    late = confirm.Pending(asked.action, asked.target, asked.question, expires_at=asked.expires_at - 10_000)
+    with pytest.raises(InvalidInputError, match="expired"):
+        await confirm_delete(ui, late)
+    assert await listed() == {doc_id}
+    gone = await confirm_delete(ui, asked)
+    assert gone.id == doc_id and await listed() == set()
+    with pytest.raises(NotFoundError):
+        await request_delete(ui, doc_id)
