@@ -88,8 +88,9 @@ def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]
     query.submit(run_search, [query], [hits])
     open_article.click(show, [article_id], [article])
     hits.select(pick, None, [article_id, article], show_progress_on=[article])
+    # Progress and a failure show on the form being submitted, never on the article that happens to be open.
     create.click(
-        run_create, [title, body, tags, url], [article_id, article, title, body, tags, url], show_progress_on=[article]
+        run_create, [title, body, tags, url], [article_id, article, title, body, tags, url], show_progress_on=[title]
     )
     # With the query box empty the table lists the newest articles, so open the tab on that list.
     return [(run_search, [query], [hits])]

@@ -52,6 +52,8 @@ class Served:
 
     base: str
     log: Path
+    token: str
+    """An admin API token, for MCP calls made while a page is open."""
 
     def tracebacks(self) -> list[str]:
         text = self.log.read_text(encoding="utf-8", errors="replace")
@@ -64,12 +66,15 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("ui-serve")
     env = desk_env(tmp / "data", SUPPORT_LLM="offline", GRADIO_ANALYTICS_ENABLED="False")
     subprocess.run([str(BIN), "demo", "load"], env=env, check=True, timeout=300, capture_output=True)
+    made = subprocess.run(
+        [str(BIN), "token", "create", "admin"], env=env, check=True, timeout=120, capture_output=True, text=True
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = [str(BIN), "serve", "--port", str(port)]
     log = tmp / "serve.log"
     with running(args, ready_url=f"{base}/health", log_path=log, env=env, timeout=90):
-        yield Served(base, log)
+        yield Served(base, log, made.stdout.strip())
 
 
 @dataclass
@@ -305,3 +310,88 @@ def test_the_delete_endpoint_alone_deletes_nothing(ui_server: Served) -> None:
     client.predict("", api_name="/document_delete_confirm")
     assert _document_ids(client) == [d for d in before if d != target]
     assert ui_server.tracebacks() == []
+
+
+def test_new_conversation_label_fits_a_narrow_window(ui_server: Served, tmp_path: Path) -> None:
+    shot = Path(os.environ.get("SUPPORT_UI_NARROW_SCREENSHOT") or tmp_path / "narrow.png")
+    with browser_page(ui_server.base, width=420, height=800) as (page, watch):
+        page.goto(f"{ui_server.base}/")
+        button = page.locator("#chat-new")
+        expect(button).to_be_visible()
+        watch.settle()
+        page.screenshot(path=str(shot), full_page=True)
+        overflow = button.evaluate("b => [b.scrollWidth, b.clientWidth]")
+        box = button.bounding_box()
+    assert overflow[0] <= overflow[1], f"'New conversation' overflows its button: {overflow} (see {shot})"
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 420
+
+
+def _create_ticket_over_mcp(served: Served, subject: str) -> None:
+    """A change made while the page is open (here by an MCP client; the chat agent changes tickets the same way)."""
+    import asyncio
+    import threading
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def create() -> None:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {served.token}"}, timeout=60)
+        async with http, Client(streamable_http_client(f"{served.base}/mcp", http_client=http)) as client:
+            result = await client.call_tool("ticket_create", {"subject": subject, "description": "Made mid-test."})
+            assert not result.is_error, result
+
+    # Playwright's sync API owns this thread's event loop; the MCP client gets its own thread.
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(create())
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=STEP_MS / 1000)
+    assert not worker.is_alive() and not errors, errors
+
+
+def test_ticket_queue_shows_changes_when_opened_again(ui_server: Served) -> None:
+    with browser_page(ui_server.base) as (page, watch):
+        page.goto(f"{ui_server.base}/")
+        page.get_by_role("tab", name="Admin", exact=True).click()
+        page.get_by_role("tab", name="Ticket queue", exact=True).click()
+        expect(page.locator("#tq-table")).to_contain_text("TCK-")
+        _create_ticket_over_mcp(ui_server, "Badge reader at door 4 beeps twice")
+        # Back to the queue from another tab, and from the parent tab: it shows the new ticket.
+        page.get_by_role("tab", name="Knowledge", exact=True).click()
+        page.get_by_role("tab", name="Ticket queue", exact=True).click()
+        expect(page.locator("#tq-table")).to_contain_text("Badge reader at door 4")
+        _create_ticket_over_mcp(ui_server, "Lift 2 display shows error E17")
+        page.get_by_role("tab", name="Chat", exact=True).click()
+        page.get_by_role("tab", name="Admin", exact=True).click()
+        expect(page.locator("#tq-table")).to_contain_text("Lift 2 display")
+        watch.settle()
+        assert watch.failures() == []
+    assert ui_server.tracebacks() == []
+
+
+def test_a_failed_create_marks_the_form_not_the_open_article(ui_server: Served) -> None:
+    with browser_page(ui_server.base) as (page, watch):
+        page.goto(f"{ui_server.base}/")
+        page.get_by_role("tab", name="Admin", exact=True).click()
+        page.get_by_role("tab", name="Articles", exact=True).click()
+        hits = page.locator("#kb-hits")
+        expect(hits).to_contain_text("revision")
+        hits.get_by_text("revision").locator("visible=true").first.click()
+        expect(page.locator("#kb-article h1, #kb-article h2, #kb-article h3").first).to_be_visible()
+        page.locator("#kb-new").get_by_text("New article").click()
+        page.locator("#kb-new-body textarea").fill("A body without a title.")
+        page.locator("#kb-create").click()
+        expect(page.locator("[data-testid=toast-body].error").first).to_contain_text("title")
+        watch.settle()
+        badge = "[data-testid=status-tracker] span.error"
+        assert page.locator(f"#kb-article {badge}").locator("visible=true").count() == 0, (
+            "the open article got the error"
+        )
+        expect(page.locator(f"#kb-new-title {badge}").first).to_be_visible()
