@@ -1,8 +1,10 @@
 """Engine, session factory and schema-revision checks, built from settings.
 
-SQLite runs in WAL mode with foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE`` so
-two writers queue on the busy timeout instead of failing half-way with "database is locked"; the
-optimistic version checks then decide which update wins, exactly as on PostgreSQL.
+SQLite runs in WAL mode with foreign keys on. A write transaction (``sessions.begin()``, or any connection
+not marked as a reader) starts with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
+failing half-way with "database is locked"; the optimistic version checks then decide which update wins,
+exactly as on PostgreSQL. A read session (``sessions()``, which never commits) starts a deferred ``BEGIN``:
+under WAL it reads the last committed state and never waits for a writer.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
 from sqlalchemy.pool import NullPool
 
 from store.config import Settings
 
 logger = logging.getLogger(__name__)
 
-SessionFactory = async_sessionmaker[AsyncSession]
+READER = "desk_reader"
+"""Execution option that marks a connection as read-only work: on SQLite its transactions do not take the
+write lock."""
 
 
 def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
@@ -50,12 +55,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers by default: only connections explicitly marked as readers skip the write lock.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READER) else "BEGIN IMMEDIATE")
+
+
+class SessionFactory(async_sessionmaker[AsyncSession]):
+    """``factory()`` is a read session; ``factory.begin()`` a write transaction that commits on success.
+
+    The two differ only on SQLite, where a reader's transaction does not take the write lock (see above).
+    A read session that writes anyway still works, but may be refused with "database is locked" under
+    contention: write through ``begin()``.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine.execution_options(**{READER: True}), expire_on_commit=False)
+        self._writer = async_sessionmaker(engine, expire_on_commit=False)
+
+    def begin(self) -> _AsyncSessionContextManager[AsyncSession]:
+        return self._writer.begin()
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit (tools shape them into outputs)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return SessionFactory(engine)
 
 
 @asynccontextmanager

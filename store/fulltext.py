@@ -31,11 +31,58 @@ class FtsIndex:
         return f"to_tsvector('english', {parts})"
 
 
-TICKETS = FtsIndex("tickets", ("number", "subject", "description", "error_message", "affected_system"))
-KB_ARTICLES = FtsIndex("kb_articles", ("title", "body"))
+TERMS_COLUMN = "search_terms"
+"""Each indexed table's extra column of identifier parts (see :func:`identifier_terms`), indexed with the rest."""
+
+TICKETS = FtsIndex("tickets", ("number", "subject", "description", "error_message", "affected_system", TERMS_COLUMN))
+KB_ARTICLES = FtsIndex("kb_articles", ("title", "body", TERMS_COLUMN))
+DOCUMENT_CHUNKS = FtsIndex("document_chunks", ("citation", "text", TERMS_COLUMN))
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TERMS = 32
+_MAX_IDENTIFIER_TERMS = 2000
+
+# An identifier as people write it: word characters joined by dots, underscores or hyphens.
+_IDENTIFIER = re.compile(r"[^\W_]+(?:[._\-]+[^\W_]+)*", re.UNICODE)
+_SEPARATORS = re.compile(r"[._\-]+")
+# camelCase / PascalCase boundaries: lower or digit before upper ("outOf", "Win32Error"), and the end of
+# an upper-case run before a capitalised word ("HTTPServer"). Letters and digits stay together ("0x8007").
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def identifier_parts(word: str) -> list[str]:
+    """The lower-cased pieces of an identifier, or ``[]`` when it has only one.
+
+    ``System.OutOfMemoryException`` -> system, outofmemoryexception, out, of, memory, exception;
+    ``ERR_CONNECTION_RESET`` -> err, connection, reset. The same split serves indexing and querying, on
+    both databases, so a name is found whole and by its parts alike.
+    """
+    segments = [s for s in _SEPARATORS.split(word) if s]
+    parts: list[str] = []
+    for segment in segments:
+        camel = [c for c in _CAMEL.split(segment) if c]
+        if len(segments) > 1:
+            parts.append(segment)
+        if len(camel) > 1:
+            parts.extend(camel)
+    seen = dict.fromkeys(p.lower() for p in parts)
+    return list(seen) if len(seen) > 1 or (seen and next(iter(seen)) != word.lower()) else []
+
+
+def identifier_terms(*texts: str | None) -> str:
+    """The extra words to index for ``texts``: the parts of every compound identifier in them.
+
+    Neither SQLite's tokenizer nor PostgreSQL's parser splits ``OutOfMemoryException``, and PostgreSQL
+    keeps ``System.OutOfMemoryException`` whole, so the parts are indexed explicitly (in ``search_terms``).
+    """
+    seen: dict[str, None] = {}
+    for value in texts:
+        for match in _IDENTIFIER.finditer(value or ""):
+            for part in identifier_parts(match.group()):
+                seen.setdefault(part, None)
+                if len(seen) >= _MAX_IDENTIFIER_TERMS:
+                    return " ".join(seen)
+    return " ".join(seen)
 
 
 # Function words that match nearly every row: OR-ing them in makes a question match the whole corpus
@@ -51,11 +98,20 @@ _STOPWORD_TEXT = (
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
-def terms(query: str) -> list[str]:
-    """Distinct lower-cased words of ``query`` without function words (unless that leaves none), at most 32."""
+def terms(query: str, *, whole: bool = True) -> list[str]:
+    """Distinct lower-cased words of ``query`` and the parts of its compound identifiers, without function
+    words (unless that leaves none), at most 32.
+
+    With ``whole=False`` a compound identifier stands for its parts only: what a filter that requires every
+    word should ask for (``OutOfMemory`` must not require the word "outofmemory", which no text has).
+    """
     seen: dict[str, None] = {}
-    for word in _WORD.findall(query.lower()):
-        seen.setdefault(word, None)
+    for word in _WORD.findall(query):
+        parts = identifier_parts(word)
+        if whole or not parts:
+            seen.setdefault(word.lower(), None)
+        for part in parts:
+            seen.setdefault(part, None)
     words = list(seen)
     content = [w for w in words if w not in STOPWORDS]
     return (content or words)[:_MAX_TERMS]
@@ -105,6 +161,8 @@ async def search(
     values in ``params``; it is written by this codebase, never by a caller. ``restrict`` is a SELECT of
     the ids allowed at all (the permission rule, built once in ``tools/permissions.py``).
     """
+    # PostgreSQL refuses NUL in text parameters ("invalid byte sequence"); it is never part of a word anyway.
+    query = query.replace("\x00", " ")
     words = terms(query)
     if not words:
         return []

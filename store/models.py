@@ -19,13 +19,19 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.fulltext import identifier_terms
 from store.types import UTCDateTime, utcnow
 
-# BIGINT primary keys on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
+# BIGINT primary keys on PostgreSQL (a sequence: never reused), INTEGER on SQLite (a rowid alias). Every
+# table with such an id declares ``sqlite_autoincrement`` so SQLite never hands out a deleted row's id again:
+# ids are shown to people and stored elsewhere (ticket numbers, citations, vector ids, audit events).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+NO_REUSE: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):
@@ -38,6 +44,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -51,6 +58,7 @@ class User(Base):
 
 class Category(Base):
     __tablename__ = "categories"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -63,6 +71,7 @@ class Ticket(Base):
         Index("ix_tickets_status_priority", "status", "priority"),
         Index("ix_tickets_sla_due_at", "sla_due_at"),
         Index("ix_tickets_created_at", "created_at"),
+        NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -106,6 +115,8 @@ class Ticket(Base):
     handoff_summary: Mapped[str | None] = mapped_column(Text)
 
     version: Mapped[int] = mapped_column(Integer, default=1)
+    search_terms: Mapped[str | None] = mapped_column(Text)
+    """Parts of compound identifiers in the text, for full-text search (kept by :func:`keep_search_terms`)."""
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -116,6 +127,7 @@ class Ticket(Base):
 
 class TicketComment(Base):
     __tablename__ = "ticket_comments"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -127,7 +139,7 @@ class TicketComment(Base):
 
 class ResolutionStep(Base):
     __tablename__ = "resolution_steps"
-    __table_args__ = (UniqueConstraint("ticket_id", "position"),)
+    __table_args__ = (UniqueConstraint("ticket_id", "position"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -141,6 +153,7 @@ class ResolutionStep(Base):
 
 class RootCause(Base):
     __tablename__ = "root_causes"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), unique=True)
@@ -153,6 +166,7 @@ class RootCause(Base):
 
 class KBArticle(Base):
     __tablename__ = "kb_articles"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -165,13 +179,15 @@ class KBArticle(Base):
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     """Number of the current revision; also the optimistic-lock version."""
+    search_terms: Mapped[str | None] = mapped_column(Text)
+    """Parts of compound identifiers in the text, for full-text search (kept by :func:`keep_search_terms`)."""
 
     __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}  # noqa: RUF012
 
 
 class KBArticleRevision(Base):
     __tablename__ = "kb_article_revisions"
-    __table_args__ = (UniqueConstraint("article_id", "revision"),)
+    __table_args__ = (UniqueConstraint("article_id", "revision"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
@@ -199,6 +215,7 @@ class TicketKBLink(Base):
 
 class Attachment(Base):
     __tablename__ = "attachments"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -213,7 +230,7 @@ class Attachment(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -229,6 +246,7 @@ class AuditEvent(Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -243,5 +261,23 @@ class ApiToken(Base):
     """None: everything the user's role allows; otherwise only these scopes."""
     last_used_address: Mapped[str | None] = mapped_column(String(64))
 
+
+def keep_search_terms(cls: type[Base], *sources: str) -> None:
+    """Keep ``cls.search_terms`` (the parts of compound identifiers in ``sources``) current on every ORM write."""
+
+    def on_insert(_mapper: Any, _connection: Any, target: Any) -> None:
+        target.search_terms = identifier_terms(*(getattr(target, c) for c in sources))
+
+    def on_update(mapper: Any, connection: Any, target: Any) -> None:
+        state = inspect(target)
+        if any(state.attrs[c].history.has_changes() for c in sources):
+            on_insert(mapper, connection, target)
+
+    event.listen(cls, "before_insert", on_insert)
+    event.listen(cls, "before_update", on_update)
+
+
+keep_search_terms(Ticket, "subject", "description", "error_message", "affected_system")
+keep_search_terms(KBArticle, "title", "body")
 
 from store import models_analytics, models_knowledge  # noqa: E402,F401

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.models import Base, BigId
+from store.models import NO_REUSE, Base, BigId
 from store.types import utcnow
 
 
@@ -27,6 +27,7 @@ class TicketStatusChange(Base):
     __table_args__ = (
         Index("ix_ticket_status_changes_ticket_at", "ticket_id", "changed_at"),
         Index("ix_ticket_status_changes_changed_at", "changed_at"),
+        NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -90,6 +91,7 @@ class SearchLog(Base):
     """One knowledge search: the query, how many results it had, and the top result."""
 
     __tablename__ = "search_log"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     query: Mapped[str] = mapped_column(String(500))
@@ -106,7 +108,7 @@ class AgentTurn(Base):
     """One turn of a support-agent conversation, as the analytics need it (not the transcript)."""
 
     __tablename__ = "agent_turns"
-    __table_args__ = (Index("ix_agent_turns_conversation_at", "conversation_id", "created_at"),)
+    __table_args__ = (Index("ix_agent_turns_conversation_at", "conversation_id", "created_at"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(200))

@@ -11,17 +11,17 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.fulltext import FtsIndex
-from store.models import Base, BigId
+from store.fulltext import DOCUMENT_CHUNKS
+from store.models import NO_REUSE, Base, BigId, keep_search_terms
 from store.types import utcnow
 
-DOCUMENT_CHUNKS = FtsIndex("document_chunks", ("citation", "text"))
-"""Full-text index on chunks; the citation carries the title and headings, so they match too."""
+__all__ = ["DOCUMENT_CHUNKS", "Document", "DocumentChunk", "IndexMeta"]
+# DOCUMENT_CHUNKS: the full-text index on chunks; the citation carries the title and headings, so they match too.
 
 
 class Document(Base):
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_source_key_status", "source_key", "status"),)
+    __table_args__ = (Index("ix_documents_source_key_status", "source_key", "status"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -44,11 +44,15 @@ class Document(Base):
     embedder: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    """While ``processing``: the process doing it (``host:pid:start``), so a restart can tell orphans apart."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    """While ``processing``: refreshed by the worker; a stale heartbeat means no live process owns the work."""
 
 
 class DocumentChunk(Base):
     __tablename__ = "document_chunks"
-    __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
+    __table_args__ = (UniqueConstraint("document_id", "ordinal"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
@@ -59,6 +63,8 @@ class DocumentChunk(Base):
     page: Mapped[int | None] = mapped_column(Integer)
     sheet: Mapped[str | None] = mapped_column(String(255))
     citation: Mapped[str] = mapped_column(Text)
+    search_terms: Mapped[str | None] = mapped_column(Text)
+    """Parts of compound identifiers in the citation and text, for full-text search."""
 
 
 class IndexMeta(Base):
@@ -72,3 +78,6 @@ class IndexMeta(Base):
     collection: Mapped[str | None] = mapped_column(String(200))
     value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+keep_search_terms(DocumentChunk, "citation", "text")

@@ -59,3 +59,18 @@ async def test_a_commit_racing_past_the_version_check_is_a_conflict(
     final = (await ticket_get(desk, admin, t.id)).ticket
     assert final.description == "the other writer" and final.version == t.version + 1
     assert len(await audit_events(desk, "ticket.update")) == 1
+
+
+async def test_a_read_does_not_wait_for_an_open_write_transaction(desk: Desk, admin: Actor) -> None:
+    t = await new_ticket(desk, admin, subject="Before the write")
+    async with desk.sessions.begin() as writer:
+        row = await writer.get(Ticket, t.id)
+        assert row is not None
+        row.subject = "During the write"
+        await writer.flush()  # the writer now holds the write lock (SQLite) / the row lock (PostgreSQL)
+        read = asyncio.create_task(ticket_get(desk, admin, t.id))
+        # Bounded: a read that queues behind the writer never finishes while the writer stays open.
+        done, _ = await asyncio.wait({read}, timeout=20)
+        assert read in done, "a read waited for a write transaction to end"
+        assert read.result().ticket.subject == "Before the write"  # it reads the last committed state
+    assert (await ticket_get(desk, admin, t.id)).ticket.subject == "During the write"

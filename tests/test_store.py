@@ -62,3 +62,43 @@ def test_downgrade_to_base_and_back(settings: Settings) -> None:
     cfg = alembic_config(settings)
     command.downgrade(cfg, "base")
     command.upgrade(cfg, "head")
+
+
+def _integer_id_tables() -> list[str]:
+    return sorted(
+        t.name
+        for t in Base.metadata.sorted_tables
+        if list(t.primary_key.columns.keys()) == ["id"] and t.c.id.type.python_type is int
+    )
+
+
+async def test_every_integer_id_comes_from_a_counter_that_never_goes_back(desk: Desk) -> None:
+    tables = _integer_id_tables()
+    assert {"tickets", "documents", "document_chunks", "kb_articles", "audit_events", "users"} <= set(tables)
+    async with desk.engine.connect() as conn:
+        for table in tables:
+            if desk.dialect == "sqlite":
+                sql = (
+                    await conn.execute(
+                        text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}
+                    )
+                ).scalar_one()
+                assert "AUTOINCREMENT" in sql.upper(), (
+                    f"{table} may reuse the ids of deleted rows: declare __table_args__ with store.models.NO_REUSE "
+                    "and create it with sqlite_autoincrement=True in its migration"
+                )
+            else:
+                sequence = (await conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})).scalar()
+                assert sequence, f"{table}.id has no sequence behind it"
+
+
+async def test_ids_of_deleted_rows_are_never_reused(desk: Desk) -> None:
+    from tests.ticket_helpers import new_ticket
+    from tools.users import ensure_actor
+
+    admin = await ensure_actor(desk, "admin", "admin")
+    first = await new_ticket(desk, admin, subject="First")
+    async with desk.sessions.begin() as session:
+        await session.execute(text("DELETE FROM tickets WHERE id = :id"), {"id": first.id})
+    second = await new_ticket(desk, admin, subject="Second")
+    assert second.id > first.id and second.number != first.number

@@ -407,6 +407,15 @@ async def test_text_search_ranks_and_pages_by_relevance(desk: Desk, admin: Actor
     assert second.items[0].number != best.number and second.next_cursor is None
 
 
+async def test_relevance_sort_with_only_substring_matches_lists_newest_first(desk: Desk, admin: Actor) -> None:
+    older = await new_ticket(desk, admin, subject="Scanner jammed", description="Paper stuck")
+    newer = await new_ticket(desk, admin, subject="Scanner jammed again", description="Paper stuck")
+    # "jamm" is no whole word, so full-text finds nothing and the substring fallback answers.
+    page = await ticket_list(desk, admin, text="jamm", sort="relevance")
+    assert [t.number for t in page.items] == [newer.number, older.number]
+    assert (await ticket_list(desk, admin, text="no such words", sort="relevance")).total == 0
+
+
 # --- suggestions ---------------------------------------------------------------------------------------------------
 
 
@@ -477,3 +486,35 @@ async def test_suggest_uses_the_knowledge_seam_and_still_filters(
     assert [t.number for t in result.tickets] == [own.number]
     assert [(a.id, a.score) for a in result.articles] == [(article, 0.7)]
     assert fake.calls == [("alice", "anything at all", 8, ("tickets", "kb"))]
+
+
+IDENTIFIER_QUERIES = {
+    "oom": ["OutOfMemoryException", "System.OutOfMemoryException", "OutOfMemory", "memory exception"],
+    "reset": ["ERR_CONNECTION_RESET", "CONNECTION_RESET", "connection reset", "err_connection_reset"],
+    "http": ["HttpClientHandler", "client handler", "System.Net.Http"],
+}
+
+
+async def test_identifiers_are_found_whole_and_by_parts(desk: Desk, admin: Actor) -> None:
+    from store import fulltext
+
+    tickets = {
+        "oom": await new_ticket(
+            desk, admin, subject="Outlook crashes", description="System.OutOfMemoryException at start"
+        ),
+        "reset": await new_ticket(desk, admin, subject="Intranet fails", error_message="ERR_CONNECTION_RESET"),
+        "http": await new_ticket(desk, admin, subject="Proxy", description="System.Net.Http.HttpClientHandler threw"),
+    }
+    await new_ticket(desk, admin, subject="Printer jammed", description="Paper stuck in tray 2")
+    for key, queries in IDENTIFIER_QUERIES.items():
+        for query in queries:
+            async with desk.sessions() as session:
+                ranked = await fulltext.search(session, fulltext.TICKETS, query)
+            assert ranked and ranked[0][0] == tickets[key].id, f"full-text for {query!r}: {ranked}"
+            listed = await ticket_list(desk, admin, text=query)
+            assert [t.number for t in listed.items] == [tickets[key].number], query
+    # An edit re-indexes the parts.
+    t = tickets["oom"]
+    await _set(desk, admin, t, description="Now a StackOverflowException instead")
+    assert [x.number for x in (await ticket_list(desk, admin, text="StackOverflow")).items] == [t.number]
+    assert (await ticket_list(desk, admin, text="OutOfMemoryException")).total == 0

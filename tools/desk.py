@@ -53,6 +53,9 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
         from tools.knowledge import open_knowledge
 
         await open_knowledge(desk)
+        from tools.knowledge import recover_interrupted
+
+        await recover_interrupted(desk)
         try:
             yield desk
         finally:

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +33,7 @@ from tools.audit import record_event
 from tools.common import MAX_ID, Page, decode_cursor, encode_cursor, page_limit, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from tools.workers import heartbeat, is_alive, this_worker
 
 if TYPE_CHECKING:
     from tools.ingest.base import Chunk, Extracted
@@ -45,8 +46,18 @@ DocStatus = Literal["processing", "ready", "failed"]
 
 EMBED_BATCH = 64
 META_KEY = "embedder"
-STALE_PROCESSING = timedelta(hours=1)
-"""A document stuck in ``processing`` this long (a crashed ingest) may be ingested again."""
+
+
+def _owned(doc: Document, now: datetime) -> bool:
+    """Whether a live process is ingesting ``doc`` right now (see :mod:`tools.workers`)."""
+    return doc.status == "processing" and is_alive(doc.worker, doc.heartbeat_at, now)
+
+
+def _busy(doc: Document) -> ConflictError:
+    return ConflictError(
+        f"these bytes are being ingested right now as document {doc.id} ({doc.filename!r}); "
+        "wait for it to finish and call document_get"
+    )
 
 
 class EmbedderMismatchError(ConflictError):
@@ -244,6 +255,30 @@ def _limits(desk: Desk) -> Any:
     return Limits(max_bytes=int(desk.settings.max_upload_mb * 1024 * 1024))
 
 
+CANCELLED = "cancelled by the client"
+INTERRUPTED = "interrupted: the server stopped while this was being processed; ingest it again"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed document's row says: the desk's own message, or a plain sentence for the rest."""
+    if isinstance(exc, DeskError):
+        return str(exc)
+    # A cancellation's text is the transport's (anyio cancel scopes name tasks and source paths).
+    if isinstance(exc, asyncio.CancelledError):
+        return CANCELLED
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return INTERRUPTED
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _precheck_sync(data: bytes, filename: str, limits: Any) -> None:
+    from tools.ingest.extract import detect_type
+    from tools.ingest.guards import check_size
+
+    check_size(data, limits)
+    detect_type(data, filename, limits)
+
+
 def _extract_sync(data: bytes, filename: str, limits: Any) -> Extracted:
     # extract() turns any parser failure into ExtractionError, so hostile files cannot crash the server.
     from tools.ingest.extract import extract
@@ -331,32 +366,39 @@ async def document_ingest(
         raise InvalidInputError(
             f"{filename!r} is {len(data) / 1048576:.1f} MB, over the {desk.settings.max_upload_mb:g} MB limit"
         )
+    # Refusals that need no parsing (empty, too large, a type the desk does not read, an archive bomb)
+    # leave nothing behind: no document row and no stored bytes.
+    await asyncio.to_thread(_precheck_sync, data, filename, _limits(desk))
     knowledge = await get_knowledge(desk)
     sha = hashlib.sha256(data).hexdigest()
     await _report(progress, 0, 1, f"received {filename} ({len(data)} bytes)")
 
     now = desk.clock()
-    async with desk.sessions.begin() as session:
+    async with desk.sessions() as session:
         existing = (await session.execute(select(Document).where(Document.sha256 == sha))).scalar_one_or_none()
         if existing is not None and existing.status == "ready":
             return IngestResult(document=_public(existing), duplicate=True)
-        if existing is not None and existing.status == "processing" and now - existing.updated_at < STALE_PROCESSING:
-            raise ConflictError(
-                f"these bytes are being ingested right now as document {existing.id} ({existing.filename!r}); "
-                "wait for it to finish and call document_get"
-            )
+        if existing is not None and _owned(existing, now):
+            raise _busy(existing)
     blob = await asyncio.to_thread(desk.blobs.put, data)
     try:
         async with desk.sessions.begin() as session:
-            doc = (await session.execute(select(Document).where(Document.sha256 == sha))).scalar_one_or_none()
+            doc = (
+                await session.execute(select(Document).where(Document.sha256 == sha).with_for_update())
+            ).scalar_one_or_none()
             if doc is None:
                 doc = Document(sha256=sha, created_at=now)
                 session.add(doc)
-            # A failed or abandoned earlier attempt is retried in place.
+            elif doc.status == "ready":
+                return IngestResult(document=_public(doc), duplicate=True)
+            elif _owned(doc, now):
+                raise _busy(doc)
+            # A failed attempt, or one no live process owns any more, is retried in place.
             doc.title, doc.filename, doc.source_key = filename, filename, source_key
             doc.size_bytes, doc.status, doc.error, doc.doc_type = len(data), "processing", None, None
             doc.pages, doc.chunk_count, doc.ocr_pages, doc.warnings = None, 0, [], []
             doc.blob_sha256, doc.uploaded_by_id, doc.updated_at = blob, actor.user_id, now
+            doc.worker, doc.heartbeat_at = this_worker(), now
             await session.flush()
             doc_id = doc.id
     except IntegrityError:
@@ -366,10 +408,10 @@ async def document_ingest(
             return IngestResult(document=_public(doc), duplicate=True)
 
     try:
-        return await _process(desk, knowledge, actor, doc_id, data, filename, source_key, progress)
+        async with heartbeat(desk.sessions, doc_id, desk.clock):
+            return await _process(desk, knowledge, actor, doc_id, data, filename, source_key, progress)
     except BaseException as exc:
-        reason = str(exc) if isinstance(exc, DeskError) else f"internal error: {type(exc).__name__}: {exc}"
-        await asyncio.shield(_fail(desk, knowledge, doc_id, reason))
+        await asyncio.shield(_fail(desk, knowledge, doc_id, failure_reason(exc)))
         raise
 
 
@@ -436,6 +478,7 @@ async def _process(
             doc.title, doc.doc_type, doc.pages = title, extracted.doc_type, extracted.pages
             doc.ocr_pages, doc.warnings = list(extracted.ocr_pages), list(extracted.warnings)
             doc.chunk_count, doc.status, doc.error = len(chunks), "ready", None
+            doc.worker, doc.heartbeat_at = None, None
             doc.embedder, doc.updated_at = knowledge.embedder.name, desk.clock()
             record_event(
                 session,
@@ -453,6 +496,23 @@ async def _process(
     return IngestResult(document=public, replaced_document_id=replaced[0] if replaced else None)
 
 
+async def recover_interrupted(desk: Desk) -> list[int]:
+    """At start-up: mark failed (with the reason) every ingestion that no live process owns; their ids.
+
+    A server killed mid-ingestion (SIGKILL, OOM, power) leaves its document ``processing``; nothing would
+    ever finish it, and its bytes could not be ingested again. Work of live processes is left alone.
+    """
+    now = desk.clock()
+    async with desk.sessions() as session:
+        stuck = (await session.execute(select(Document).where(Document.status == "processing"))).scalars().all()
+        orphans = [d.id for d in stuck if not _owned(d, now)]
+    if orphans:
+        knowledge = await get_knowledge(desk)
+        for doc_id in orphans:
+            await _fail(desk, knowledge, doc_id, INTERRUPTED)
+    return orphans
+
+
 async def _fail(desk: Desk, knowledge: Knowledge, doc_id: int, reason: str) -> None:
     """Record why, and leave no chunks or vectors of this attempt behind."""
     try:
@@ -465,6 +525,7 @@ async def _fail(desk: Desk, knowledge: Knowledge, doc_id: int, reason: str) -> N
         doc = await session.get(Document, doc_id)
         if doc is not None:
             doc.status, doc.error, doc.chunk_count, doc.updated_at = "failed", reason[:4000], 0, desk.clock()
+            doc.worker, doc.heartbeat_at = None, None
     logger.warning("ingestion of document %s failed: %s", doc_id, reason)
 
 

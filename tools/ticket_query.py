@@ -3,7 +3,8 @@
 Free text goes through :mod:`store.fulltext` (FTS5 on SQLite, tsvector on PostgreSQL): every word must match
 (a filter narrows), results are ranked by relevance, and at most the best ``TEXT_CANDIDATES`` are considered.
 When no ticket has all the words, a case-insensitive substring match on subject, description and number is
-used instead, so a fragment of a word still finds something.
+used instead, so a fragment of a word still finds something; it has no score, so "relevance" then means
+newest first.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def _all_words(dialect: str, text: str) -> tuple[str, dict[str, object]]:
 
 
 def _substring(text: str) -> ColumnElement[bool]:
-    needle = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    needle = text.replace("\x00", " ").strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{needle}%"
     return (
         func.lower(Ticket.subject).like(pattern, escape="\\")
@@ -156,7 +157,8 @@ def _substring(text: str) -> ColumnElement[bool]:
 
 
 def _ordering(sort: SortField | None, order: Literal["asc", "desc"] | None) -> list[Any]:
-    sort = sort or "created_at"
+    # "relevance" reaches here only for the substring fallback, which has no score: newest first then.
+    sort = "created_at" if sort in (None, "relevance") else sort
     direction = order or ("asc" if sort == "sla_due_at" else "desc")
     key: Any = {
         "created_at": Ticket.created_at,

@@ -18,9 +18,11 @@ HEADERS = ["ID", "Title", "Tags", "Score", "Snippet"]
 SEARCH_LIMIT = 50
 
 
-async def search_articles(ctx: UIContext, query: str) -> pd.DataFrame:
+async def search_articles(ctx: UIContext, query: str | None) -> pd.DataFrame:
     """Articles matching every word of ``query``, best first; with no query, the newest articles."""
-    if not query.strip():
+    # On page load Gradio passes None for a textbox nobody has typed in.
+    query = (query or "").strip()
+    if not query:
         page = await kb.kb_article_list(ctx.desk(), await ctx.actor(), limit=SEARCH_LIMIT)
         rows = [
             [a.id, a.title, ", ".join(a.tags), "", f"revision {a.revision}, {a.view_count} views"] for a in page.items
@@ -71,7 +73,7 @@ def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]
         create = gr.Button("Create article", variant="primary", elem_id="kb-create")
 
     @shown
-    async def run_search(text: str) -> pd.DataFrame:
+    async def run_search(text: str | None) -> pd.DataFrame:
         return await search_articles(ctx, text)
 
     show, pick = item_viewer(lambda ident: article_markdown(ctx, ident), cell_int, "Enter an article id.")
@@ -86,8 +88,9 @@ def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]
     query.submit(run_search, [query], [hits])
     open_article.click(show, [article_id], [article])
     hits.select(pick, None, [article_id, article], show_progress_on=[article])
+    # Progress and a failure show on the form being submitted, never on the article that happens to be open.
     create.click(
-        run_create, [title, body, tags, url], [article_id, article, title, body, tags, url], show_progress_on=[article]
+        run_create, [title, body, tags, url], [article_id, article, title, body, tags, url], show_progress_on=[title]
     )
     # With the query box empty the table lists the newest articles, so open the tab on that list.
     return [(run_search, [query], [hits])]

@@ -1,4 +1,5 @@
-"""Admin › Knowledge: upload documents with a progress bar, list them, open one, delete one."""
+"""Admin › Knowledge: upload documents with a progress bar, list them, open one, delete one (confirmed on the
+server, see :mod:`ui.confirm`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any, Literal
 import gradio as gr
 import pandas as pd
 
-from tools import knowledge
+from tools import knowledge, permissions
 from tools.errors import DeskError, ForbiddenError, InvalidInputError
+from ui.confirm import Pending, ask, confirmed
 from ui.context import UIContext
 from ui.errors import shown
 from ui.format import cell_int, size, table, when
@@ -148,6 +150,23 @@ async def document_markdown(ctx: UIContext, document_id: int) -> str:
     return "\n".join(lines)
 
 
+DELETE = "delete a document"
+
+
+async def request_delete(ctx: UIContext, document_id: int) -> Pending:
+    """The question a Delete asks (nothing is deleted yet); the document must exist and the caller be an admin."""
+    actor = await ctx.actor()
+    permissions.require(actor, "knowledge.write", "document delete")
+    doc = await knowledge.document_get(ctx.desk(), actor, document_id, chunk_limit=1)
+    question = html.escape(f"Delete document {doc.id} ({doc.filename}), its chunks and its vectors?")
+    return ask(DELETE, doc.id, f"**{question}**")
+
+
+async def confirm_delete(ctx: UIContext, asked: Pending | None) -> knowledge.DocumentPublic:
+    """Delete the document ``asked`` named, if the question is live; otherwise refuse and delete nothing."""
+    return await knowledge.document_delete(ctx.desk(), await ctx.actor(), confirmed(asked, DELETE))
+
+
 def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[Any], list[Any]]]:
     """The upload area and the documents table; returns the loaders to run when the page opens."""
     gr.Markdown("Upload PDF, Word, Excel, CSV, text, Markdown, HTML or image files. The type is read from the bytes.")
@@ -178,6 +197,11 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
         doc_id = gr.Textbox(label="Document id", placeholder="pick a row or type an id", scale=2, elem_id="doc-id")
         open_doc = gr.Button("Open", scale=1, min_width=80)
         delete = gr.Button("Delete", variant="stop", scale=1, min_width=80, elem_id="doc-delete")
+    pending = gr.State(None)
+    with gr.Row(visible=False, equal_height=True, elem_id="doc-confirm") as confirm_row:
+        question = gr.Markdown(elem_id="doc-confirm-question")
+        confirm = gr.Button("Confirm delete", variant="stop", scale=0, min_width=140, elem_id="doc-confirm-delete")
+        cancel = gr.Button("Cancel", scale=0, min_width=80, elem_id="doc-cancel-delete")
     detail = gr.Markdown(elem_id="doc-detail")
 
     @shown
@@ -200,14 +224,23 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
     show_doc, pick = item_viewer(lambda ident: document_markdown(ctx, ident), cell_int, "Enter a document id.")
 
     @shown
-    async def remove(value: Any, filter_text: str) -> tuple[pd.DataFrame, str, str, Any]:
+    async def ask_delete(value: Any) -> tuple[Pending | None, Any, str]:
         document_id = cell_int(value)
         if document_id is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # cancelled in the confirmation, or no id
-        gone = await knowledge.document_delete(ctx.desk(), await ctx.actor(), document_id)
+            gr.Warning("Enter a document id.")
+            return gr.skip(), gr.skip(), gr.skip()
+        asked = await request_delete(ctx, document_id)
+        return asked, gr.Row(visible=True), asked.question
+
+    @shown
+    async def remove(asked: Pending | None, filter_text: str) -> tuple[Any, ...]:
+        gone = await confirm_delete(ctx, asked)
         gr.Info(html.escape(f"Deleted document {gone.id} ({gone.filename})."))
         table_value, line = await documents_table(ctx, filter_text)
-        return table_value, line, "", ""
+        return table_value, line, "", "", None, gr.Row(visible=False)
+
+    def never_mind() -> tuple[None, Any]:
+        return None, gr.Row(visible=False)
 
     ingest.click(
         run_ingest, [files, query], [results, docs, summary, files], concurrency_limit=2, show_progress_on=[results]
@@ -216,11 +249,13 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
     query.submit(refresh_docs, [query], [docs, summary])
     open_doc.click(show_doc, [doc_id], [detail])
     docs.select(pick, None, [doc_id, detail], show_progress_on=[detail])
-    delete.click(
+    delete.click(ask_delete, [doc_id], [pending, confirm_row, question], api_name="document_delete_request")
+    confirm.click(
         remove,
-        [doc_id, query],
-        [docs, summary, detail, doc_id],
+        [pending, query],
+        [docs, summary, detail, doc_id, pending, confirm_row],
         show_progress_on=[docs],
-        js="(id, q) => [(id && window.confirm(`Delete document ${id}, its chunks and its vectors?`)) ? id : null, q]",
+        api_name="document_delete_confirm",
     )
+    cancel.click(never_mind, None, [pending, confirm_row], api_visibility="private")
     return [(refresh_docs, [query], [docs, summary])]

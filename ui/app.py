@@ -30,13 +30,19 @@ def build_ui(ctx: UIContext) -> gr.Blocks:
                 build_chat_tab(ctx)
             with gr.Tab("Voice", id="voice", elem_id="tab-voice"):
                 build_voice_tab()
-            with gr.Tab("Admin", id="admin", elem_id="tab-admin"), gr.Tabs(elem_id="admin-tabs"):
+            with gr.Tab("Admin", id="admin", elem_id="tab-admin") as admin, gr.Tabs(elem_id="admin-tabs"):
                 with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge"):
                     on_load = build_knowledge_tab(ctx)
                 with gr.Tab("Articles", id="articles", elem_id="tab-articles"):
                     on_load += build_articles_tab(ctx)
-                with gr.Tab("Ticket queue", id="tickets", elem_id="tab-tickets"):
-                    on_load += build_tickets_tab(ctx)
+                with gr.Tab("Ticket queue", id="tickets", elem_id="tab-tickets") as queue_tab:
+                    queue_loaders = build_tickets_tab(ctx)
+                    on_load += queue_loaders
+                # Tickets change from elsewhere on the page (the chat agent) and from other clients: the
+                # queue reloads whenever it comes back into view, directly or through the Admin tab.
+                for tab in (admin, queue_tab):
+                    for fn, inputs, outputs in queue_loaders:
+                        tab.select(fn, inputs, outputs)
                 with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics") as analytics:
                     # Several GROUP BY queries: run them when the tab is opened, not on every page load.
                     for fn, inputs, outputs in build_analytics_tab(ctx):

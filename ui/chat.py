@@ -56,10 +56,12 @@ def build_chat_tab(ctx: UIContext) -> None:
             show_label=False,
             elem_id="chat-input",
             scale=8,
+            min_width=240,
             max_length=4000,
         )
+        # Wide enough for their labels: on a narrow screen the row wraps the buttons below the box instead.
         send = gr.Button("Send", variant="primary", elem_id="chat-send", scale=1, min_width=80)
-        new = gr.Button("New conversation", elem_id="chat-new", scale=1, min_width=80)
+        new = gr.Button("New conversation", elem_id="chat-new", scale=1, min_width=170)
     conversation = gr.State(None)
     pending = gr.State("")
 

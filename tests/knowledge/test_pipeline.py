@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from pathlib import Path
 
@@ -165,16 +166,28 @@ async def test_new_version_replaces_old_atomically(desk: Desk, admin: Actor, kno
     ("name", "data", "reason"),
     [
         ("empty.txt", b"", "empty"),
-        ("broken.pdf", b"%PDF-1.7\n1 0 obj <</Type /Catalog>> garbage", "pdf"),
         ("program.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" * 4, "unsupported"),
     ],
+    ids=["empty", "executable"],
 )
-async def test_bad_input_is_recorded_failed_with_nothing_partial(
+async def test_refused_before_parsing_leaves_nothing(
     desk: Desk, admin: Actor, knowledge: Knowledge, name: str, data: bytes, reason: str
 ) -> None:
     with pytest.raises(ExtractionError) as err:
         await document_ingest(desk, admin, data=data, filename=name)
     assert reason in str(err.value).lower()
+    assert (await document_list(desk, admin)).total == 0
+    assert not desk.blobs.exists(hashlib.sha256(data).hexdigest())
+    assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
+
+
+async def test_unparseable_file_is_recorded_failed_with_nothing_partial(
+    desk: Desk, admin: Actor, knowledge: Knowledge
+) -> None:
+    data, name = b"%PDF-1.7\n1 0 obj <</Type /Catalog>> garbage", "broken.pdf"
+    with pytest.raises(ExtractionError) as err:
+        await document_ingest(desk, admin, data=data, filename=name)
+    assert "pdf" in str(err.value).lower()
     docs = (await document_list(desk, admin, status="failed")).items
     assert len(docs) == 1 and docs[0].error == str(err.value) and docs[0].chunk_count == 0
     assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
@@ -195,6 +208,29 @@ async def test_failure_after_embedding_leaves_no_vectors(
         await document_ingest(desk, admin, data=MARKDOWN, filename="vpn.md")
     [doc] = (await document_list(desk, admin)).items
     assert doc.status == "failed" and "disk full" in (doc.error or "")
+    assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
+
+
+async def test_cancelled_ingestion_is_failed_as_cancelled_by_the_client(
+    desk: Desk, admin: Actor, knowledge: Knowledge
+) -> None:
+    parsed = asyncio.Event()
+
+    async def stalls_after_parsing(done: float, total: float, message: str) -> None:
+        if message.startswith("parsed "):
+            parsed.set()
+            await asyncio.Event().wait()  # the client goes away here
+
+    task = asyncio.create_task(
+        document_ingest(desk, admin, data=MARKDOWN, filename="vpn.md", progress=stalls_after_parsing)
+    )
+    await asyncio.wait_for(parsed.wait(), timeout=60)
+    # anyio's cancel scopes put task reprs (with source paths) in the message; none of it may reach the row.
+    task.cancel(msg="Cancelled by cancel scope 7f00 in /venv/lib/python3.11/site-packages/anyio/_backends/_asyncio.py")
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=60)
+    [doc] = (await document_list(desk, admin)).items
+    assert (doc.status, doc.error) == ("failed", "cancelled by the client")
     assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
 
 

@@ -14,10 +14,11 @@ from tests.conftest import MakeUser
 from tests.ticket_helpers import new_ticket
 from tools.actor import Actor
 from tools.desk import Desk
-from tools.errors import ForbiddenError, NotFoundError, UnavailableError
+from tools.errors import ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from ui import confirm
 from ui.admin_analytics import queue_counts
 from ui.admin_articles import article_markdown, create_article, search_articles
-from ui.admin_knowledge import document_markdown, documents_table, ingest_uploads
+from ui.admin_knowledge import confirm_delete, document_markdown, documents_table, ingest_uploads, request_delete
 from ui.admin_tickets import QueueFilter, queue_page, queue_table, ticket_detail_markdown
 from ui.chat import reply_markdown
 from ui.context import UIContext
@@ -55,9 +56,10 @@ async def test_uploads_report_added_duplicate_and_failed_with_progress(ui: UICon
     assert any("printer-guide.md (1/3)" in m for _, m in seen)
 
     docs, line = await documents_table(ui)
-    assert dict(zip(docs["File"], docs["Status"], strict=True)) == {"printer-guide.md": "ready", "empty.txt": "failed"}
+    # The empty file was refused before parsing, so it left no document behind.
+    assert dict(zip(docs["File"], docs["Status"], strict=True)) == {"printer-guide.md": "ready"}
     assert "Printer guide" in set(docs["Title"])
-    assert line == "Showing 2 document(s)."
+    assert line == "Showing 1 document(s)."
     detail = await document_markdown(ui, int(outcomes[0].document_id or 0))
     assert "Printer guide" in detail and "Paper jams" in detail
 
@@ -85,6 +87,8 @@ async def test_articles_create_search_open(ui: UIContext) -> None:
     assert created.tags == ["vpn", "access"]
     hits = await search_articles(ui, "VPN password")
     assert list(hits["ID"]) == [created.id]
+    # What the tab runs on page load, before anyone typed: the newest articles.
+    assert list((await search_articles(ui, None))["ID"]) == [created.id]
     page = await article_markdown(ui, created.id)
     assert page.startswith("# Reset a VPN password") and "vpn.example.com/reset" in page
     with pytest.raises(ValidationError):
@@ -178,3 +182,29 @@ async def test_before_the_desk_is_open_the_ui_says_so(ui: UIContext) -> None:
     closed = UIContext(settings=ui.settings, ref=DeskRef())
     with pytest.raises(UnavailableError, match="not open yet"):
         await documents_table(closed)
+
+
+async def test_deleting_a_document_needs_a_confirmation_held_by_the_server(
+    ui: UIContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [added] = await ingest_uploads(ui, [_write(tmp_path, "guide.md", GUIDE)])
+    doc_id = int(added.document_id or 0)
+
+    async def listed() -> set[int]:
+        return set((await documents_table(ui))[0]["ID"])
+
+    # Confirming what was never asked deletes nothing (a direct call of the confirming endpoint).
+    with pytest.raises(InvalidInputError, match="nothing to confirm"):
+        await confirm_delete(ui, None)
+    asked = await request_delete(ui, doc_id)
+    assert asked.target == doc_id and "guide.md" in asked.question
+    assert await listed() == {doc_id}, "asking must not delete"
+    # A question answered too late is refused too.
+    late = confirm.Pending(asked.action, asked.target, asked.question, expires_at=asked.expires_at - 10_000)
+    with pytest.raises(InvalidInputError, match="expired"):
+        await confirm_delete(ui, late)
+    assert await listed() == {doc_id}
+    gone = await confirm_delete(ui, asked)
+    assert gone.id == doc_id and await listed() == set()
+    with pytest.raises(NotFoundError):
+        await request_delete(ui, doc_id)
