@@ -13,7 +13,7 @@ import pandas as pd
 
 from tools.ticket_query import ticket_list
 from ui.admin_tickets import PRIORITIES, STATUSES
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import table
 
@@ -23,7 +23,7 @@ NOTE = (
 )
 
 
-async def queue_counts(ctx: UIContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+async def queue_counts(ctx: SignedIn) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tickets per status and per priority (with how many of those breach their SLA)."""
     desk, actor = ctx.desk(), await ctx.actor()
 
@@ -44,8 +44,8 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
         by_priority = gr.Dataframe(label="By priority", interactive=False, elem_id="an-priority")
 
     @shown
-    async def load() -> tuple[pd.DataFrame, pd.DataFrame]:
-        return await queue_counts(ctx)
+    async def load(request: gr.Request) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return await queue_counts(await ctx.signed_in(request))
 
     refresh.click(load, None, [by_status, by_priority])
     return [(load, [], [by_status, by_priority])]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from tools import knowledge
 from tools.errors import DeskError, ForbiddenError, InvalidInputError
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import cell_int, size, table, when
 from ui.viewer import item_viewer
@@ -56,7 +56,7 @@ def _read_upload(path: str, max_mb: float) -> bytes:
     return Path(path).read_bytes()
 
 
-async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
+async def ingest_uploads(ctx: SignedIn, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
     """Ingest each uploaded file through document_ingest; one file's failure does not stop the others."""
     desk, actor = ctx.desk(), await ctx.actor()
     outcomes: list[UploadOutcome] = []
@@ -104,7 +104,7 @@ async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | 
     return outcomes
 
 
-async def documents_table(ctx: UIContext, query: str | None = None) -> tuple[pd.DataFrame, str]:
+async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.DataFrame, str]:
     """The newest documents (one page) and a line saying how many there are."""
     page = await knowledge.document_list(
         ctx.desk(), await ctx.actor(), query=(query or "").strip() or None, limit=DOC_PAGE
@@ -128,7 +128,7 @@ async def documents_table(ctx: UIContext, query: str | None = None) -> tuple[pd.
     return table(rows, DOC_HEADERS), f"Showing {shown_count}{page.total} document(s)."
 
 
-async def document_markdown(ctx: UIContext, document_id: int) -> str:
+async def document_markdown(ctx: SignedIn, document_id: int) -> str:
     """A document's facts and the citations of its first chunks."""
     doc = await knowledge.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
     lines = [
@@ -146,6 +146,10 @@ async def document_markdown(ctx: UIContext, document_id: int) -> str:
         lines.append("\n**First chunks**")
         lines.extend(f"{c.ordinal + 1}. {html.escape(c.citation)}" for c in doc.chunks)
     return "\n".join(lines)
+
+
+async def _document(ctx: UIContext, request: gr.Request, document_id: int) -> str:
+    return await document_markdown(await ctx.signed_in(request), document_id)
 
 
 def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[Any], list[Any]]]:
@@ -181,32 +185,38 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
     detail = gr.Markdown(elem_id="doc-detail")
 
     @shown
-    async def run_ingest(paths: list[str] | None, filter_text: str, progress: gr.Progress = gr.Progress()) -> Any:
+    async def run_ingest(
+        paths: list[str] | None, filter_text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
+    ) -> Any:
         if not paths:
             gr.Warning("Choose one or more files first.")
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        me = await ctx.signed_in(request)
         progress(0.0, desc="starting")
-        outcomes = await ingest_uploads(ctx, paths, lambda fraction, message: progress(fraction, desc=message))
+        outcomes = await ingest_uploads(me, paths, lambda fraction, message: progress(fraction, desc=message))
         failed = [o for o in outcomes if o.outcome == "failed"]
         if failed:
             gr.Warning(html.escape(f"{len(failed)} of {len(outcomes)} file(s) failed; the table says why."))
-        table_value, line = await documents_table(ctx, filter_text)
+        table_value, line = await documents_table(me, filter_text)
         return table([o.row() for o in outcomes], RESULT_HEADERS), table_value, line, None
 
     @shown
-    async def refresh_docs(filter_text: str) -> tuple[pd.DataFrame, str]:
-        return await documents_table(ctx, filter_text)
+    async def refresh_docs(filter_text: str, request: gr.Request) -> tuple[pd.DataFrame, str]:
+        return await documents_table(await ctx.signed_in(request), filter_text)
 
-    show_doc, pick = item_viewer(lambda ident: document_markdown(ctx, ident), cell_int, "Enter a document id.")
+    show_doc, pick = item_viewer(
+        lambda request, ident: _document(ctx, request, ident), cell_int, "Enter a document id."
+    )
 
     @shown
-    async def remove(value: Any, filter_text: str) -> tuple[pd.DataFrame, str, str, Any]:
+    async def remove(value: Any, filter_text: str, request: gr.Request) -> tuple[pd.DataFrame, str, str, Any]:
         document_id = cell_int(value)
         if document_id is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # cancelled in the confirmation, or no id
-        gone = await knowledge.document_delete(ctx.desk(), await ctx.actor(), document_id)
+        me = await ctx.signed_in(request)
+        gone = await knowledge.document_delete(me.desk(), me.person, document_id)
         gr.Info(html.escape(f"Deleted document {gone.id} ({gone.filename})."))
-        table_value, line = await documents_table(ctx, filter_text)
+        table_value, line = await documents_table(me, filter_text)
         return table_value, line, "", ""
 
     ingest.click(
