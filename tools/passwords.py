@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.config import Settings
 from store.models import User
 from store.models_auth import UserCredential, WebSession
+from tools import permissions
 from tools.actor import Actor
-from tools.common import audit
+from tools.audit import record_event
 from tools.desk import Desk
 from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from tools.users import ensure_actor, require_user
@@ -75,17 +76,17 @@ def needs_rehash(stored_hash: str) -> bool:
 async def password_set(desk: Desk, actor: Actor, username: str, password: str) -> None:
     """Set ``username``'s password (admins for anyone, everyone for themselves); their browser sessions end."""
     if actor.username != username:
-        actor.require("admin", "setting another user's password")
+        permissions.require(actor, "people.write", "setting another user's password")
     check_password_rules(password, username)
     hashed = await hash_password(password)
     async with desk.sessions.begin() as session:
         user = await require_user(session, username)
         if user.username != username:  # an id was given: the rule above compared usernames
-            actor.require("admin", "setting another user's password")
+            permissions.require(actor, "people.write", "setting another user's password")
         await _store_hash(session, user.id, hashed, desk)
         # A new password means: whoever is signed in with the old one is signed out.
         ended = await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        audit(
+        record_event(
             session,
             actor,
             "user.password_set",
@@ -158,7 +159,7 @@ async def bootstrap_admin(desk: Desk, settings: Settings) -> AdminBootstrap | No
     hashed = await hash_password(password)
     async with desk.sessions.begin() as session:
         await _store_hash(session, admin.user_id, hashed, desk)
-        audit(session, None, "user.password_bootstrap", "user", admin.user_id, after={"username": username})
+        record_event(session, None, "user.password_bootstrap", "user", admin.user_id, after={"username": username})
     return AdminBootstrap(username=username, generated_password=None if given else password)
 
 

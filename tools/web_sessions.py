@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from store.models import User
 from store.models_auth import SignInAttempt, UserCredential, WebSession
 from tools.actor import Actor
-from tools.common import audit
+from tools.audit import record_event
 from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError
 from tools.passwords import needs_rehash, rehash, verify_password
@@ -132,8 +132,8 @@ async def _record(
         )
         action = "auth.sign_in" if outcome == "success" else "auth.sign_in_failed"
         target = user.user_id if user else identifier
-        after = {"identifier": identifier, "address": address, "outcome": outcome, **detail}
-        audit(session, user if outcome == "success" else None, action, "user", target, after=after)
+        after = {"identifier": identifier, "outcome": outcome, **detail}
+        record_event(session, user, action, "user", target, after=after, address=address, at=now)
         await session.execute(delete(SignInAttempt).where(SignInAttempt.created_at < now - ATTEMPTS_KEPT))
 
 
@@ -252,5 +252,5 @@ async def sign_out(desk: Desk, token: str | None, *, address: str | None = None)
         user = await session.get(User, row.user_id)
         await session.delete(row)
         actor = actor_of(user) if user is not None else None
-        audit(session, actor, "auth.sign_out", "user", row.user_id, after={"address": address})
+        record_event(session, actor, "auth.sign_out", "user", row.user_id, address=address, at=desk.clock())
     return True

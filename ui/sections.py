@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from tools.actor import Actor
-from tools.web_access import Capability, allows
+from tools.permissions import Capability, allows
 
 Section = Literal["chat", "voice", "my_tickets", "queue", "analytics", "knowledge", "articles", "people"]
 

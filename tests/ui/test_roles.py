@@ -13,9 +13,9 @@ from tools.errors import ForbiddenError, NotFoundError
 from tools.passwords import password_set
 from tools.tickets import ticket_get
 from tools.web_sessions import sign_in, sign_out
-from ui.admin_people import create_token, set_access, users_table
+from ui.admin_people import create_token, revoke_token, set_access, tokens_table, users_table
 from ui.context import SESSION_COOKIE, SignedIn
-from ui.my_tickets import my_ticket_markdown, my_table, my_tickets, reply
+from ui.my_tickets import my_table, my_ticket_markdown, my_tickets, reply
 from ui.sections import visible_sections
 
 
@@ -60,17 +60,29 @@ async def test_users_and_tokens_for_admins_only(ui: SignedIn, make_user: MakeUse
     assert {"admin", "tess"} <= set(listing["Username"]) and "user(s)" in line
     changed = await set_access(ui, "tess", "manager", False)
     assert (changed.role, changed.is_active) == ("manager", False)
-    token = await create_token(ui, "admin", "ci")
-    assert token.startswith("sa_")
+    made = await create_token(ui, "admin", "ci", "30d", ["desk:read"])
+    assert made.token.startswith("sa_")
+    listed, line = await tokens_table(ui, "admin")
+    assert list(listed["ID"]) == [made.info.id] and list(listed["Status"]) == ["active"] and "1 token(s)" in line
+    assert list(listed["Scopes"]) == ["desk:read"]
+    await revoke_token(ui, made.info.id)
+    listed, _ = await tokens_table(ui)
+    assert list(listed["Status"]) == ["revoked"]
 
     as_tech = ui.ui.as_actor(tess)
     with pytest.raises(ForbiddenError):
         await set_access(as_tech, "admin", "end_user", True)
     with pytest.raises(ForbiddenError):
         await create_token(as_tech, "tess", "mine")
+    with pytest.raises(ForbiddenError):
+        await tokens_table(as_tech)
+    with pytest.raises(ForbiddenError):
+        await revoke_token(as_tech, made.info.id)
 
 
-async def test_handlers_act_as_the_person_on_the_request_cookie(ui: SignedIn, admin: Actor, make_user: MakeUser) -> None:
+async def test_handlers_act_as_the_person_on_the_request_cookie(
+    ui: SignedIn, admin: Actor, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     await password_set(ui.desk(), admin, "alice", "alice-password")
     opened = await sign_in(ui.desk(), identifier="alice", password="alice-password", address="127.0.0.1")
