@@ -38,11 +38,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = build_http_app(settings, with_ui=not args.no_ui)
-    print(
-        f"support-agent: UI at http://{settings.host}:{settings.port}/  MCP at "
-        f"http://{settings.host}:{settings.port}/mcp",
-        file=sys.stderr,
-    )
+    from tools.demo.content import DEMO_PASSWORD
+
+    base = f"http://{settings.host}:{settings.port}"
+    if not args.no_ui:
+        print(
+            f"support-agent: UI at {base}/ — sign in there (demo desk: alice, tom.tech or maria.manager with "
+            f"password {DEMO_PASSWORD!r}; the admin's password was printed on first start)",
+            file=sys.stderr,
+        )
+    print(f"support-agent: MCP at {base}/mcp", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 

@@ -44,8 +44,10 @@ def build_ui(ctx: UIContext) -> gr.Blocks:
     loaders: dict[Section, list[Loader]] = {}
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=UPLOAD_CACHE) as blocks:
         with gr.Row(equal_height=True):
-            header = gr.Markdown(f"## {TITLE}", elem_id="header")
-            gr.HTML(SIGN_OUT, elem_id="signout-box", scale=0, min_width=120)
+            with gr.Column(scale=8):
+                header = gr.Markdown(f"## {TITLE}", elem_id="header")
+            with gr.Column(scale=1, min_width=120):
+                gr.HTML(SIGN_OUT, elem_id="signout-box")
         with gr.Tabs(elem_id="main-tabs") as main_tabs:
             with gr.Tab("Chat", id="chat", elem_id="tab-chat", visible=False) as tabs["chat"]:
                 build_chat_tab(ctx)
