@@ -1,7 +1,7 @@
 """web sign-in: password credentials, browser sessions, sign-in attempts
 
 Revision ID: 0005_web_sign_in
-Revises: 0004_auth
+Revises: 0006_analytics
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import store.types
 
 revision = "0005_web_sign_in"
-down_revision = "0004_auth"
+down_revision = "0006_analytics"
 branch_labels = None
 depends_on = None
 
