@@ -159,6 +159,12 @@ async def test_sessions_expire_idle_and_absolute_and_end_on_sign_out_password_ch
     assert await session_actor(desk, token) is None  # ...idleness ends it
 
     token = await fresh()
+    clock.advance(minutes=cfg.session_idle_minutes - 1)
+    assert await session_actor(desk, token, activity=False) == alice  # a page's own heartbeat...
+    clock.advance(minutes=2)
+    assert await session_actor(desk, token, activity=False) is None  # ...does not keep it alive
+
+    token = await fresh()
     for _ in range(int(cfg.session_hours * 60 / (cfg.session_idle_minutes / 2)) + 1):
         clock.advance(minutes=cfg.session_idle_minutes / 2)
         if await session_actor(desk, token) is None:

@@ -209,9 +209,12 @@ async def _open_session(desk: Desk, actor: Actor, address: str, user_agent: str 
     return SignedIn(token=token, actor=actor, expires_at=expires)
 
 
-async def session_actor(desk: Desk, token: str | None) -> Actor | None:
+async def session_actor(desk: Desk, token: str | None, *, activity: bool = True) -> Actor | None:
     """The signed-in user a browser's session token stands for, or None (unknown, ended, expired, idle,
-    or the user was deactivated). Read on every request, so changes apply at once."""
+    or the user was deactivated). Read on every request, so changes apply at once.
+
+    ``activity=False`` for requests a page makes by itself (Gradio's heartbeat): they do not keep an
+    unattended session from going idle."""
     if not token:
         return None
     now = desk.clock()
@@ -233,7 +236,7 @@ async def session_actor(desk: Desk, token: str | None) -> Actor | None:
         return None
     if not user.is_active:
         return None
-    if now - web.last_seen_at >= TOUCH_EVERY:
+    if activity and now - web.last_seen_at >= TOUCH_EVERY:
         async with desk.sessions.begin() as session:
             await session.execute(update(WebSession).where(WebSession.id == web.id).values(last_seen_at=now))
     return actor_of(user)

@@ -87,7 +87,9 @@ class SessionGate:
             logger.warning("refused a cross-site %s %s: %s", method, path, reason)
             await _reply(send, 403, {"error": "cross-site request refused", "detail": reason})
             return
-        actor = await session_actor(self.desk(), _cookies(headers).get(SESSION_COOKIE))
+        token = _cookies(headers).get(SESSION_COOKIE)
+        # An open tab's heartbeat is not a person using the desk: it must not keep the session from idling.
+        actor = await session_actor(self.desk(), token, activity="/heartbeat/" not in path)
         if actor is None and scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return

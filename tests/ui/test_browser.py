@@ -40,6 +40,8 @@ AGENT_MS = 120_000
 QUIET_S = 0.4
 """How long a page must have no request in flight to count as settled."""
 MAX_TABS = 40
+# Playwright's assertions wait 5 s by default; on a loaded machine a page load can take longer.
+expect.set_options(timeout=STEP_MS)
 ADMIN_PASSWORD = "browser-admin-password"
 PEOPLE = {"end_user": "alice", "technician": "tom.tech", "manager": "maria.manager", "admin": "admin"}
 """Who signs in for each role: the demo desk's people (README: demo passwords)."""
