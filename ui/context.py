@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from agent.runner import SupportAgent
 
 logger = logging.getLogger(__name__)
+
+ClientFactoryBuilder = Callable[[Settings, Desk], Callable[[str | None, str | None], Any]]
+"""Given the settings and the open desk, what makes the agent's MCP client for (actor, token)."""
 
 SESSION_COOKIE = "sa_session"
 """The browser session cookie: a random token whose hash names a ``web_sessions`` row."""
@@ -43,6 +47,8 @@ class UIContext:
 
     settings: Settings
     ref: DeskRef
+    client_factory: ClientFactoryBuilder | None = None
+    """From the composition root (server/): the agent's in-memory MCP clients acting as each person."""
     _agent: SupportAgent | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -73,7 +79,8 @@ class UIContext:
                     from agent.runner import SupportAgent
 
                     settings = self.settings.model_copy(update={"agent_mcp_url": None})
-                    agent = SupportAgent(settings, desk=desk, client_factory=in_memory_client_factory(settings, desk))
+                    clients = self.client_factory(settings, desk) if self.client_factory is not None else None
+                    agent = SupportAgent(settings, desk=desk, client_factory=clients)
                     await agent.start()
                     self._agent = agent
         return self._agent

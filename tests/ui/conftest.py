@@ -8,6 +8,7 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from agent.memory import CHECKPOINT_TABLES
+from server.app import in_memory_client_factory
 from tests.knowledge.conftest import FakeEmbedder, attach, drop_all
 from tools.actor import Actor
 from tools.desk import Desk, DeskRef
@@ -21,7 +22,7 @@ async def ui(desk: Desk, admin: Actor) -> AsyncIterator[SignedIn]:
     knowledge = await attach(desk, FakeEmbedder())
     # The offline policy whatever the environment says: no test reaches a real LLM.
     settings = desk.settings.model_copy(update={"llm": "offline", "actor": "admin", "actor_role": "admin"})
-    ctx = UIContext(settings=settings, ref=DeskRef(desk))
+    ctx = UIContext(settings=settings, ref=DeskRef(desk), client_factory=in_memory_client_factory)
     try:
         yield ctx.as_actor(admin)
     finally:
