@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from mcp import Client
@@ -34,7 +33,7 @@ from server.gate import DeskGate
 from server.ratelimit import RateLimits
 from server.surface import TOOLSETS, Registrar
 from store.config import Settings
-from tools.desk import Desk, open_desk
+from tools.desk import Desk, DeskRef, open_desk
 from tools.users import ensure_actor
 
 logger = logging.getLogger(__name__)
@@ -59,13 +58,6 @@ TOOL_MODULES = (
 """Each has ``register(reg: Registrar)``; a new capability adds its module here."""
 
 Lifespan = Callable[[MCPServer[AppState]], AbstractAsyncContextManager[AppState]]
-
-
-@dataclass
-class DeskRef:
-    """A desk opened by someone else (the HTTP app's lifespan, a test), handed over before first use."""
-
-    desk: Desk | None = None
 
 
 def in_memory_client_factory(settings: Settings, desk: Desk) -> Callable[[str | None, str | None], Client]:

@@ -38,11 +38,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = build_http_app(settings, with_ui=not args.no_ui)
-    print(
-        f"support-agent: UI at http://{settings.host}:{settings.port}/  MCP at "
-        f"http://{settings.host}:{settings.port}/mcp",
-        file=sys.stderr,
-    )
+    from tools.demo.content import DEMO_PASSWORD
+
+    base = f"http://{settings.host}:{settings.port}"
+    if not args.no_ui:
+        print(
+            f"support-agent: UI at {base}/ — sign in there (demo desk: alice, tom.tech or maria.manager with "
+            f"password {DEMO_PASSWORD!r}; the admin's password was printed on first start)",
+            file=sys.stderr,
+        )
+    print(f"support-agent: MCP at {base}/mcp", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
@@ -137,6 +142,44 @@ def _cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_new_password(username: str) -> str | None:
+    """From the terminal (asked twice, not echoed), or the first line of stdin when it is piped."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"New password for {username}: ")
+    if getpass.getpass("Repeat it: ") != first:
+        print("support-agent: the two passwords differ; nothing changed", file=sys.stderr)
+        return None
+    return first
+
+
+def _cmd_user(args: argparse.Namespace) -> int:
+    from tools.desk import open_desk
+    from tools.errors import DeskError
+    from tools.passwords import password_set
+    from tools.users import ensure_actor
+
+    settings = _settings(args)
+    password = _read_new_password(args.username)
+    if password is None:
+        return 1
+
+    async def run() -> None:
+        async with open_desk(settings) as desk:
+            actor = await ensure_actor(desk, settings.actor, settings.actor_role)
+            await password_set(desk, actor, args.username, password)
+
+    try:
+        asyncio.run(run())
+    except DeskError as exc:
+        print(f"support-agent: {exc}", file=sys.stderr)
+        return 1
+    print(f"password of {args.username} set; their browser sessions ended", file=sys.stderr)
+    return 0
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from server.cli_ingest import run_ingest
 
@@ -205,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_sub.add_parser("revoke", help="revoke a token by id; effective on its next request")
     revoke.add_argument("id", type=int)
     token.set_defaults(func=_cmd_token)
+
+    user = sub.add_parser("user", help="manage users: set a password for the web sign-in")
+    user.add_argument("action", choices=["password"])
+    user.add_argument("username")
+    user.set_defaults(func=_cmd_user)
 
     ingest = sub.add_parser("ingest", help="ingest files and folders into the knowledge base")
     ingest.add_argument("paths", nargs="+")

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.app import DeskRef, build_server
+from server.app import build_server, in_memory_client_factory
 from server.auth import DeskTokenVerifier
 from server.ratelimit import RateLimits
 from server.web import (
@@ -36,7 +36,7 @@ from server.web import (
     transport_security,
 )
 from store.config import Settings
-from tools.desk import open_desk
+from tools.desk import DeskRef, open_desk
 from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)
@@ -133,5 +133,6 @@ def build_http_app(
     if with_ui:
         from ui.mount import mount_ui
 
-        mount_ui(app, settings, ref)
+        # The UI's agent reaches this desk through the same in-memory MCP clients as the server's own agent.
+        mount_ui(app, settings, ref, client_factory=in_memory_client_factory)
     return app

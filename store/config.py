@@ -105,6 +105,25 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    # --- web sign-in ------------------------------------------------------------------------------
+    admin_password: SecretStr | None = None
+    """The first admin's password on a new data directory; unset: one is generated and printed once."""
+    session_hours: float = Field(default=12.0, gt=0)
+    """A browser session ends this long after sign-in, however active."""
+    session_idle_minutes: float = Field(default=120.0, gt=0)
+    """A browser session also ends after this long without a request."""
+    cookie_secure: bool | None = None
+    """Mark the session cookie Secure. None: when the request came over HTTPS (set true behind a TLS proxy)."""
+    signin_window_minutes: float = Field(default=15.0, gt=0)
+    """Failed sign-ins older than this are forgotten."""
+    signin_slow_after: int = Field(default=3, ge=1)
+    """After this many failures for one account, each further attempt waits 1, 2, 4 ... (at most 60) seconds."""
+    signin_lock_after: int = Field(default=8, ge=1)
+    """After this many failures for one account it is locked for ``signin_lock_minutes``."""
+    signin_address_lock_after: int = Field(default=30, ge=1)
+    """After this many failures from one network address (any accounts) it is locked too."""
+    signin_lock_minutes: float = Field(default=15.0, gt=0)
+
     # --- SLA --------------------------------------------------------------------------------------
     sla_hours_critical: float = 4.0
     sla_hours_high: float = 8.0

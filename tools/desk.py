@@ -36,6 +36,13 @@ class Desk:
         return self.engine.dialect.name
 
 
+@dataclass
+class DeskRef:
+    """A desk opened by someone else (the HTTP app's lifespan, a test), handed over before first use."""
+
+    desk: Desk | None = None
+
+
 @asynccontextmanager
 async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Desk]:
     """Open the store (migrating an empty database first) and yield the desk; close it all on exit."""

@@ -26,7 +26,7 @@ from tools.permissions import analytics_scope
 from tools.satisfaction import analytics_satisfaction
 from tools.sla import PRIORITIES, STATUSES
 from tools.ticket_query import ticket_list
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import table, when
 
@@ -71,7 +71,7 @@ class Figures:
     note: str
 
 
-async def queue_counts(ctx: UIContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+async def queue_counts(ctx: SignedIn) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tickets per status and per priority now (with how many breach a target), from one GROUP BY."""
     counts = await queue_count_rows(ctx.desk(), await ctx.actor())
     by_status = [
@@ -89,7 +89,7 @@ async def queue_counts(ctx: UIContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table(by_status, ["Status", "Tickets", "Breached"]), table(by_priority, ["Priority", "Tickets", "Breached"])
 
 
-async def figures(ctx: UIContext, start_text: str, end_text: str, bucket: str, hours: str) -> Figures:
+async def figures(ctx: SignedIn, start_text: str, end_text: str, bucket: str, hours: str) -> Figures:
     """Every chart's data for the period, as DataFrames named by chart."""
     desk, actor = ctx.desk(), await ctx.actor()
     start = parse_day(start_text, "start")
@@ -144,7 +144,7 @@ async def figures(ctx: UIContext, start_text: str, end_text: str, bucket: str, h
     return Figures(frames, note)
 
 
-async def agent_tickets(ctx: UIContext, agent: str) -> pd.DataFrame:
+async def agent_tickets(ctx: SignedIn, agent: str) -> pd.DataFrame:
     """The ticket list behind a row of the per-agent table."""
     assignee = "unassigned" if agent == "(unassigned)" else agent
     page = await ticket_list(ctx.desk(), await ctx.actor(), assignee=assignee, limit=100)
@@ -221,17 +221,19 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
     outputs = [note, *(plots[c] for c in CHARTS), *(downloads[c] for c in CHARTS)]
 
     @shown
-    async def load(start_text: str, end_text: str, bucket_value: str, hours_value: str) -> list[Any]:
-        result = await figures(ctx, start_text, end_text, bucket_value, hours_value)
+    async def load(
+        start_text: str, end_text: str, bucket_value: str, hours_value: str, request: gr.Request
+    ) -> list[Any]:
+        result = await figures(await ctx.signed_in(request), start_text, end_text, bucket_value, hours_value)
         values: list[Any] = [result.note]
         values += [result.frames[c] for c in CHARTS]
         values += [write_csv(c, result.frames[c]) for c in CHARTS]
         return values
 
     @shown
-    async def open_agent(frame: pd.DataFrame, evt: gr.SelectData) -> pd.DataFrame:
+    async def open_agent(frame: pd.DataFrame, evt: gr.SelectData, request: gr.Request) -> pd.DataFrame:
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        return await agent_tickets(ctx, str(frame.iloc[int(row)]["Agent"]))
+        return await agent_tickets(await ctx.signed_in(request), str(frame.iloc[int(row)]["Agent"]))
 
     inputs = [start, end, bucket, hours]
     refresh.click(load, inputs, outputs)

@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from tools import kb
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import cell_int, csv_list, table
 from ui.viewer import item_viewer
@@ -18,7 +18,7 @@ HEADERS = ["ID", "Title", "Tags", "Score", "Snippet"]
 SEARCH_LIMIT = 50
 
 
-async def search_articles(ctx: UIContext, query: str | None) -> pd.DataFrame:
+async def search_articles(ctx: SignedIn, query: str | None) -> pd.DataFrame:
     """Articles matching every word of ``query``, best first; with no query, the newest articles."""
     # On page load Gradio passes None for a textbox nobody has typed in.
     query = (query or "").strip()
@@ -32,14 +32,18 @@ async def search_articles(ctx: UIContext, query: str | None) -> pd.DataFrame:
     return table([[h.id, h.title, ", ".join(h.tags), round(h.score, 3), h.snippet] for h in hits], HEADERS)
 
 
-async def article_markdown(ctx: UIContext, article_id: int) -> str:
+async def article_markdown(ctx: SignedIn, article_id: int) -> str:
     article = await kb.kb_article_get(ctx.desk(), await ctx.actor(), article_id)
     return kb.kb_article_markdown(article)
 
 
-async def create_article(ctx: UIContext, title: str, body: str, tags: str, url: str) -> kb.KBArticlePublic:
+async def create_article(ctx: SignedIn, title: str, body: str, tags: str, url: str) -> kb.KBArticlePublic:
     data = kb.KBArticleCreate(title=title, body=body, tags=csv_list(tags), url=url.strip() or None)
     return await kb.kb_article_create(ctx.desk(), await ctx.actor(), data)
+
+
+async def _article(ctx: UIContext, request: gr.Request, article_id: int) -> str:
+    return await article_markdown(await ctx.signed_in(request), article_id)
 
 
 def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]:
@@ -73,14 +77,16 @@ def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]
         create = gr.Button("Create article", variant="primary", elem_id="kb-create")
 
     @shown
-    async def run_search(text: str | None) -> pd.DataFrame:
-        return await search_articles(ctx, text)
+    async def run_search(text: str | None, request: gr.Request) -> pd.DataFrame:
+        return await search_articles(await ctx.signed_in(request), text)
 
-    show, pick = item_viewer(lambda ident: article_markdown(ctx, ident), cell_int, "Enter an article id.")
+    show, pick = item_viewer(lambda request, ident: _article(ctx, request, ident), cell_int, "Enter an article id.")
 
     @shown
-    async def run_create(title_text: str, body_text: str, tags_text: str, url_text: str) -> tuple[Any, ...]:
-        created = await create_article(ctx, title_text, body_text, tags_text, url_text)
+    async def run_create(
+        title_text: str, body_text: str, tags_text: str, url_text: str, request: gr.Request
+    ) -> tuple[Any, ...]:
+        created = await create_article(await ctx.signed_in(request), title_text, body_text, tags_text, url_text)
         gr.Info(html.escape(f"Created article {created.id}: {created.title}"))
         return str(created.id), kb.kb_article_markdown(created), "", "", "", ""
 

@@ -17,7 +17,7 @@ import pandas as pd
 from tools import knowledge, permissions
 from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from ui.confirm import Pending, ask, confirmed
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import cell_int, size, table, when
 from ui.viewer import item_viewer
@@ -58,7 +58,7 @@ def _read_upload(path: str, max_mb: float) -> bytes:
     return Path(path).read_bytes()
 
 
-async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
+async def ingest_uploads(ctx: SignedIn, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
     """Ingest each uploaded file through document_ingest; one file's failure does not stop the others."""
     desk, actor = ctx.desk(), await ctx.actor()
     outcomes: list[UploadOutcome] = []
@@ -106,7 +106,7 @@ async def ingest_uploads(ctx: UIContext, paths: Sequence[str], report: Report | 
     return outcomes
 
 
-async def documents_table(ctx: UIContext, query: str | None = None) -> tuple[pd.DataFrame, str]:
+async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.DataFrame, str]:
     """The newest documents (one page) and a line saying how many there are."""
     page = await knowledge.document_list(
         ctx.desk(), await ctx.actor(), query=(query or "").strip() or None, limit=DOC_PAGE
@@ -130,7 +130,7 @@ async def documents_table(ctx: UIContext, query: str | None = None) -> tuple[pd.
     return table(rows, DOC_HEADERS), f"Showing {shown_count}{page.total} document(s)."
 
 
-async def document_markdown(ctx: UIContext, document_id: int) -> str:
+async def document_markdown(ctx: SignedIn, document_id: int) -> str:
     """A document's facts and the citations of its first chunks."""
     doc = await knowledge.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
     lines = [
@@ -153,7 +153,7 @@ async def document_markdown(ctx: UIContext, document_id: int) -> str:
 DELETE = "delete a document"
 
 
-async def request_delete(ctx: UIContext, document_id: int) -> Pending:
+async def request_delete(ctx: SignedIn, document_id: int) -> Pending:
     """The question a Delete asks (nothing is deleted yet); the document must exist and the caller be an admin."""
     actor = await ctx.actor()
     permissions.require(actor, "knowledge.write", "document delete")
@@ -162,9 +162,13 @@ async def request_delete(ctx: UIContext, document_id: int) -> Pending:
     return ask(DELETE, doc.id, f"**{question}**")
 
 
-async def confirm_delete(ctx: UIContext, asked: Pending | None) -> knowledge.DocumentPublic:
+async def confirm_delete(ctx: SignedIn, asked: Pending | None) -> knowledge.DocumentPublic:
     """Delete the document ``asked`` named, if the question is live; otherwise refuse and delete nothing."""
     return await knowledge.document_delete(ctx.desk(), await ctx.actor(), confirmed(asked, DELETE))
+
+
+async def _document(ctx: UIContext, request: gr.Request, document_id: int) -> str:
+    return await document_markdown(await ctx.signed_in(request), document_id)
 
 
 def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[Any], list[Any]]]:
@@ -205,38 +209,44 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
     detail = gr.Markdown(elem_id="doc-detail")
 
     @shown
-    async def run_ingest(paths: list[str] | None, filter_text: str, progress: gr.Progress = gr.Progress()) -> Any:
+    async def run_ingest(
+        paths: list[str] | None, filter_text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
+    ) -> Any:
         if not paths:
             gr.Warning("Choose one or more files first.")
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        me = await ctx.signed_in(request)
         progress(0.0, desc="starting")
-        outcomes = await ingest_uploads(ctx, paths, lambda fraction, message: progress(fraction, desc=message))
+        outcomes = await ingest_uploads(me, paths, lambda fraction, message: progress(fraction, desc=message))
         failed = [o for o in outcomes if o.outcome == "failed"]
         if failed:
             gr.Warning(html.escape(f"{len(failed)} of {len(outcomes)} file(s) failed; the table says why."))
-        table_value, line = await documents_table(ctx, filter_text)
+        table_value, line = await documents_table(me, filter_text)
         return table([o.row() for o in outcomes], RESULT_HEADERS), table_value, line, None
 
     @shown
-    async def refresh_docs(filter_text: str) -> tuple[pd.DataFrame, str]:
-        return await documents_table(ctx, filter_text)
+    async def refresh_docs(filter_text: str, request: gr.Request) -> tuple[pd.DataFrame, str]:
+        return await documents_table(await ctx.signed_in(request), filter_text)
 
-    show_doc, pick = item_viewer(lambda ident: document_markdown(ctx, ident), cell_int, "Enter a document id.")
+    show_doc, pick = item_viewer(
+        lambda request, ident: _document(ctx, request, ident), cell_int, "Enter a document id."
+    )
 
     @shown
-    async def ask_delete(value: Any) -> tuple[Pending | None, Any, str]:
+    async def ask_delete(value: Any, request: gr.Request) -> tuple[Pending | None, Any, str]:
         document_id = cell_int(value)
         if document_id is None:
             gr.Warning("Enter a document id.")
             return gr.skip(), gr.skip(), gr.skip()
-        asked = await request_delete(ctx, document_id)
+        asked = await request_delete(await ctx.signed_in(request), document_id)
         return asked, gr.Row(visible=True), asked.question
 
     @shown
-    async def remove(asked: Pending | None, filter_text: str) -> tuple[Any, ...]:
-        gone = await confirm_delete(ctx, asked)
+    async def remove(asked: Pending | None, filter_text: str, request: gr.Request) -> tuple[Any, ...]:
+        me = await ctx.signed_in(request)
+        gone = await confirm_delete(me, asked)
         gr.Info(html.escape(f"Deleted document {gone.id} ({gone.filename})."))
-        table_value, line = await documents_table(ctx, filter_text)
+        table_value, line = await documents_table(me, filter_text)
         return table_value, line, "", "", None, gr.Row(visible=False)
 
     def never_mind() -> tuple[None, Any]:

@@ -12,7 +12,7 @@ from tools import tickets
 from tools.sla import Priority, Status
 from tools.ticket_models import TicketDetail, TicketPage
 from tools.ticket_query import ticket_list
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import table, when
 from ui.viewer import item_viewer
@@ -45,7 +45,7 @@ class Pager:
     offset: int = 0
 
 
-async def queue_page(ctx: UIContext, flt: QueueFilter, cursor: str | None = None) -> TicketPage:
+async def queue_page(ctx: SignedIn, flt: QueueFilter, cursor: str | None = None) -> TicketPage:
     return await ticket_list(
         ctx.desk(),
         await ctx.actor(),
@@ -131,8 +131,12 @@ def ticket_markdown(detail: TicketDetail) -> str:
     return "\n".join(lines)
 
 
-async def ticket_detail_markdown(ctx: UIContext, ref: str) -> str:
+async def ticket_detail_markdown(ctx: SignedIn, ref: str) -> str:
     return ticket_markdown(await tickets.ticket_get(ctx.desk(), await ctx.actor(), ref))
+
+
+async def _detail(ctx: UIContext, request: gr.Request, ref: str) -> str:
+    return await ticket_detail_markdown(await ctx.signed_in(request), ref)
 
 
 def build_tickets_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]:
@@ -158,34 +162,34 @@ def build_tickets_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]:
     def make_filter(st: list[Status] | None, pr: list[Priority] | None, br: str, tx: str) -> QueueFilter:
         return QueueFilter(list(st or []), list(pr or []), BREACH.get(br), (tx or "").strip() or None)
 
-    async def show(flt: QueueFilter, pg: Pager) -> tuple[pd.DataFrame, str, Pager]:
-        page = await queue_page(ctx, flt, pg.cursor)
+    async def show(request: gr.Request, flt: QueueFilter, pg: Pager) -> tuple[pd.DataFrame, str, Pager]:
+        page = await queue_page(await ctx.signed_in(request), flt, pg.cursor)
         pg.next_cursor = page.next_cursor
         first = pg.offset + 1 if page.items else 0
         line = f"Tickets {first}–{pg.offset + len(page.items)} of {page.total}"
         return queue_table(page), line, pg
 
     @shown
-    async def load(st: Any, pr: Any, br: str, tx: str) -> tuple[pd.DataFrame, str, Pager]:
-        return await show(make_filter(st, pr, br, tx), Pager())
+    async def load(st: Any, pr: Any, br: str, tx: str, request: gr.Request) -> tuple[pd.DataFrame, str, Pager]:
+        return await show(request, make_filter(st, pr, br, tx), Pager())
 
     @shown
-    async def forward(st: Any, pr: Any, br: str, tx: str, pg: Pager) -> Any:
+    async def forward(st: Any, pr: Any, br: str, tx: str, pg: Pager, request: gr.Request) -> Any:
         if pg.next_cursor is None:
             gr.Info("This is the last page.")
             return gr.skip(), gr.skip(), gr.skip()
         moved = Pager(pg.next_cursor, [*pg.previous, pg.cursor], None, pg.offset + PAGE)
-        return await show(make_filter(st, pr, br, tx), moved)
+        return await show(request, make_filter(st, pr, br, tx), moved)
 
     @shown
-    async def back(st: Any, pr: Any, br: str, tx: str, pg: Pager) -> Any:
+    async def back(st: Any, pr: Any, br: str, tx: str, pg: Pager, request: gr.Request) -> Any:
         if not pg.previous:
             return gr.skip(), gr.skip(), gr.skip()
         moved = Pager(pg.previous[-1], pg.previous[:-1], None, max(pg.offset - PAGE, 0))
-        return await show(make_filter(st, pr, br, tx), moved)
+        return await show(request, make_filter(st, pr, br, tx), moved)
 
     open_one, pick = item_viewer(
-        lambda ref: ticket_detail_markdown(ctx, ref),
+        lambda request, ref: _detail(ctx, request, ref),
         lambda value: str(value or "").strip() or None,
         "Enter a ticket number such as TCK-000042.",
     )

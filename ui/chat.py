@@ -73,12 +73,15 @@ def build_chat_tab(ctx: UIContext) -> None:
         return [*history, {"role": "user", "content": text}], "", text
 
     @shown
-    async def answer(message: str, history: list[Message], conversation_id: str | None) -> tuple[list[Message], Any]:
+    async def answer(
+        message: str, history: list[Message], conversation_id: str | None, request: gr.Request
+    ) -> tuple[list[Message], Any]:
         if not message:
             return history, conversation_id
+        me = await ctx.signed_in(request)
         agent = await ctx.agent()
-        actor = await ctx.actor()
-        reply = await agent.ask(message, conversation_id, actor=actor.username)
+        # The agent acts as the signed-in person, with their role, never as the configured admin.
+        reply = await agent.ask(message, conversation_id, actor=me.person.username)
         return [*history, {"role": "assistant", "content": reply_markdown(reply)}], reply.conversation_id
 
     for trigger in (box.submit, send.click):

@@ -1,4 +1,4 @@
-"""Fixtures for the UI tests: a UIContext on the test desk, with a fast embedder and the offline agent."""
+"""Fixtures for the UI tests: the UI signed in as an admin on the test desk, a fast embedder, the offline agent."""
 
 from __future__ import annotations
 
@@ -8,22 +8,23 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from agent.memory import CHECKPOINT_TABLES
-from server.app import DeskRef
+from server.app import in_memory_client_factory
 from tests.knowledge.conftest import FakeEmbedder, attach, drop_all
-from tools.desk import Desk
-from ui.context import UIContext
+from tools.actor import Actor
+from tools.desk import Desk, DeskRef
+from ui.context import SignedIn, UIContext
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def ui(desk: Desk) -> AsyncIterator[UIContext]:
-    """The UI's context acting as the configured admin; knowledge, agent and checkpoints undone afterwards."""
+async def ui(desk: Desk, admin: Actor) -> AsyncIterator[SignedIn]:
+    """The UI as a signed-in admin; knowledge, agent and checkpoints undone afterwards."""
     previous = desk.knowledge
     knowledge = await attach(desk, FakeEmbedder())
     # The offline policy whatever the environment says: no test reaches a real LLM.
     settings = desk.settings.model_copy(update={"llm": "offline", "actor": "admin", "actor_role": "admin"})
-    ctx = UIContext(settings=settings, ref=DeskRef(desk))
+    ctx = UIContext(settings=settings, ref=DeskRef(desk), client_factory=in_memory_client_factory)
     try:
-        yield ctx
+        yield ctx.as_actor(admin)
     finally:
         await ctx.aclose()
         await drop_all(knowledge.vectors)

@@ -1,5 +1,7 @@
 """End to end: ``support-agent serve`` with the demo desk, driven by headless Chromium through the Gradio page.
 
+Every test signs in first, as one of the demo desk's people (one per role), through the sign-in page.
+
 Set ``SUPPORT_UI_SCREENSHOT=/tmp/ui.png`` to keep a full-page screenshot of the last screen for a look.
 """
 
@@ -20,6 +22,8 @@ import pytest
 from playwright.sync_api import Locator, Page, Request, Response, Route, expect, sync_playwright
 
 from tests.servers import BIN, desk_env, free_port, running
+from tools.demo.content import DEMO_PASSWORD
+from ui.context import SESSION_COOKIE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,6 +42,22 @@ AGENT_MS = 120_000
 QUIET_S = 0.4
 """How long a page must have no request in flight to count as settled."""
 MAX_TABS = 40
+# Playwright's assertions wait 5 s by default; on a loaded machine a page load can take longer.
+expect.set_options(timeout=STEP_MS)
+ADMIN_PASSWORD = "browser-admin-password"
+PEOPLE = {"end_user": "alice", "technician": "tom.tech", "manager": "maria.manager", "admin": "admin"}
+"""Who signs in for each role: the demo desk's people (README: demo passwords)."""
+EVERYONE = {"Chat", "Voice", "My tickets"}
+TABS = {
+    "end_user": EVERYONE,
+    "technician": EVERYONE | {"Admin", "Ticket queue"},
+    "manager": EVERYONE | {"Admin", "Ticket queue", "Analytics"},
+    "admin": EVERYONE | {"Admin", "Ticket queue", "Analytics", "Knowledge", "Articles", "Users and tokens"},
+}
+"""The tabs and sub-tabs each role has; every other tab of the page must be absent for it."""
+ALL_TABS = set().union(*TABS.values())
+LOCKED_OUT = "bob"
+"""The demo user whose account the lockout test locks (no other test signs in as bob)."""
 
 # Locally a missing browser skips; in CI (where scripts/setup.sh --test installs it) it is a failure.
 pytestmark = pytest.mark.skipif(
@@ -64,7 +84,15 @@ class Served:
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The demo desk served with the UI on a free port; a bounded wait for /health."""
     tmp = tmp_path_factory.mktemp("ui-serve")
-    env = desk_env(tmp / "data", SUPPORT_LLM="offline", GRADIO_ANALYTICS_ENABLED="False")
+    env = desk_env(
+        tmp / "data",
+        SUPPORT_LLM="offline",
+        GRADIO_ANALYTICS_ENABLED="False",
+        SUPPORT_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        # Lock at the third failure, so the lockout test needs no waiting between attempts.
+        SUPPORT_SIGNIN_SLOW_AFTER="3",
+        SUPPORT_SIGNIN_LOCK_AFTER="3",
+    )
     subprocess.run([str(BIN), "demo", "load"], env=env, check=True, timeout=300, capture_output=True)
     made = subprocess.run(
         [str(BIN), "token", "create", "admin"], env=env, check=True, timeout=120, capture_output=True, text=True
@@ -206,17 +234,94 @@ def browser_page(base: str, width: int = 1280, height: int = 900) -> Iterator[tu
     assert outside == [], f"the page tried to reach outside the desk: {outside}"
 
 
-def test_every_tab_opens_without_errors(ui_server: Served) -> None:
-    with browser_page(ui_server.base) as (page, watch):
-        page.goto(f"{ui_server.base}/")
+def password_of(username: str) -> str:
+    return ADMIN_PASSWORD if username == "admin" else DEMO_PASSWORD
+
+
+def sign_in(page: Page, base: str, username: str, password: str | None = None) -> None:
+    """Open the desk, land on the sign-in page, sign in, and wait for the signed-in page."""
+    page.goto(f"{base}/")
+    expect(page).to_have_url(f"{base}/signin")
+    page.locator("#signin-identifier").fill(username)
+    page.locator("#signin-password").fill(password or password_of(username))
+    page.locator("#signin-submit").click()
+    expect(page).to_have_url(f"{base}/")
+    expect(page.locator("#header")).to_contain_text(f"Signed in as {username}")
+
+
+def visible_tab_names(page: Page) -> set[str]:
+    return {_tab_name(tab) for tab in page.get_by_role("tab").all() if tab.is_visible()}
+
+
+@pytest.mark.parametrize("role", list(PEOPLE))
+def test_each_role_sees_its_tabs_all_open_without_errors_and_signs_out(ui_server: Served, role: str) -> None:
+    base = ui_server.base
+    with browser_page(base) as (page, watch):
+        sign_in(page, base, PEOPLE[role])
         expect(page.get_by_role("tab", name="Chat", exact=True)).to_be_visible()
         watch.settle()
         on_load = watch.failures()
         watch.problems.clear()
         tabs = visit_all_tabs(page, watch)
+        # Every tab the role lacks is absent from the page, not merely empty.
+        absent = {name: page.get_by_role("tab", name=name, exact=True).count() for name in ALL_TABS - TABS[role]}
+        shown_now = visible_tab_names(page)
+
+        page.locator("#signout").click()
+        expect(page).to_have_url(f"{base}/signin")
+        page.goto(f"{base}/")
+        expect(page).to_have_url(f"{base}/signin")  # signed out: the desk is behind the sign-in page again
     assert on_load == [], f"the page load went wrong: {on_load}"
-    assert {"Chat", "Voice", "Admin", "Knowledge", "Articles", "Ticket queue", "Analytics"} <= set(tabs)
+    assert set(tabs) == TABS[role], f"{role} saw {sorted(tabs)}"
+    assert absent == dict.fromkeys(absent, 0), f"tabs {role} must not have are on the page: {absent}"
+    assert shown_now <= TABS[role]
     assert {name: problems for name, problems in tabs.items() if problems} == {}
+    assert ui_server.tracebacks() == []
+
+
+def test_repeated_failed_sign_ins_lock_the_account(ui_server: Served) -> None:
+    base = ui_server.base
+    with browser_page(base) as (page, _):
+        page.goto(f"{base}/signin")
+        for _ in range(3):
+            page.locator("#signin-identifier").fill(LOCKED_OUT)
+            page.locator("#signin-password").fill("not-the-password")
+            page.locator("#signin-submit").click()
+            expect(page.locator("#signin-error")).to_contain_text("not right")
+        # Locked: now even the right password is refused, and the page says for how long.
+        page.locator("#signin-identifier").fill(LOCKED_OUT)
+        page.locator("#signin-password").fill(DEMO_PASSWORD)
+        page.locator("#signin-submit").click()
+        expect(page.locator("#signin-error")).to_contain_text(re.compile(r"locked, try again in \d+ minutes"))
+        expect(page).to_have_url(f"{base}/signin")
+        page.goto(f"{base}/")
+        expect(page).to_have_url(f"{base}/signin")
+    assert ui_server.tracebacks() == []
+
+
+def test_an_end_user_chats_as_themselves_and_replies_on_their_ticket(ui_server: Served) -> None:
+    base = ui_server.base
+    with browser_page(base) as (page, watch):
+        sign_in(page, base, "alice")
+        # The agent acts as alice: her open tickets, not the desk's (bob's TCK-000002 is not hers).
+        page.locator("#chat-input textarea").fill("Show my open tickets")
+        page.locator("#chat-send").click()
+        answer = page.locator("#chat-log [data-testid=bot]").first
+        expect(answer).to_contain_text("TCK-000009", timeout=AGENT_MS)
+        assert "TCK-000002" not in answer.inner_text()
+
+        page.get_by_role("tab", name="My tickets", exact=True).click()
+        listing = page.locator("#my-table")
+        expect(listing).to_contain_text("TCK-000009")
+        expect(listing).not_to_contain_text("TCK-000002")
+        listing.get_by_text("TCK-000009").locator("visible=true").first.click()
+        expect(page.locator("#my-detail h3")).to_contain_text("TCK-000009")
+        page.locator("#my-reply textarea").fill("Still slow after the restart, at 10 Mbit/s.")
+        page.locator("#my-send").click()
+        expect(page.locator("#my-detail")).to_contain_text("Still slow after the restart")
+        expect(page.get_by_text("Reply added to TCK-000009").first).to_be_visible()
+        watch.settle()
+        assert watch.failures() == []
     assert ui_server.tracebacks() == []
 
 
@@ -225,7 +330,7 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
     note.write_text("# Badge printer\n\nThe badge printer in reception needs card stock type B7.\n", encoding="utf-8")
     base = ui_server.base
     with browser_page(base) as (page, watch):
-        page.goto(f"{base}/")
+        sign_in(page, base, "admin")
 
         for name in ("Chat", "Voice", "Admin"):
             expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
@@ -244,6 +349,7 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
 
         # Admin › Knowledge: upload a Markdown file and see it ingested and listed.
         page.get_by_role("tab", name="Admin", exact=True).click()
+        page.get_by_role("tab", name="Knowledge", exact=True).click()
         page.locator("#kb-upload input[type=file]").set_input_files(str(note))
         expect(page.locator("#kb-upload")).to_contain_text("ui-test-note.md")
         page.locator("#kb-ingest").click()
@@ -283,6 +389,23 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
     assert ui_server.tracebacks() == []
 
 
+def _session_headers(base: str, username: str) -> dict[str, str]:
+    """Headers of a signed-in browser session, for driving the Gradio API directly as a script would."""
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=60) as http:
+        form = re.search(r'name="form_token" value="([^"]+)"', http.get("/signin").text)
+        assert form, "the sign-in page has no form token"
+        done = http.post(
+            "/signin",
+            data={"form_token": form.group(1), "identifier": username, "password": password_of(username)},
+        )
+        assert done.status_code == 303, done.text
+        token = http.cookies.get(SESSION_COOKIE)
+    assert token
+    return {"Cookie": f"{SESSION_COOKIE}={token}", "Origin": base}
+
+
 def _document_ids(client: Any) -> list[int]:
     table, _line = client.predict("", api_name="/refresh_docs")
     return [int(row[0]) for row in table["data"]]
@@ -293,7 +416,7 @@ def test_the_delete_endpoint_alone_deletes_nothing(ui_server: Served) -> None:
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    client = Client(f"{ui_server.base}/", verbose=False)
+    client = Client(f"{ui_server.base}/", verbose=False, headers=_session_headers(ui_server.base, "admin"))
     before = _document_ids(client)
     assert before, "the demo desk has documents"
     target = before[0]
@@ -302,7 +425,7 @@ def test_the_delete_endpoint_alone_deletes_nothing(ui_server: Served) -> None:
     assert _document_ids(client) == before
 
     # Another session cannot answer this session's question, and confirming with no question fails.
-    stranger = Client(f"{ui_server.base}/", verbose=False)
+    stranger = Client(f"{ui_server.base}/", verbose=False, headers=_session_headers(ui_server.base, "admin"))
     with pytest.raises(AppError, match="nothing to confirm"):
         stranger.predict("", api_name="/document_delete_confirm")
     assert _document_ids(client) == before
@@ -315,7 +438,7 @@ def test_the_delete_endpoint_alone_deletes_nothing(ui_server: Served) -> None:
 def test_new_conversation_label_fits_a_narrow_window(ui_server: Served, tmp_path: Path) -> None:
     shot = Path(os.environ.get("SUPPORT_UI_NARROW_SCREENSHOT") or tmp_path / "narrow.png")
     with browser_page(ui_server.base, width=420, height=800) as (page, watch):
-        page.goto(f"{ui_server.base}/")
+        sign_in(page, ui_server.base, "alice")
         button = page.locator("#chat-new")
         expect(button).to_be_visible()
         watch.settle()
@@ -358,7 +481,7 @@ def _create_ticket_over_mcp(served: Served, subject: str) -> None:
 
 def test_ticket_queue_shows_changes_when_opened_again(ui_server: Served) -> None:
     with browser_page(ui_server.base) as (page, watch):
-        page.goto(f"{ui_server.base}/")
+        sign_in(page, ui_server.base, "admin")
         page.get_by_role("tab", name="Admin", exact=True).click()
         page.get_by_role("tab", name="Ticket queue", exact=True).click()
         expect(page.locator("#tq-table")).to_contain_text("TCK-")
@@ -378,7 +501,7 @@ def test_ticket_queue_shows_changes_when_opened_again(ui_server: Served) -> None
 
 def test_a_failed_create_marks_the_form_not_the_open_article(ui_server: Served) -> None:
     with browser_page(ui_server.base) as (page, watch):
-        page.goto(f"{ui_server.base}/")
+        sign_in(page, ui_server.base, "admin")
         page.get_by_role("tab", name="Admin", exact=True).click()
         page.get_by_role("tab", name="Articles", exact=True).click()
         hits = page.locator("#kb-hits")

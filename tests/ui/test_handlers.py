@@ -9,11 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from agent.reply import AgentReply, Citation, Handoff
-from server.app import DeskRef
 from tests.conftest import MakeUser
 from tests.ticket_helpers import new_ticket
 from tools.actor import Actor
-from tools.desk import Desk
+from tools.desk import Desk, DeskRef
 from tools.errors import ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
 from ui import confirm
 from ui.admin_analytics import queue_counts
@@ -21,7 +20,7 @@ from ui.admin_articles import article_markdown, create_article, search_articles
 from ui.admin_knowledge import confirm_delete, document_markdown, documents_table, ingest_uploads, request_delete
 from ui.admin_tickets import QueueFilter, queue_page, queue_table, ticket_detail_markdown
 from ui.chat import reply_markdown
-from ui.context import UIContext
+from ui.context import SignedIn, UIContext
 from ui.errors import as_gradio_error, shown
 
 GUIDE = "# Printer guide\n\n## Paper jams\n\nOpen tray 2, remove the jammed sheet and close the tray firmly.\n"
@@ -34,7 +33,7 @@ def _write(tmp_path: Path, name: str, body: str) -> str:
     return str(path)
 
 
-async def test_uploads_report_added_duplicate_and_failed_with_progress(ui: UIContext, tmp_path: Path) -> None:
+async def test_uploads_report_added_duplicate_and_failed_with_progress(ui: SignedIn, tmp_path: Path) -> None:
     # Two uploads of the same bytes under the same name, as Gradio stores them: one folder per upload.
     first = _write(tmp_path / "a", "printer-guide.md", GUIDE)
     again = _write(tmp_path / "b", "printer-guide.md", GUIDE)
@@ -64,7 +63,7 @@ async def test_uploads_report_added_duplicate_and_failed_with_progress(ui: UICon
     assert "Printer guide" in detail and "Paper jams" in detail
 
 
-async def test_a_changed_file_of_the_same_name_replaces_the_old_version(ui: UIContext, tmp_path: Path) -> None:
+async def test_a_changed_file_of_the_same_name_replaces_the_old_version(ui: SignedIn, tmp_path: Path) -> None:
     old = await ingest_uploads(ui, [_write(tmp_path / "v1", "guide.md", GUIDE)])
     new = await ingest_uploads(ui, [_write(tmp_path / "v2", "guide.md", GUIDE + "\nAlso check the toner.\n")])
     assert new[0].outcome == "replaced"
@@ -73,14 +72,13 @@ async def test_a_changed_file_of_the_same_name_replaces_the_old_version(ui: UICo
     assert list(docs["ID"]) == [new[0].document_id]
 
 
-async def test_uploads_need_an_admin(desk: Desk, ui: UIContext, make_user: MakeUser, tmp_path: Path) -> None:
-    await make_user("tess", "technician")
-    tech = UIContext(settings=ui.settings.model_copy(update={"actor": "tess"}), ref=DeskRef(desk))
+async def test_uploads_need_an_admin(desk: Desk, ui: SignedIn, make_user: MakeUser, tmp_path: Path) -> None:
+    tech = ui.ui.as_actor(await make_user("tess", "technician"))
     with pytest.raises(ForbiddenError, match="document ingest"):
         await ingest_uploads(tech, [_write(tmp_path, "x.md", GUIDE)])
 
 
-async def test_articles_create_search_open(ui: UIContext) -> None:
+async def test_articles_create_search_open(ui: SignedIn) -> None:
     created = await create_article(
         ui, "Reset a VPN password", "Go to https://vpn.example.com/reset.", "vpn, Access", ""
     )
@@ -97,7 +95,7 @@ async def test_articles_create_search_open(ui: UIContext) -> None:
         await article_markdown(ui, 999)
 
 
-async def test_ticket_queue_filters_and_detail(ui: UIContext, admin: Actor) -> None:
+async def test_ticket_queue_filters_and_detail(ui: SignedIn, admin: Actor) -> None:
     low = await new_ticket(ui.desk(), admin, "Mouse is sticky", priority="low")
     high = await new_ticket(ui.desk(), admin, "Mail server down", priority="critical")
     everything = await queue_page(ui, QueueFilter())
@@ -122,7 +120,7 @@ async def test_ticket_queue_filters_and_detail(ui: UIContext, admin: Actor) -> N
     }
 
 
-async def test_chat_turn_with_the_offline_agent(ui: UIContext) -> None:
+async def test_chat_turn_with_the_offline_agent(ui: SignedIn) -> None:
     await create_article(
         ui,
         "Reset your VPN password",
@@ -178,14 +176,14 @@ async def test_errors_reach_the_person_as_messages_not_tracebacks() -> None:
     assert as_gradio_error(UnavailableError("later")).title == "Unavailable"
 
 
-async def test_before_the_desk_is_open_the_ui_says_so(ui: UIContext) -> None:
-    closed = UIContext(settings=ui.settings, ref=DeskRef())
+async def test_before_the_desk_is_open_the_ui_says_so(ui: SignedIn) -> None:
+    closed = UIContext(settings=ui.ui.settings, ref=DeskRef())
     with pytest.raises(UnavailableError, match="not open yet"):
-        await documents_table(closed)
+        await documents_table(closed.as_actor(ui.person))
 
 
 async def test_deleting_a_document_needs_a_confirmation_held_by_the_server(
-    ui: UIContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ui: SignedIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [added] = await ingest_uploads(ui, [_write(tmp_path, "guide.md", GUIDE)])
     doc_id = int(added.document_id or 0)

@@ -8,11 +8,11 @@ import pytest
 
 from tools.desk import Desk
 from ui.admin_knowledge import ingest_uploads
-from ui.context import UIContext
+from ui.context import SignedIn
 
 
 async def test_uploads_ingest_when_server_paths_are_not_allowed(
-    ui: UIContext, desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ui: SignedIn, desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # build_http_app turns an unset SUPPORT_INGEST_ROOTS into [] (no server paths) for the desk it serves.
     monkeypatch.setattr(desk, "settings", desk.settings.model_copy(update={"ingest_roots": []}))

@@ -18,8 +18,9 @@ from store.config import Settings
 from store.models import Ticket
 from tools import kb, tickets
 from tools.actor import Actor
-from tools.demo.content import CATEGORIES, KB_ARTICLES, TICKETS, USERS
+from tools.demo.content import CATEGORIES, DEMO_PASSWORD, KB_ARTICLES, TICKETS, USERS
 from tools.desk import Desk, open_desk
+from tools.passwords import bootstrap_admin, password_hash_of, password_set
 from tools.ticket_activity import (
     ticket_add_resolution_step,
     ticket_comment,
@@ -45,9 +46,24 @@ PATHS: dict[str, list[str]] = {
 
 
 async def load_demo(settings: Settings) -> str:
-    """Load the demo desk into the configured database; returns a one-line summary."""
+    """Load the demo desk into the configured database; returns a summary and how to sign in."""
     async with open_desk(settings) as desk:
-        return await load_demo_into(desk, settings)
+        summary = await load_demo_into(desk, settings)
+        first = await bootstrap_admin(desk, settings)
+    url = f"http://{settings.host}:{settings.port}/"
+    lines = [
+        summary,
+        f"demo: sign in at {url} as alice (end user), tom.tech (technician) or maria.manager "
+        f"(manager) with password {DEMO_PASSWORD!r}",
+    ]
+    if first is not None and first.generated_password:
+        lines.append(
+            f"demo: admin account {first.username!r}, password {first.generated_password!r} (shown only now; "
+            f"change it with 'support-agent user password {first.username}')"
+        )
+    elif first is not None:
+        lines.append(f"demo: admin account {first.username!r} signs in with SUPPORT_ADMIN_PASSWORD")
+    return "\n".join(lines)
 
 
 async def load_demo_into(desk: Desk, settings: Settings) -> str:
@@ -57,6 +73,9 @@ async def load_demo_into(desk: Desk, settings: Settings) -> str:
         public = await user_upsert(desk, bootstrap, UserUpsert(**spec))  # type: ignore[arg-type]
         actors[public.username] = Actor(user_id=public.id, username=public.username, role=public.role)
     admin = actors["admin"] if actors["admin"].role == "admin" else bootstrap
+    for name, actor in actors.items():
+        if actor.role != "admin" and await password_hash_of(desk, actor.user_id) is None:
+            await password_set(desk, bootstrap, name, DEMO_PASSWORD)
     for name, description in CATEGORIES:
         await category_upsert(desk, admin, name=name, description=description)
 

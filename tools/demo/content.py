@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+DEMO_PASSWORD = "support-demo"
+"""Every demo user except ``admin`` signs in with this (documented in the README); the admin's password is
+``SUPPORT_ADMIN_PASSWORD`` or generated and printed once. Set only where a user has no password yet."""
+
 USERS: list[dict[str, str]] = [
     {"username": "admin", "email": "admin@example.com", "display_name": "Desk Admin", "role": "admin"},
     {"username": "maria.manager", "email": "maria@example.com", "display_name": "Maria Lopez", "role": "manager"},
