@@ -242,4 +242,4 @@ class ApiToken(Base):
     last_used_address: Mapped[str | None] = mapped_column(String(64))
 
 
-from store import models_analytics, models_knowledge  # noqa: E402,F401
+from store import models_analytics, models_knowledge, models_voice  # noqa: E402,F401
