@@ -90,9 +90,9 @@ def test_chat_voice_admin_in_a_browser(ui_server: str, tmp_path: Path) -> None:
             expect(answer).to_be_visible(timeout=AGENT_MS)
             assert answer.inner_text().strip()
 
-            # Voice: a placeholder, not a fake.
+            # Voice: push to talk and upload (a spoken turn is driven in tests/ui/test_voice_browser.py).
             page.get_by_role("tab", name="Voice", exact=True).click()
-            expect(page.locator("#voice-note")).to_contain_text("voice issue")
+            expect(page.locator("#voice-help")).to_contain_text("Talk to the support desk")
 
             # Admin › Knowledge: upload a Markdown file and see it ingested and listed.
             page.get_by_role("tab", name="Admin", exact=True).click()
