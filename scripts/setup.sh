@@ -12,6 +12,8 @@ missing=()
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+# Gradio streams the Voice tab's spoken answer through the ffmpeg program.
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi

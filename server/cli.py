@@ -209,6 +209,27 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _cmd_voice(args: argparse.Namespace) -> int:
+    from tools.desk import open_desk
+    from tools.errors import DeskError
+    from tools.voice_import import sync
+
+    async def run() -> dict[str, int]:
+        async with open_desk(_settings(args)) as desk:
+            return await sync(desk, agent_id=args.agent_id)
+
+    try:
+        counts = asyncio.run(run())
+    except DeskError as exc:
+        print(f"support-agent: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"voice sync: {counts['seen']} conversations ({counts['created']} new, {counts['updated']} updated)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-agent", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $SUPPORT_DATA_DIR or ./data)")
@@ -262,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=["tickets"])
     imp.add_argument("file", help="one JSON ticket per line (see docs/analytics.md#import)")
     imp.set_defaults(func=_cmd_import)
+
+    voice = sub.add_parser("voice", help="ElevenLabs Agents conversations")
+    voice.add_argument("action", choices=["sync"])
+    voice.add_argument("--agent-id", default=None, help="only this agent (default: SUPPORT_ELEVENLABS_AGENT_ID)")
+    voice.set_defaults(func=_cmd_voice)
 
     chat = sub.add_parser("chat", help="talk to the support agent in the terminal")
     chat.add_argument("--conversation", help="resume a conversation id")

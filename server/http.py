@@ -35,6 +35,7 @@ from server.web import (
     SessionBound,
     transport_security,
 )
+from server.webhooks import webhook_routes
 from store.config import Settings
 from tools.desk import DeskRef, open_desk
 from tools.tokens import SCOPES
@@ -118,6 +119,8 @@ def build_http_app(
             root_metadata,
             # The SDK's app as a whole (its auth middleware included) answers /mcp.
             Route("/mcp", endpoint=mcp_app, methods=["GET", "POST", "DELETE"]),
+            # ElevenLabs' post-call webhook: authenticated by its HMAC signature, not by a desk token.
+            *webhook_routes(ref),
         ],
         middleware=[
             Middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://")),

@@ -3,27 +3,50 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from mcp.types import AudioContent, CallToolResult, TextContent
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from server.context import CurrentActor, CurrentDesk
+from agent.reply import Citation, Handoff
+from server.context import CurrentActor, CurrentAgent, CurrentDesk
 from server.surface import Registrar
+from store.audio import encode
 from tools import voice as voice_ops
+from tools import voice_analytics, voice_conversations
+from tools.common import Page
 
 AudioArg = Annotated[
     str, Field(description="The recording, base64-encoded (WAV, MP3, OGG/Opus, WebM or FLAC).", min_length=1)
 ]
 FilenameArg = Annotated[str | None, Field(description="The file's name, e.g. question.webm.", max_length=255)]
 MimeArg = Annotated[str | None, Field(description="The audio's MIME type, e.g. audio/webm.", max_length=100)]
+StatusArg = Annotated[
+    voice_conversations.VoiceStatus | None, Field(description="active, completed, abandoned or handed_off.")
+]
+IdArg = Annotated[str, Field(description="The voice conversation's id or conversation_id.", max_length=100)]
 HintArg = Annotated[
     Literal["none", "digits", "ticket_number"],
     Field(description="What is expected: digits, or a ticket number (returned as TCK-000042)."),
 ]
 
 
+class VoiceAnswer(BaseModel):
+    transcript: str = Field(description="What the recogniser heard.")
+    reply: str = Field(description="The agent's answer as text.")
+    conversation_id: str = Field(description="Pass it back to continue (voice_ask or support_ask).")
+    voice_conversation_id: int
+    citations: list[Citation]
+    actions: list[str] = Field(description="Ticket numbers created, commented on or escalated in this turn.")
+    handoff: Handoff | None
+    duration_s: float = Field(description="Length of the spoken reply in seconds.")
+    engine: str | None = Field(description="The text-to-speech engine that spoke the reply.")
+    latency_ms: int | None = Field(description="End of the caller's audio to the first sentence of audio.")
+
+
 def register(reg: Registrar) -> None:
+    register_conversations(reg)
     # With an ElevenLabs key the audio goes to ElevenLabs; without one everything stays on this machine.
     external = reg.settings.elevenlabs_api_key is not None
 
@@ -73,3 +96,92 @@ def register(reg: Registrar) -> None:
             ],
             structured_content=structured,
         )
+
+
+def register_conversations(reg: Registrar) -> None:
+    """voice_ask, the voice conversation tools and analytics_voice."""
+
+    @reg.tool(toolset="voice", capability="voice.use", kind="voice", title="Ask by voice", open_world=True)
+    async def voice_ask(
+        audio_base64: AudioArg,
+        desk: CurrentDesk,
+        actor: CurrentActor,
+        agent: CurrentAgent,
+        filename: FilenameArg = None,
+        mime_type: MimeArg = None,
+        conversation_id: Annotated[
+            str | None,
+            Field(description="Continue this conversation (voice or text); omit to start one.", max_length=100),
+        ] = None,
+    ) -> Annotated[CallToolResult, VoiceAnswer]:
+        """Ask the support agent by voice: transcribe, answer with citations and actions, and speak the reply."""
+        from agent.voice import TurnDone, voice_turn
+
+        data = voice_ops.audio_bytes(desk, audio_base64)
+        done: TurnDone | None = None
+        async for event in voice_turn(
+            desk, agent, actor, data, filename=filename, mime_type=mime_type, conversation_id=conversation_id
+        ):
+            if isinstance(event, TurnDone):
+                done = event
+        assert done is not None
+        reply = done.reply
+        answer = VoiceAnswer(
+            transcript=done.transcript.text,
+            reply=reply.reply,
+            conversation_id=reply.conversation_id,
+            voice_conversation_id=done.voice_id,
+            citations=reply.citations,
+            actions=reply.actions,
+            handoff=reply.handoff,
+            duration_s=round(done.audio.duration_s, 2) if done.audio else 0.0,
+            engine=done.engine,
+            latency_ms=done.latency_ms,
+        )
+        content: list[Any] = [TextContent(type="text", text=reply.reply)]
+        if done.audio is not None:
+            wav = encode(done.audio, "wav")
+            content.insert(0, AudioContent(type="audio", data=base64.b64encode(wav).decode(), mime_type="audio/wav"))
+        return CallToolResult(content=content, structured_content=answer.model_dump(mode="json"))
+
+    @reg.tool(toolset="voice", capability="voice.use", kind="read", title="List voice conversations")
+    async def voice_conversation_list(
+        desk: CurrentDesk,
+        actor: CurrentActor,
+        status: StatusArg = None,
+        start: Annotated[datetime | None, Field(description="Started at or after (ISO time).")] = None,
+        end: Annotated[datetime | None, Field(description="Started before (ISO time).")] = None,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+        limit: Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)] = 20,
+    ) -> Page[voice_conversations.VoiceConversationSummary]:
+        """List voice conversations (your own, or all for staff), newest first."""
+        return await voice_conversations.conversation_list(
+            desk, actor, status=status, start=start, end=end, cursor=cursor, limit=limit
+        )
+
+    @reg.tool(toolset="voice", capability="voice.use", kind="read", title="Read a voice conversation")
+    async def voice_conversation_get(
+        id: IdArg, desk: CurrentDesk, actor: CurrentActor
+    ) -> voice_conversations.VoiceConversationDetail:
+        """Read a voice conversation: turns with transcripts, timings, tickets, hand-off, summary, satisfaction."""
+        return await voice_conversations.conversation_get(desk, actor, id)
+
+    @reg.tool(toolset="voice", capability="voice.use", kind="write", title="End a voice conversation", idempotent=True)
+    async def voice_conversation_end(
+        id: IdArg,
+        desk: CurrentDesk,
+        actor: CurrentActor,
+        satisfaction: Annotated[int | None, Field(description="The caller's rating, 1-5.", ge=1, le=5)] = None,
+    ) -> voice_conversations.VoiceConversationDetail:
+        """End a voice conversation, optionally with the caller's satisfaction rating."""
+        return await voice_conversations.conversation_end(desk, actor, id, satisfaction=satisfaction)
+
+    @reg.tool(toolset="analytics", capability="analytics.read", kind="read", title="Voice analytics")
+    async def analytics_voice(
+        desk: CurrentDesk,
+        actor: CurrentActor,
+        start: Annotated[datetime | None, Field(description="Start of the period; default 30 days ago.")] = None,
+        end: Annotated[datetime | None, Field(description="End of the period, exclusive; default now.")] = None,
+    ) -> voice_analytics.VoiceAnalytics:
+        """Report voice conversations: count, total and mean duration, statuses, satisfaction, hand-off share."""
+        return await voice_analytics.analytics_voice(desk, actor, start=start, end=end)

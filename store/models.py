@@ -280,4 +280,4 @@ def keep_search_terms(cls: type[Base], *sources: str) -> None:
 keep_search_terms(Ticket, "subject", "description", "error_message", "affected_system")
 keep_search_terms(KBArticle, "title", "body")
 
-from store import models_analytics, models_auth, models_knowledge  # noqa: E402,F401
+from store import models_analytics, models_auth, models_knowledge, models_voice  # noqa: E402,F401

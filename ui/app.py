@@ -16,6 +16,7 @@ from ui.admin_articles import build_articles_tab
 from ui.admin_knowledge import build_knowledge_tab
 from ui.admin_people import build_people_tab
 from ui.admin_tickets import build_tickets_tab
+from ui.admin_voice import build_admin_voice_tab
 from ui.chat import build_chat_tab
 from ui.context import UIContext
 from ui.errors import shown
@@ -52,7 +53,7 @@ def build_ui(ctx: UIContext) -> gr.Blocks:
             with gr.Tab("Chat", id="chat", elem_id="tab-chat", visible=False) as tabs["chat"]:
                 build_chat_tab(ctx)
             with gr.Tab("Voice", id="voice", elem_id="tab-voice", visible=False) as tabs["voice"]:
-                build_voice_tab()
+                build_voice_tab(ctx)
             with gr.Tab("My tickets", id="my-tickets", elem_id="tab-my-tickets", visible=False) as tabs["my_tickets"]:
                 loaders["my_tickets"] = build_my_tickets_tab(ctx)
             with (
@@ -61,6 +62,10 @@ def build_ui(ctx: UIContext) -> gr.Blocks:
             ):
                 with gr.Tab("Ticket queue", id="tickets", elem_id="tab-tickets", visible=False) as tabs["queue"]:
                     loaders["queue"] = build_tickets_tab(ctx)
+                with gr.Tab("Voice conversations", id="admin-voice", elem_id="tab-admin-voice", visible=False) as tabs[
+                    "voice_admin"
+                ]:
+                    loaders["voice_admin"] = build_admin_voice_tab(ctx)
                 with gr.Tab("Analytics", id="analytics", elem_id="tab-analytics", visible=False) as tabs["analytics"]:
                     loaders["analytics"] = build_analytics_tab(ctx)
                 with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge", visible=False) as tabs["knowledge"]:

@@ -12,19 +12,20 @@ from typing import Literal
 from tools.actor import Actor
 from tools.permissions import Capability, allows
 
-Section = Literal["chat", "voice", "my_tickets", "queue", "analytics", "knowledge", "articles", "people"]
+Section = Literal["chat", "voice", "my_tickets", "queue", "voice_admin", "analytics", "knowledge", "articles", "people"]
 
 NEEDS: dict[Section, Capability] = {
     "chat": "agent.ask",
     "voice": "voice.use",
     "my_tickets": "tickets.read",
     "queue": "tickets.work",
+    "voice_admin": "tickets.work",
     "analytics": "analytics.read",
     "knowledge": "knowledge.write",
     "articles": "kb.write",
     "people": "people.write",
 }
-ADMIN_SECTIONS: tuple[Section, ...] = ("queue", "analytics", "knowledge", "articles", "people")
+ADMIN_SECTIONS: tuple[Section, ...] = ("queue", "voice_admin", "analytics", "knowledge", "articles", "people")
 """The sub-tabs of the Admin tab, in page order; the Admin tab shows when any of them does."""
 
 

@@ -50,9 +50,10 @@ PEOPLE = {"end_user": "alice", "technician": "tom.tech", "manager": "maria.manag
 EVERYONE = {"Chat", "Voice", "My tickets"}
 TABS = {
     "end_user": EVERYONE,
-    "technician": EVERYONE | {"Admin", "Ticket queue"},
-    "manager": EVERYONE | {"Admin", "Ticket queue", "Analytics"},
-    "admin": EVERYONE | {"Admin", "Ticket queue", "Analytics", "Knowledge", "Articles", "Users and tokens"},
+    "technician": EVERYONE | {"Admin", "Ticket queue", "Voice conversations"},
+    "manager": EVERYONE | {"Admin", "Ticket queue", "Voice conversations", "Analytics"},
+    "admin": EVERYONE
+    | {"Admin", "Ticket queue", "Voice conversations", "Analytics", "Knowledge", "Articles", "Users and tokens"},
 }
 """The tabs and sub-tabs each role has; every other tab of the page must be absent for it."""
 ALL_TABS = set().union(*TABS.values())
@@ -345,7 +346,7 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
 
         # Voice: a placeholder, not a fake.
         page.get_by_role("tab", name="Voice", exact=True).click()
-        expect(page.locator("#voice-note")).to_contain_text("voice issue")
+        expect(page.locator("#voice-help")).to_contain_text("Talk to the support desk")
 
         # Admin › Knowledge: upload a Markdown file and see it ingested and listed.
         page.get_by_role("tab", name="Admin", exact=True).click()
