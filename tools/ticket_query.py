@@ -61,6 +61,9 @@ async def ticket_list(
     only ever see their own tickets.
     """
     size, offset = page_limit(limit), decode_cursor(cursor)
+    if text is not None:
+        # PostgreSQL refuses NUL in a text parameter; no stored number, id or word contains one.
+        text = text.replace("\x00", " ")
     # A long text or tag would only build a LIKE pattern SQLite refuses ("pattern too complex").
     if text is not None and len(text) > MAX_TEXT_CHARS:
         raise InvalidInputError(f"text is {len(text)} characters long; search with at most {MAX_TEXT_CHARS}")
