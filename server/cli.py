@@ -149,6 +149,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return run_import(_settings(args), args.file)
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    from server.cli_index import run_index
+
+    return run_index(_settings(args), args.action)
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
     from agent.cli import chat
     from server.app import in_memory_client_factory
@@ -214,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=["tickets"])
     imp.add_argument("file", help="one JSON ticket per line (see docs/analytics.md#import)")
     imp.set_defaults(func=_cmd_import)
+
+    index = sub.add_parser("index", help="the vector index: rebuild it for the configured embedder")
+    index.add_argument("action", choices=["rebuild"])
+    index.set_defaults(func=_cmd_index)
 
     chat = sub.add_parser("chat", help="talk to the support agent in the terminal")
     chat.add_argument("--conversation", help="resume a conversation id")

@@ -70,7 +70,7 @@ class Knowledge:
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed off the event loop; one batch at a time per process (torch already uses every core)."""
+        """Embed off the event loop; one call at a time per process (ONNX Runtime already uses every core)."""
         lock = self._embed_lock
 
         def run() -> list[list[float]]:
@@ -134,8 +134,8 @@ async def active_collection(desk: Desk, knowledge: Knowledge, session: AsyncSess
         if ready:
             raise EmbedderMismatchError(
                 f"the vector index was built with {row.embedder!r} ({row.dimension} dimensions) but the configured "
-                f"embedder is {emb.name!r} ({emb.dimension}); an admin must run document_reindex (all documents) "
-                "to rebuild it, or switch the embedder setting back"
+                f"embedder is {emb.name!r} ({emb.dimension}); rebuild it with `support-agent index rebuild` (or "
+                "the document_reindex tool without a document id, as an admin), or switch the embedder setting back"
             )
     # First use, or a model change with nothing indexed yet: adopt the configured embedder.
     name = collection_name(slug(emb.name), emb.dimension, generation)
