@@ -221,8 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="one JSON ticket per line (see docs/analytics.md#import)")
     imp.set_defaults(func=_cmd_import)
 
-    index = sub.add_parser("index", help="the vector index: rebuild it for the configured embedder")
-    index.add_argument("action", choices=["rebuild"])
+    index = sub.add_parser(
+        "index", help="the vector index: drain queued KB/ticket changes, or rebuild it for the configured embedder"
+    )
+    index.add_argument("action", choices=["drain", "rebuild"])
     index.set_defaults(func=_cmd_index)
 
     chat = sub.add_parser("chat", help="talk to the support agent in the terminal")

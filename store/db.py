@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from store import outbox as _outbox  # noqa: F401  (its flush hook writes the index outbox with each change)
 from store.config import Settings
 
 logger = logging.getLogger(__name__)
