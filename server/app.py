@@ -34,6 +34,7 @@ from server.ratelimit import RateLimits
 from server.surface import TOOLSETS, Registrar
 from store.config import Settings
 from tools.desk import Desk, DeskRef, open_desk
+from tools.indexing import index_worker
 from tools.users import ensure_actor
 
 logger = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ async def _maybe_open(settings: Settings, shared: Desk | None) -> AsyncIterator[
     if shared is not None:
         yield shared
         return
-    async with open_desk(settings) as opened:
+    async with open_desk(settings) as opened, index_worker(opened):
         yield opened
 
 

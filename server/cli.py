@@ -192,6 +192,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return run_import(_settings(args), args.file)
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    from server.cli_index import run_index
+
+    return run_index(_settings(args), args.action)
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
     from agent.cli import chat
     from server.app import in_memory_client_factory
@@ -288,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     voice.add_argument("action", choices=["sync"])
     voice.add_argument("--agent-id", default=None, help="only this agent (default: SUPPORT_ELEVENLABS_AGENT_ID)")
     voice.set_defaults(func=_cmd_voice)
+
+    index = sub.add_parser(
+        "index", help="the vector index: drain queued KB/ticket changes, or rebuild it for the configured embedder"
+    )
+    index.add_argument("action", choices=["drain", "rebuild"])
+    index.set_defaults(func=_cmd_index)
 
     chat = sub.add_parser("chat", help="talk to the support agent in the terminal")
     chat.add_argument("--conversation", help="resume a conversation id")

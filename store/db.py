@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
 from sqlalchemy.pool import NullPool
 
+from store import outbox as _outbox  # noqa: F401  (its flush hook writes the index outbox with each change)
 from store.config import Settings
 
 logger = logging.getLogger(__name__)

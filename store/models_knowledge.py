@@ -80,4 +80,25 @@ class IndexMeta(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IndexOutbox(Base):
+    """KB articles and tickets whose vectors are out of date: written in the transaction of the change.
+
+    One row per item (``kb:<id>``, ``ticket:<id>``); every change bumps ``version``. A worker claims rows
+    for a lease, embeds the items as they are then, and deletes a row only if its version did not move in
+    the meantime, so a change made while the item was being embedded is embedded again, never lost.
+    """
+
+    __tablename__ = "index_outbox"
+
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    available_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    """Not before this time (retries back off)."""
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    """A worker's lease; an expired lease (a killed process) may be claimed again."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 keep_search_terms(DocumentChunk, "citation", "text")

@@ -420,8 +420,9 @@ async def test_relevance_sort_with_only_substring_matches_lists_newest_first(des
 
 
 async def test_suggest_prefers_resolved_tickets_and_respects_visibility(
-    desk: Desk, admin: Actor, make_user: MakeUser
+    desk: Desk, admin: Actor, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(desk, "knowledge", None)  # the full-text path (the hybrid one is tested in tests/knowledge)
     alice = await make_user("alice")
     tech = await make_user("tech", "technician")
     solved = await new_ticket(desk, admin, subject="Outlook cannot send mail", description="Outlook send error")

@@ -25,6 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from store import fulltext
 from store.models import KBArticle, KBArticleRevision, TicketKBLink, User
+from store.models_knowledge import IndexOutbox
+from store.outbox import enqueue
 from tools import permissions
 from tools.actor import Actor
 from tools.audit import record_event
@@ -147,6 +149,10 @@ class KBArticlePublic(BaseModel):
     view_count: int
     created_at: datetime
     updated_at: datetime = Field(description="When the revision shown was written.")
+    indexed: bool | None = Field(
+        default=None,
+        description="kb_article_get only: False while the latest change is not yet in the semantic search index.",
+    )
 
 
 class KBRevisionPublic(BaseModel):
@@ -388,7 +394,9 @@ async def kb_article_get(
                 )
             ).scalar_one_or_none() or article.author_id
         names = await _usernames(session, [author_id])
-        return _public(desk, article, view_count=int(views), author=names.get(author_id), rev=rev)
+        public = _public(desk, article, view_count=int(views), author=names.get(author_id), rev=rev)
+        public.indexed = await session.get(IndexOutbox, f"kb:{article_id}") is None
+        return public
 
 
 async def kb_article_update(desk: Desk, actor: Actor, article_id: int | str, data: KBArticleUpdate) -> KBArticlePublic:
@@ -523,6 +531,7 @@ async def kb_article_delete(
         await session.execute(delete(TicketKBLink).where(TicketKBLink.article_id == article_id))
         await session.execute(delete(KBArticleRevision).where(KBArticleRevision.article_id == article_id))
         await session.execute(delete(_ARTICLES).where(_ARTICLES.c.id == article_id))
+        await enqueue(session, [f"kb:{article_id}"])  # a Core DELETE: the flush hook does not see it
         record_event(session, actor, "kb.delete", "kb_article", article_id, before=snapshot)
         logger.info("KB article %s deleted by %s", article_id, actor.username)
         return KBArticleDeleted(

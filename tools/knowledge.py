@@ -19,13 +19,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.embedder import Embedder, create_embedder, slug
 from store.models_knowledge import Document, DocumentChunk, IndexMeta
+from store.outbox import enqueue_all
 from store.vectors import Metadata, VectorIndex, collection_name
 from tools import permissions
 from tools.actor import Actor
@@ -81,7 +82,7 @@ class Knowledge:
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed off the event loop; one batch at a time per process (torch already uses every core)."""
+        """Embed off the event loop; one call at a time per process (ONNX Runtime already uses every core)."""
         lock = self._embed_lock
 
         def run() -> list[list[float]]:
@@ -145,11 +146,14 @@ async def active_collection(desk: Desk, knowledge: Knowledge, session: AsyncSess
         if ready:
             raise EmbedderMismatchError(
                 f"the vector index was built with {row.embedder!r} ({row.dimension} dimensions) but the configured "
-                f"embedder is {emb.name!r} ({emb.dimension}); an admin must run document_reindex (all documents) "
-                "to rebuild it, or switch the embedder setting back"
+                f"embedder is {emb.name!r} ({emb.dimension}); rebuild it with `support-agent index rebuild` (or "
+                "the document_reindex tool without a document id, as an admin), or switch the embedder setting back"
             )
-    # First use, or a model change with nothing indexed yet: adopt the configured embedder.
+    # First use, or a model change with nothing indexed yet: adopt the configured embedder. KB articles
+    # and tickets are queued again for the new, empty collection.
     name = collection_name(slug(emb.name), emb.dimension, generation)
+    if row is not None:
+        await enqueue_all(session)
     if row is None:
         row = IndexMeta(key=META_KEY)
         session.add(row)
@@ -161,8 +165,30 @@ async def active_collection(desk: Desk, knowledge: Knowledge, session: AsyncSess
 
 
 async def read_collection(desk: Desk, knowledge: Knowledge) -> str:
+    """The collection to write vectors to (adopting the configured embedder on first use)."""
     async with desk.sessions.begin() as session:
         return await active_collection(desk, knowledge, session)
+
+
+async def search_collection(desk: Desk, knowledge: Knowledge) -> str | None:
+    """The collection to search, without writing anything; None while nothing was ever indexed."""
+    emb = knowledge.embedder
+    async with desk.sessions() as session:
+        row = await session.get(IndexMeta, META_KEY)
+        if row is None or not row.collection:
+            return None
+        if row.embedder == emb.name and row.dimension == emb.dimension:
+            return row.collection
+        ready = (
+            await session.execute(select(func.count()).select_from(Document).where(Document.status == "ready"))
+        ).scalar_one()
+    if not ready:
+        return None  # the next write adopts the configured embedder
+    raise EmbedderMismatchError(
+        f"the vector index was built with {row.embedder!r} ({row.dimension} dimensions) but the configured "
+        f"embedder is {emb.name!r} ({emb.dimension}); rebuild it with `support-agent index rebuild` (or "
+        "the document_reindex tool without a document id, as an admin), or switch the embedder setting back"
+    )
 
 
 # --- public models ----------------------------------------------------------------------------------
@@ -188,6 +214,12 @@ class DocumentPublic(BaseModel):
     uploaded_by_id: int | None
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def indexed(self) -> bool:
+        """True when its chunks are searchable (vectors and rows commit together when it turns ready)."""
+        return self.status == "ready"
 
 
 class ChunkPreview(BaseModel):
@@ -655,6 +687,8 @@ async def document_reindex(
             if ids:
                 for doc in (await session.execute(select(Document).where(Document.id.in_(ids)))).scalars():
                     doc.embedder = emb.name
+            # KB articles and tickets are embedded into the new collection by the index worker.
+            await enqueue_all(session)
             record_event(
                 session, actor, "document.reindex", "index", META_KEY, before=before, after={"collection": coll}
             )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -22,15 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import fulltext
-from store.models import KBArticle, ResolutionStep, RootCause, Ticket
-from store.models_knowledge import DOCUMENT_CHUNKS, Document, DocumentChunk, IndexMeta
-from store.vectors import Metadata
+from store.models import KBArticle, Ticket
+from store.models_knowledge import DOCUMENT_CHUNKS, Document, DocumentChunk
 from tools import permissions
 from tools.actor import Actor
 from tools.common import MAX_ID, truncate
 from tools.desk import Desk
 from tools.errors import InvalidInputError
-from tools.knowledge import Knowledge, active_collection, get_knowledge
+from tools.knowledge import get_knowledge, search_collection
 
 SourceName = Literal["documents", "kb", "tickets"]
 SearchMethod = Literal["dense", "fulltext", "rrf", "weighted"]
@@ -44,8 +42,6 @@ on the SEC 10-Q set (MRR@10 0.702 against 0.614 dense-only and 0.666 RRF; see do
 EXACT_BOOST = 1.0
 """Added (times the share of exact tokens found) so a chunk holding the error code wins over paraphrases."""
 RRF_K = 60
-SYNC_BATCH = 200
-"""At most this many KB articles / tickets are embedded per search (the rest on the next ones)."""
 TEXT_CHARS = 700
 
 _SPECIAL = re.compile(r"\b(?:0x[0-9a-f]+|[a-z0-9]*\d[a-z0-9]*(?:[-_.:/][a-z0-9]+)*|[a-z]+(?:[-_][a-z0-9]+)+)\b", re.I)
@@ -146,97 +142,6 @@ def fuse(
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-# --- KB and ticket vectors -----------------------------------------------------------------------------------
-
-
-def _ticket_text(ticket: Ticket, cause: RootCause | None, steps: Sequence[ResolutionStep]) -> str:
-    parts = [f"{ticket.number}: {ticket.subject}", ticket.description]
-    if ticket.error_message:
-        parts.append(f"Error: {ticket.error_message}")
-    if cause is not None:
-        parts.append(f"Root cause ({cause.cause_code}): {cause.description}")
-    done = [s.instructions for s in steps if s.success is not False]
-    if done:
-        parts.append("Resolution: " + " ".join(done))
-    return "\n".join(parts)
-
-
-async def _mark(session: AsyncSession, key: str) -> tuple[str, int]:
-    row = await session.get(IndexMeta, key)
-    value = (row.value or {}) if row is not None else {}
-    return str(value.get("ts", "")), int(value.get("id", 0))
-
-
-async def _set_mark(desk: Desk, session: AsyncSession, key: str, ts: str, ident: int) -> None:
-    row = await session.get(IndexMeta, key)
-    if row is None:
-        row = IndexMeta(key=key)
-        session.add(row)
-    row.value = {"ts": ts, "id": ident}
-    row.updated_at = desk.clock()
-
-
-async def sync_records(desk: Desk, knowledge: Knowledge, coll: str, sources: Sequence[SourceName]) -> int:
-    """Embed KB articles and resolved tickets changed since the last sync (bounded per call)."""
-    embedded = 0
-    async with knowledge.sync_lock:
-        for source in ("kb", "tickets"):
-            if source not in sources:
-                continue
-            key = f"sync:{coll}:{source}"
-            async with desk.sessions() as session:
-                ts, ident = await _mark(session, key)
-                model: Any = KBArticle if source == "kb" else Ticket
-                stmt = select(model).order_by(model.updated_at, model.id).limit(SYNC_BATCH)
-                if ts:
-                    at = datetime.fromisoformat(ts)
-                    stmt = stmt.where((model.updated_at > at) | ((model.updated_at == at) & (model.id > ident)))
-                rows = list((await session.execute(stmt)).scalars())
-                if not rows:
-                    continue
-                ids, texts, metas, gone = [], [], [], []
-                if source == "kb":
-                    for a in rows:
-                        ids.append(f"kb:{a.id}")
-                        texts.append(f"{a.title}\n{a.body}")
-                        metas.append({"source": "kb", "ref_id": a.id})
-                else:
-                    resolved = [t for t in rows if t.status in RESOLVED]
-                    gone = [f"ticket:{t.id}" for t in rows if t.status not in RESOLVED]
-                    tids = [t.id for t in resolved]
-                    causes = {
-                        c.ticket_id: c
-                        for c in (
-                            await session.execute(select(RootCause).where(RootCause.ticket_id.in_(tids)))
-                        ).scalars()
-                    }
-                    steps: dict[int, list[ResolutionStep]] = {}
-                    for s in (
-                        await session.execute(
-                            select(ResolutionStep)
-                            .where(ResolutionStep.ticket_id.in_(tids))
-                            .order_by(ResolutionStep.position)
-                        )
-                    ).scalars():
-                        steps.setdefault(s.ticket_id, []).append(s)
-                    for t in resolved:
-                        ids.append(f"ticket:{t.id}")
-                        texts.append(_ticket_text(t, causes.get(t.id), steps.get(t.id, [])))
-                        metas.append({"source": "ticket", "ref_id": t.id})
-                last = rows[-1]
-                last_ts, last_id = last.updated_at.isoformat(), last.id
-            if texts:
-                vectors = await knowledge.embed(texts)
-                typed: list[Metadata] = metas  # type: ignore[assignment]
-                await knowledge.vectors.upsert(coll, ids, vectors, typed)
-                embedded += len(ids)
-            if gone:
-                await knowledge.vectors.delete(coll, ids=gone)
-            async with desk.sessions.begin() as session:
-                await _set_mark(desk, session, key, last_ts, last_id)
-    return embedded
-
-
 # --- search ----------------------------------------------------------------------------------------------------
 
 
@@ -285,11 +190,9 @@ async def knowledge_search(
 
     # Dense first, outside the snapshot: it is validated against the snapshot below.
     dense: list[Any] = []
-    async with desk.sessions.begin() as session:
-        coll = await active_collection(desk, knowledge, session)
-    if method != "fulltext":
-        if "kb" in sources or "tickets" in sources:
-            await sync_records(desk, knowledge, coll, sources)
+    coll = await search_collection(desk, knowledge)
+    if method != "fulltext" and coll is not None:
+        # Read-only: KB articles and tickets are embedded when they change (tools.indexing), not here.
         [qvec] = await knowledge.embed([query])
         src = [{"documents": "document", "kb": "kb", "tickets": "ticket"}[s] for s in sources]
         where: dict[str, Any] | None = (
@@ -428,4 +331,4 @@ async def _validate(
         del cands[key]
 
 
-__all__ = ["KnowledgeFilters", "KnowledgeSearchResult", "SearchHit", "knowledge_search", "sync_records"]
+__all__ = ["KnowledgeFilters", "KnowledgeSearchResult", "SearchHit", "knowledge_search"]

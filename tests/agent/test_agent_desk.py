@@ -12,6 +12,7 @@ from server.app import build_server, in_memory_client_factory
 from tests.conftest import MakeUser
 from tools.actor import Actor
 from tools.desk import Desk
+from tools.indexing import drain
 
 pytestmark = pytest.mark.usefixtures("drop_checkpoints")
 
@@ -35,7 +36,9 @@ async def seed_kb(desk: Desk, *articles: tuple[str, str]) -> list[int]:
             assert not result.is_error, result.content
             assert result.structured_content is not None
             ids.append(int(result.structured_content["id"]))
-        return ids
+    # A shared desk has no index worker of its own (the server process runs one): index the articles now.
+    await drain(desk)
+    return ids
 
 
 async def read_ticket(desk: Desk, number: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from tests.knowledge.conftest import attach, drop_all
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
+from tools.indexing import drain
 from tools.knowledge import Knowledge, document_ingest
 from tools.search import KnowledgeFilters, fuse, knowledge_search, special_tokens
 
@@ -86,6 +87,7 @@ async def test_kb_articles_and_resolved_tickets_are_searched(
         desk, bob, "TCK-000043", "resolved", "Printer offline", "Printer offline after power cut; rebooted it."
     )
     await add_ticket(desk, alice, "TCK-000044", "open", "Printer toner", "Printer toner empty, waiting for delivery.")
+    assert (await drain(desk)).embedded == 3  # the KB article and the two resolved tickets
 
     kb = (await knowledge_search(desk, tech, "vpn token reset", sources=("kb",))).hits
     assert kb[0].source == "kb" and kb[0].title == "Reset your VPN token"
