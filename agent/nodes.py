@@ -615,5 +615,15 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
     name, args = str(pending.get("tool")), dict(pending.get("args") or {})
     outcome = await call(state, runtime, name, args)
     what = compose.action_phrase(name, args)
-    text = f"Done: I {what}." if outcome.ok else compose.failure(outcome.text, what)
-    return say(state, text, **_base(state), pending=None)
+    if not outcome.ok:
+        return say(state, compose.failure(outcome.text, what), **_base(state), pending=None)
+    data: dict[str, Any] = outcome.data if isinstance(outcome.data, dict) else {}
+    inner = data.get("ticket")
+    ticket: dict[str, Any] = inner if isinstance(inner, dict) else data
+    number = str(ticket.get("number") or args.get("ticket") or "") if name.startswith("ticket_") else ""
+    update: dict[str, Any] = {"pending": None}
+    if number:
+        update["actions"] = [*state.get("actions", []), number]
+        update["last_ticket"] = number
+        what = compose.action_phrase(name, {**args, "ticket": number})
+    return say(state, f"Done, as you confirmed: {what}.", **_base(state), **update)
