@@ -357,7 +357,7 @@ async def _retrieve_for_model(
     if not hits:
         return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
     ranked, sims = policy.rank_hits(query, hits, await nodes.similarities(runtime, query, hits))
-    conf = nodes.supported(query, ranked, policy.confidence(query, ranked, sims))
+    conf = nodes.supported(query, ranked, policy.confidence(query, ranked, sims), sims)
     found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
     if conf >= nodes.ANSWER_THRESHOLD:
         found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
