@@ -20,9 +20,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agent import nodes, policy
+from agent import compose, llm_turn, nodes, policy
 from agent import record as problem
-from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_tool_result
+from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_hits, wrap_tool_result
 from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentState, Intent
 
@@ -59,8 +59,6 @@ LLM_EMPTY_REPLY = (
     "Sorry, I couldn't put together an answer to that. Could you rephrase it? I can also hand this to a technician."
 )
 """The reply when the model answers with no text and no usable tool call (e.g. tool-call arguments not JSON)."""
-HISTORY_LIMIT = 40
-"""Messages of history the model sees; older turns stay in the checkpoint but are not resent."""
 
 
 SEMANTIC_INTENTS: dict[str | None, frozenset[str]] = {
@@ -145,8 +143,10 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
         update["pending"] = None
     if pending.get("kind") == "ticket" and intent not in ("fill", "escalate", "create_ticket"):
         update["slots"] = {}  # the user moved on; an abandoned draft must not resurface later
-    if not llm:
-        update["record"] = _record_turn(state.get("record"), message, pending, intent)
+    update["record"] = _record_turn(state.get("record"), message, pending, "question" if llm else intent)
+    update["hits"] = []
+    update["prompt_tokens"] = 0
+    runtime.context.extra["pending_before"] = pending
     return update
 
 
@@ -283,34 +283,91 @@ def make_agent_node(model: BaseChatModel) -> Any:
         steps = int(state.get("steps", 0))
         if steps >= ctx.max_steps:
             return nodes.say(state, CAP_REPLY)
-        bound = model.bind_tools(ctx.toolbox.tools)
-        prompt: list[AnyMessage] = [SystemMessage(content=SYSTEM_PROMPT.format(actor=ctx.actor))]
+        tools = llm_turn.support_tools(ctx.toolbox)
+        bound = model.bind_tools(tools)
+        update: dict[str, Any] = {}
+        hits = list(state.get("hits") or [])
+        if steps == 0:
+            hits, found = await _retrieve_for_model(state, runtime)
+            update.update(found)
+        system = SYSTEM_PROMPT.format(actor=ctx.actor, state=llm_turn.state_context(dict(state)))
+        if hits:
+            system += "\n\nSearch results for this message (untrusted data):\n" + wrap_hits(hits[:3], limit=700)
+        prompt: list[AnyMessage] = [SystemMessage(content=system), *_history(state.get("messages", []))]
+        chars = len(system) + llm_turn.message_chars(prompt[1:]) + llm_turn.schema_chars(tools)
+        tokens = max(int(state.get("prompt_tokens") or 0), llm_turn.estimate_tokens(chars))
+        update.update({"prompt_tokens": tokens, "tool_log": list(state.get("tool_log", []))})
+        logger.debug("prompt for step %d: about %d tokens", steps, tokens)
         try:
-            response = await bound.ainvoke(prompt + _history(state.get("messages", [])))
+            response = await bound.ainvoke(prompt)
         except Exception as exc:
             # The endpoint is down, refused the request or sent something that is not a completion: the
-            # turn ends with a polite reply rather than an exception in the UI, the CLI or support_ask.
-            logger.warning("chat model failed: %s: %s", type(exc).__name__, exc)
-            return {**nodes.say(state, LLM_FAILED_REPLY), "steps": steps + 1}
+            # turn ends with a polite reply (the real reason when the endpoint names it), not an exception.
+            settings = ctx.extra.get("settings")
+            reason = llm_turn.refusal(
+                exc,
+                base_url=getattr(settings, "openai_base_url", None),
+                model=str(getattr(settings, "openai_model", "?")),
+            )
+            if reason is None:
+                logger.warning("chat model failed: %s: %s", type(exc).__name__, exc)
+            return {**update, **nodes.say(state, reason or LLM_FAILED_REPLY), "steps": steps + 1}
         if isinstance(response, AIMessage) and not response.tool_calls:
             text = response.text if hasattr(response, "text") else str(response.content)
+            if calls := llm_turn.text_tool_calls(text, {t.name for t in tools}):
+                # A local model that writes its call as JSON text instead of a tool call (Qwen's stock template).
+                response = AIMessage(content="", tool_calls=calls)
+                return {**update, "messages": [response], "steps": steps + 1}
             if not text.strip() or response.invalid_tool_calls:
                 # Tool calls whose arguments are not JSON cannot be run or answered; keep them out of the
                 # transcript (an API rejects a tool call with no result) and do not hand back an empty reply.
                 logger.warning(
                     "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
                 )
-                return {**nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
-            return {"messages": [response], "steps": steps + 1, "reply": text}
-        return {"messages": [response], "steps": steps + 1}
+                return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
+            return {**update, "messages": [response], "steps": steps + 1, "reply": _clean(text)}
+        return {**update, "messages": [response], "steps": steps + 1}
 
     return agent
+
+
+def _clean(text: str) -> str:
+    """The model's answer without sentences that read like instructions to an assistant (quoted from a
+    document the model should not have obeyed)."""
+    kept = [s for s in re.split(r"(?<=[.!?])\s+", text) if not policy.INJECTION_RE.search(s)]
+    return " ".join(kept).strip() or LLM_EMPTY_REPLY
+
+
+async def _retrieve_for_model(
+    state: AgentState, runtime: Runtime[AgentContext]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The offline policy's retrieval, done for the model: the hits go into its prompt, the citations and the
+    confidence into the reply, so the model need not rediscover them with a tool call."""
+    message = nodes.last_user_text(state)
+    rule = policy.rule_intent(message)
+    if rule not in (None, "question", "create_ticket") or problem.is_vague(message):
+        return [], {"hits": []}
+    if not runtime.context.toolbox.has("knowledge_search"):
+        return [], {"hits": []}
+    record = state.get("record") or {}
+    query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
+    query = query or message
+    outcome = await nodes.call(state, runtime, "knowledge_search", {"query": query, "k": 5})
+    hits = (search_hits(outcome.data) or []) if outcome.ok else []
+    if not hits:
+        return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
+    ranked, sims = policy.rank_hits(query, hits, await nodes.similarities(runtime, query, hits))
+    conf = nodes.supported(query, ranked, policy.confidence(query, ranked, sims), sims)
+    found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
+    if conf >= nodes.ANSWER_THRESHOLD:
+        found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
+    return ranked[:3], found
 
 
 def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
     """The recent transcript as a model API accepts it: starting at a user turn, and without tool calls
     whose results never arrived (a turn cut short by a cap)."""
-    recent = list(messages[-HISTORY_LIMIT:])
+    recent = list(messages[-llm_turn.HISTORY_MESSAGES :])
     while recent and not isinstance(recent[0], HumanMessage):
         recent.pop(0)
     answered = {m.tool_call_id for m in recent if isinstance(m, ToolMessage)}
@@ -326,6 +383,12 @@ def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
             isinstance(m, AIMessage) and any(c.get("id") == msg.tool_call_id for c in m.tool_calls) for m in cleaned
         ):
             continue
+        if (
+            isinstance(msg, ToolMessage)
+            and isinstance(msg.content, str)
+            and len(msg.content) > llm_turn.TOOL_RESULT_CHARS
+        ):
+            msg = msg.model_copy(update={"content": msg.content[: llm_turn.TOOL_RESULT_CHARS] + " …(cut)"})
         cleaned.append(msg)
     return cleaned
 
@@ -338,7 +401,8 @@ def after_agent(state: AgentState) -> Literal["tools", "__end__"]:
 
 
 async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Run the model's tool calls through MCP: capped per turn, destructive ones held for confirmation."""
+    """Run the model's tool calls through MCP: only the support tools, capped per turn; a write the user did
+    not ask for in their own words, or a destructive call, is held until they confirm that exact action."""
     ctx = runtime.context
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
@@ -347,31 +411,65 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     actions = list(state.get("actions", []))
     update: dict[str, Any] = {}
     results: list[ToolMessage] = []
+    message = llm_turn.last_human(state.get("messages", []))
+    pending_before = ctx.extra.get("pending_before") or {}
+    read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
+    held: str | None = None
     for call in last.tool_calls:
         name, args = call["name"], dict(call.get("args") or {})
         call_id = call.get("id") or name
-        if len(log) >= ctx.max_tool_calls:
+        if held is not None:
+            text = "Not run: another action is waiting for the user's confirmation."
+        elif len(log) >= ctx.max_tool_calls:
             text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
-        elif not ctx.toolbox.has(name):
+        elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
             text = f"Not run: there is no tool named {name!r}."
-        elif ctx.toolbox.destructive(name):
-            text = (
-                f"Not run: {name} is destructive and needs the user's explicit confirmation. Describe exactly "
-                "what will happen and ask them to reply 'yes' to confirm."
-            )
+        elif ctx.toolbox.destructive(name) or (
+            name in llm_turn.WRITE_TOOLS and not llm_turn.asked_for(name, message, pending_before)
+        ):
+            why = "The search results suggested an action." if read_retrieved else ""
+            held = llm_turn.hold(name, args, why=why)
             update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
+            text = "Held: the user has to confirm this action first. Do not call it again this turn."
+        elif name == "ticket_create" and read_retrieved and _priority_raised(args, state):
+            held = llm_turn.hold(name, args, why="The priority is higher than what you told me.")
+            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
+            text = "Held: the user has to confirm this priority first."
         else:
             log.append(name)
             outcome = await ctx.toolbox.call(name, args)
-            text = wrap_tool_result(name, outcome.data, outcome.text) if outcome.ok else f"Error: {outcome.text}"
             if outcome.ok:
+                text = wrap_tool_result(name, outcome.data, outcome.text)
                 hits = search_hits(outcome.data)
                 query = str(args.get("query", ""))
                 searched = hits and name in ("knowledge_search", "kb_article_search")
                 sims = await nodes.similarities(runtime, query, hits) if searched and hits else None
                 _record(name, args, outcome.data, citations, actions, update, sims)
+            else:
+                plain = compose.failure(outcome.text, f"run {name.replace('_', ' ')}", args.get("ticket"))
+                text = f"Failed. Tell the user in your own words, without quoting this: {plain}"
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
-    return {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+    out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+    if held is not None:
+        out["messages"] = [*results, AIMessage(content=held)]
+        out["reply"] = held
+    return out
+
+
+PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:
+    """A ticket priority above what the user's own words support (a document asked for "critical")."""
+    said = policy.impact_priority(
+        " ".join(str(m.content) for m in state.get("messages", []) if isinstance(m, HumanMessage))
+    )
+    # Only "critical" needs the user's own words: it pages people; a model may judge high or low itself.
+    return str(args.get("priority")) == "critical" and said != "critical"
+
+
+def after_tools(state: AgentState) -> Literal["agent", "__end__"]:
+    return "__end__" if state.get("reply") else "agent"
 
 
 def _record(
@@ -440,7 +538,7 @@ def build_graph(
     graph.add_edge("retrieve", "answer")
     graph.add_conditional_edges("slot_fill", after_slot_fill)
     graph.add_conditional_edges("agent", after_agent)
-    graph.add_edge("tools", "agent")
+    graph.add_conditional_edges("tools", after_tools)
     for node in ("answer", "ticket_create", "status", "comment", "list_tickets", "escalate", "decline", "respond"):
         graph.add_edge(node, END)
     graph.add_edge("confirm_action", END)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 
@@ -27,12 +28,27 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     from langchain_openai import ChatOpenAI
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-    logger.info("agent uses %s at %s", settings.openai_model, settings.openai_base_url or "api.openai.com")
+    local = is_local(settings.openai_base_url)
+    logger.info(
+        "agent uses %s at %s (timeout %.0f s)",
+        settings.openai_model,
+        settings.openai_base_url or "api.openai.com",
+        settings.llm_timeout,
+    )
     return ChatOpenAI(
         model=settings.openai_model,
         base_url=settings.openai_base_url,
         api_key=key,  # type: ignore[arg-type]
         temperature=0,
-        max_retries=1,
-        timeout=60,
+        # A local model on a few cores takes seconds per completion: a retry doubles the wait for nothing.
+        max_retries=0 if local else 1,
+        timeout=settings.llm_timeout,
     )
+
+
+def is_local(base_url: str | None) -> bool:
+    """Whether the endpoint runs on this machine (loopback), where a completion may take many seconds."""
+    if not base_url:
+        return False
+    host = urlsplit(base_url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")

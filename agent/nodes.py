@@ -76,7 +76,7 @@ async def _search(state: AgentState, runtime: Runtime[AgentContext], query: str,
 
 async def _confidence(runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]) -> float:
     ranked, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
-    return supported(query, ranked, policy.confidence(query, ranked, sims))
+    return supported(query, ranked, policy.confidence(query, ranked, sims), sims)
 
 
 async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -117,7 +117,7 @@ THIN_QUERY_WORDS = 2
 THIN_CAP = 0.45
 
 
-def supported(query: str, hits: list[dict[str, Any]], conf: float) -> float:
+def supported(query: str, hits: list[dict[str, Any]], conf: float, sims: list[float] | None = None) -> float:
     """The confidence, capped below the answer threshold when retrieval cannot support an answer: the query
     names nothing specific ("not working"), or is so short that a hit missing one of its words is a guess
     ("printer broken" against an article about adding printers)."""
@@ -125,6 +125,8 @@ def supported(query: str, hits: list[dict[str, Any]], conf: float) -> float:
     if not specific:
         return min(conf, 0.0)
     if hits and len(specific) <= THIN_QUERY_WORDS:
+        if sims and policy.semantic_part(hits, sims) >= ANSWER_THRESHOLD:
+            return conf  # short, but clearly closer in meaning to this hit than to any other source
         best = hits[0]
         if policy.coverage(query, f"{best.get('title') or ''} {policy.hit_text(best)}") < 1.0:
             return min(conf, THIN_CAP)
@@ -146,7 +148,7 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     query = state.get("query") or last_user_text(state)
     hits = state.get("hits") or []
     hits, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
-    conf = supported(query, hits, policy.confidence(query, hits, sims))
+    conf = supported(query, hits, policy.confidence(query, hits, sims), sims)
     pending = state.get("pending") or {}
     clarifying = pending.get("kind") == "clarify"
     detail = last_user_text(state)
@@ -615,5 +617,15 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
     name, args = str(pending.get("tool")), dict(pending.get("args") or {})
     outcome = await call(state, runtime, name, args)
     what = compose.action_phrase(name, args)
-    text = f"Done: I {what}." if outcome.ok else compose.failure(outcome.text, what)
-    return say(state, text, **_base(state), pending=None)
+    if not outcome.ok:
+        return say(state, compose.failure(outcome.text, what), **_base(state), pending=None)
+    data: dict[str, Any] = outcome.data if isinstance(outcome.data, dict) else {}
+    inner = data.get("ticket")
+    ticket: dict[str, Any] = inner if isinstance(inner, dict) else data
+    number = str(ticket.get("number") or args.get("ticket") or "") if name.startswith("ticket_") else ""
+    update: dict[str, Any] = {"pending": None}
+    if number:
+        update["actions"] = [*state.get("actions", []), number]
+        update["last_ticket"] = number
+        what = compose.action_phrase(name, {**args, "ticket": number})
+    return say(state, f"Done, as you confirmed: {what}.", **_base(state), **update)

@@ -383,6 +383,13 @@ def semantic_text(hit: dict[str, Any]) -> str:
     return f"{hit.get('title') or ''}\n{hit_text(hit)}".strip()
 
 
+def semantic_part(hits: list[dict[str, Any]], sims: Sequence[float]) -> float:
+    """The semantic support of the first hit against the closest hit of another source."""
+    first = hit_document(hits[0])
+    rivals = [s for h, s in zip(hits[1:], sims[1:], strict=False) if hit_document(h) != first]
+    return semantic_support(sims[0], max(rivals) if rivals else None)
+
+
 def confidence(query: str, hits: list[dict[str, Any]], sims: Sequence[float] | None = None) -> float:
     """Confidence in answering from ``hits[0]`` (0-1).
 

@@ -39,3 +39,5 @@ class AgentReply(BaseModel):
     tool_calls: list[str] = Field(default_factory=list)
     """Names of the MCP tools called this turn, in order (for tests, audits and the UI)."""
     intent: str | None = None
+    prompt_tokens: int | None = None
+    """The largest request this turn sent to the language model, estimated in tokens (LLM path only)."""

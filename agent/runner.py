@@ -163,7 +163,7 @@ class SupportAgent:
             actor=actor or self.settings.actor,
             max_tool_calls=self.max_tool_calls,
             max_steps=self.max_steps,
-            extra={"llm": self.model is not None},
+            extra={"llm": self.model is not None, "settings": self.settings},
             semantic=self.semantic,
         )
         text = message.strip()[:MAX_MESSAGE_CHARS]
@@ -206,4 +206,5 @@ def _reply(state: dict[str, Any], conversation_id: str) -> AgentReply:
         handoff=Handoff(**handoff) if handoff else None,
         tool_calls=list(state.get("tool_log") or []),
         intent=state.get("intent"),
+        prompt_tokens=state.get("prompt_tokens") or None,
     )

@@ -75,6 +75,8 @@ class AgentState(TypedDict, total=False):
     """Tools called this turn."""
     steps: int
     """LLM/policy steps taken this turn; capped."""
+    prompt_tokens: int
+    """The largest model request of this turn, estimated in tokens (LLM path)."""
 
 
 @dataclass

@@ -8,6 +8,8 @@ through MCP with the offline policy, and checked against the expected outcome.
     .venv/bin/python bench/agent_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/agent_bench.py --no-embeddings   # the rules-only baseline
     .venv/bin/python bench/agent_bench.py --set new         # only the real-user scenarios (tests/agent/scenarios.py)
+    .venv/bin/python bench/agent_bench.py --set new --llm local --limit 12   # the same with the local model
+    .venv/bin/python bench/agent_bench.py --set new --llm http://127.0.0.1:11434/v1 --model qwen2.5:1.5b
 
 Two sets: "old" (the templated conversations below, written with the policy) and "new" (multi-turn
 conversations in the style of real users, each on a freshly seeded desk and checked through the desk's tools).
@@ -42,6 +44,8 @@ from tools.desk import Desk, open_desk
 from tools.users import UserUpsert, ensure_actor, user_upsert
 
 USER = "dana"
+UNLIMITED = {f"rate_limit_{kind}": "1000000/minute" for kind in ("http", "read", "write", "ingest", "agent", "voice")}
+"""A benchmark seeds and talks far faster than a person: the desk's per-caller rate limits would stop it."""
 
 ARTICLES: dict[str, tuple[str, list[str]]] = {
     "Reset your VPN password": (
@@ -374,8 +378,10 @@ async def _wipe(desk: Desk) -> None:
             await vectors.drop(name)
 
 
-async def run_new(settings: Settings, *, embeddings: bool = True) -> int:
+async def run_new(settings: Settings, *, embeddings: bool = True, limit: int | None = None) -> int:
     """The real-user scenarios, each on a freshly seeded desk, outcomes read back through the desk's tools."""
+    llm = settings.llm == "openai"
+    prompt_tokens: list[int] = []
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     totals: Counter[str] = Counter()
@@ -391,7 +397,7 @@ async def run_new(settings: Settings, *, embeddings: bool = True) -> int:
             async with SupportAgent(
                 settings,
                 desk=desk,
-                model=None,
+                model="auto" if llm else None,
                 embedder="auto" if embeddings else None,
                 client_factory=in_memory_client_factory(settings, desk),
             ) as agent:
@@ -416,7 +422,13 @@ async def run_new(settings: Settings, *, embeddings: bool = True) -> int:
             created = next((i for i, r in enumerate(replies) if r.actions and result.new_tickets), None)
             if created is not None and scenario.kind == "ticket_from_record":
                 ticket_turns.append(created + 1)
-    report("new", latencies, outcomes, totals, failures)
+    report("new (local model)" if llm else "new", latencies, outcomes, totals, failures)
+    if prompt_tokens:
+        prompt_tokens.sort()
+        print(
+            f"prompt tokens per model request (chars/4): p50 {statistics.median(prompt_tokens):.0f}, "
+            f"max {prompt_tokens[-1]}"
+        )
     if claimed:
         print(f"calibration: answers at/above {new_set.THRESHOLD}: {claimed}, right: {right} = {right / claimed:.1%}")
     if ticket_turns:
@@ -455,22 +467,41 @@ async def main_async(args: argparse.Namespace) -> int:
             url = args.postgres.rsplit("/", 1)[0] + "/" + name
             try:
                 return await run(
-                    Settings(data_dir=Path(tmp), database_url=url, llm="offline", _env_file=None),
+                    Settings(data_dir=Path(tmp), database_url=url, llm="offline", _env_file=None, **UNLIMITED),
                     embeddings=not args.no_embeddings,
                 )  # type: ignore[call-arg]
             finally:
                 admin = await asyncpg.connect(args.postgres)
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await admin.close()
-        settings = Settings(data_dir=Path(tmp), llm="offline", _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(data_dir=Path(tmp), llm="offline", _env_file=None, **UNLIMITED)  # type: ignore[call-arg]
         code = 0
         if args.set in ("old", "both"):
             code |= await run(settings, embeddings=not args.no_embeddings)
         if args.set in ("new", "both"):
             (Path(tmp) / "new").mkdir()
-            new_settings = Settings(data_dir=Path(tmp) / "new", llm="offline", _env_file=None)  # type: ignore[call-arg]
-            code |= await run_new(new_settings, embeddings=not args.no_embeddings)
+            new_settings = Settings(data_dir=Path(tmp) / "new", llm="offline", _env_file=None, **UNLIMITED)  # type: ignore[call-arg]
+            if args.llm:
+                code |= await run_with_model(args, new_settings)
+            else:
+                code |= await run_new(new_settings, embeddings=not args.no_embeddings, limit=args.limit)
         return code
+
+
+async def run_with_model(args: argparse.Namespace, settings: Settings) -> int:
+    """The new set with a chat model: an endpoint URL, or "local" for llama.cpp with the local-model extra."""
+    if args.llm != "local":
+        model_settings = settings.model_copy(
+            update={"llm": "openai", "openai_base_url": args.llm, "openai_model": args.model, "llm_timeout": 600}
+        )
+        return await run_new(model_settings, embeddings=not args.no_embeddings, limit=args.limit)
+    from tests.agent import local_model
+
+    with local_model.serve(threads=args.threads) as url:
+        model_settings = settings.model_copy(
+            update={"llm": "openai", "openai_base_url": url, "openai_model": local_model.MODEL_NAME, "llm_timeout": 600}
+        )
+        return await run_new(model_settings, embeddings=not args.no_embeddings, limit=args.limit)
 
 
 def main() -> int:
@@ -480,6 +511,10 @@ def main() -> int:
         "--no-embeddings", action="store_true", help="rules and word coverage only (the agent without its embedder)"
     )
     parser.add_argument("--set", choices=("old", "new", "both"), default="both", help="which conversations to run")
+    parser.add_argument("--llm", help="run the new set with a chat model: an OpenAI-compatible /v1 URL or 'local'")
+    parser.add_argument("--model", default="local", help="the model name at --llm URL")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads for --llm local")
+    parser.add_argument("--limit", type=int, help="only the first N scenarios of the new set")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))

@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     openai_model: str = Field(
         default="gpt-4o-mini", validation_alias=AliasChoices("SUPPORT_OPENAI_MODEL", "OPENAI_MODEL")
     )
+    llm_timeout: float = Field(default=180.0, gt=0)
+    """Seconds to wait for one chat completion; a local model on two cores needs several seconds a turn."""
     llm: Literal["auto", "openai", "offline"] = "auto"
     """``auto`` uses the OpenAI-compatible endpoint when a key or base URL is set, else the offline policy."""
 

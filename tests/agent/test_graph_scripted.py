@@ -18,7 +18,8 @@ async def test_answers_with_tool_results_and_citations(fake_agent: MakeAgent, fa
     agent = await fake_agent(model=model)
     reply = await agent.ask("How do I reset my VPN password?", actor="alice")
     assert reply.reply == "Open https://vpn.example.com/reset [1]."
-    assert reply.tool_calls == ["knowledge_search"]
+    # The agent searched for the model first (retrieval given as context), then the model searched again.
+    assert reply.tool_calls == ["knowledge_search", "knowledge_search"]
     assert reply.citations[0].citation == "KB #1: Reset your VPN password"
     assert reply.confidence is not None and reply.confidence > 0.5
     assert "ticket_create" in model.bound_tools and "support_ask" not in model.bound_tools
@@ -44,36 +45,52 @@ async def test_ticket_create_records_the_action(fake_agent: MakeAgent, fake: Fak
     assert fake.tickets["TCK-000001"].priority == "high"
 
 
-async def test_destructive_call_waits_for_confirmation(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+async def test_unrequested_write_waits_for_a_confirmation_that_names_it(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     model = ScriptedChatModel(
         script=[
-            tool_call("kb_article_delete", {"article_id": 2}),
-            AIMessage(content="This deletes KB article 2. Reply yes to confirm."),
+            tool_call("ticket_create", {"subject": "Laptop will not boot", "description": "x", "priority": "low"}),
+            AIMessage(content="Created TCK-000001."),
         ]
     )
     agent = await fake_agent(model=model)
-    first = await agent.ask("Delete KB article 2", actor="alice")
-    assert fake.deleted == []
-    assert first.tool_calls == []
-    assert "confirm" in first.reply
-    second = await agent.ask("yes", first.conversation_id, actor="alice")
-    assert fake.deleted == [2]
-    assert second.tool_calls == ["kb_article_delete"]
+    made = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    assert made.actions == ["TCK-000001"]
+    model.script = [
+        tool_call("ticket_escalate", {"ticket": "TCK-000001", "reason": "customer_asked", "summary": "s"}),
+        AIMessage(content="Handed over."),
+    ]
+    model.seen.clear()
+    first = await agent.ask("what's the status of TCK-000001?", made.conversation_id, actor="alice")
+    # The user asked about a status, not for a technician: the escalation waits, and the question says what it does.
+    assert fake.tickets["TCK-000001"].handoff_reason is None
+    assert "hand ticket TCK-000001 to a technician" in first.reply
+    second = await agent.ask("yes, do it", first.conversation_id, actor="alice")
+    assert fake.tickets["TCK-000001"].handoff_reason == "customer_asked"
+    assert second.tool_calls == ["ticket_escalate"]
 
 
 async def test_declined_confirmation_runs_nothing(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     model = ScriptedChatModel(
         script=[
-            tool_call("kb_article_delete", {"article_id": 2}),
-            AIMessage(content="Reply yes to confirm."),
-            AIMessage(content="Okay, nothing deleted."),
+            tool_call("ticket_create", {"subject": "Printers down", "description": "x", "priority": "critical"}),
+            AIMessage(content="Okay, nothing created."),
         ]
     )
     agent = await fake_agent(model=model)
-    first = await agent.ask("Delete KB article 2", actor="alice")
+    first = await agent.ask("how do I install printer drivers?", actor="alice")
+    assert "open a new critical ticket" in first.reply
     second = await agent.ask("no, keep it", first.conversation_id, actor="alice")
+    assert fake.tickets == {}
+    assert second.reply == "Okay, nothing created."
+
+
+async def test_admin_tools_are_never_bound_nor_run(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    model = ScriptedChatModel(script=[tool_call("kb_article_delete", {"article_id": 2}), AIMessage(content="No.")])
+    agent = await fake_agent(model=model)
+    first = await agent.ask("Delete KB article 2", actor="alice")
+    await agent.ask("yes", first.conversation_id, actor="alice")
     assert fake.deleted == []
-    assert second.reply == "Okay, nothing deleted."
+    assert "kb_article_delete" not in model.bound_tools
 
 
 async def test_tool_call_cap_ends_politely(fake_agent: MakeAgent, fake: FakeDesk) -> None:

@@ -101,20 +101,23 @@ async def test_tool_calling_over_http(openai_server: tuple[ScriptedOpenAI, str],
         settings, client_factory=lambda actor, token: Client(build_fake_server(fake, actor or "alice"))
     ) as agent:
         assert agent.model is not None
-        reply = await agent.ask("My VPN password reset fails, help", actor="alice")
+        reply = await agent.ask("My VPN password reset fails, please open a ticket", actor="alice")
 
     assert reply.reply == "I found the VPN article [1] and opened TCK-000001 for you."
-    assert reply.tool_calls == ["knowledge_search", "ticket_create"]
+    # The agent's own search (given to the model as context), the model's search, the ticket it was asked for.
+    assert reply.tool_calls == ["knowledge_search", "knowledge_search", "ticket_create"]
     assert reply.actions == ["TCK-000001"]
     assert reply.citations[0].citation == "KB #1: Reset your VPN password"
     assert fake.tickets["TCK-000001"].priority == "high"
-    assert [c[0] for c in fake.calls] == ["knowledge_search", "ticket_create"]  # the injected escalate never ran
+    # The injected escalate never ran.
+    assert [c[0] for c in fake.calls] == ["knowledge_search", "knowledge_search", "ticket_create"]
 
     assert len(scripted.requests) == 3
     assert scripted.auth[0] == "Bearer dummy-key"
     first = scripted.requests[0]
     assert first["model"] == "scripted-model"
     assert {t["function"]["name"] for t in first["tools"]} >= {"knowledge_search", "ticket_create", "ticket_escalate"}
+    assert len(first["tools"]) <= 6  # only the support tools
     assert first["messages"][0]["role"] == "system" and "untrusted" in first["messages"][0]["content"]
     tool_msg = scripted.requests[1]["messages"][-1]
     assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_1"

@@ -1,0 +1,259 @@
+"""The LLM path's pieces besides the graph: the tools a support conversation binds (lean schemas), the
+context the model gets (dialogue state, retrieval done for it), the check that holds writes the user did
+not ask for, and the plain reason when the endpoint refuses a request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.tools import BaseTool, StructuredTool
+
+from agent import compose, policy
+from agent import record as problem
+
+logger = logging.getLogger(__name__)
+
+SUPPORT_TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "knowledge_search": ("Search the help articles, documents and solved tickets.", ("query", "k")),
+    "ticket_create": (
+        "Open a ticket for the user.",
+        (
+            "subject",
+            "description",
+            "priority",
+            "business_impact",
+            "error_message",
+            "steps_taken",
+            "affected_system",
+            "contact_email",
+            "contact_phone",
+            "preferred_contact",
+        ),
+    ),
+    "ticket_get": ("Read one ticket and its public comments.", ("ticket",)),
+    "ticket_list": ("List the user's tickets.", ("requester", "status", "limit")),
+    "ticket_comment": ("Add a comment to a ticket.", ("ticket", "body")),
+    "ticket_escalate": ("Hand a ticket to a human technician.", ("ticket", "reason", "summary")),
+}
+"""The tools a support conversation needs, with the one-line description and the arguments the model sees.
+The caller's role decides which of them the desk offers at all."""
+WRITE_TOOLS = frozenset({"ticket_create", "ticket_comment", "ticket_escalate"})
+ASKED_FOR: dict[str, re.Pattern[str]] = {
+    "ticket_create": re.compile(
+        r"\b(ticket|tiket|case|incident|report (a|an|the|this)|log (it|this)|raise|escalat\w*|technician|someone"
+        r"|open one|create one|look at it)\b",
+        re.I,
+    ),
+    "ticket_comment": re.compile(r"\b(comment|note|add|tell (them|the)|update|reply|let them know|append)\b", re.I),
+    "ticket_escalate": policy.HUMAN,
+}
+"""What the user's own words must contain for a write to run without a confirmation."""
+CHARS_PER_TOKEN = 4
+"""Prompt sizes are estimated at four characters a token (no tokenizer download at run time)."""
+HISTORY_MESSAGES = 12
+TOOL_RESULT_CHARS = 2400
+"""A tool result the model reads is cut here: the history must fit a 4k-token local context."""
+
+
+def lean_schema(schema: dict[str, Any], keep: tuple[str, ...]) -> dict[str, Any]:
+    """The input schema with only ``keep``'s properties, short descriptions and no titles."""
+    props = schema.get("properties", {})
+    out: dict[str, Any] = {}
+    for name in keep:
+        if name not in props:
+            continue
+        out[name] = _lean_property(props[name])
+    required = [r for r in schema.get("required", []) if r in out]
+    lean: dict[str, Any] = {"type": "object", "properties": out}
+    if required:
+        lean["required"] = required
+    return lean
+
+
+def _lean_property(prop: dict[str, Any]) -> dict[str, Any]:
+    lean: dict[str, Any] = {}
+    variants = [v for v in prop.get("anyOf", []) if v.get("type") != "null"]
+    base = variants[0] if len(variants) == 1 else prop
+    if variants and len(variants) > 1:
+        base = next((v for v in variants if v.get("type") == "array"), variants[0])
+    for key in ("type", "enum", "items"):
+        if key in base:
+            lean[key] = base[key]
+    if "items" in lean and isinstance(lean["items"], dict):
+        lean["items"] = {k: v for k, v in lean["items"].items() if k in ("type", "enum")}
+    if desc := prop.get("description"):
+        lean["description"] = policy.clip(str(desc), 70)
+    return lean or {"type": "string"}
+
+
+def support_tools(toolbox: Any) -> list[BaseTool]:
+    """LangChain tools for the support tools the caller may use, with lean descriptions and schemas."""
+    tools: list[BaseTool] = []
+    for name, (description, keep) in SUPPORT_TOOLS.items():
+        if not toolbox.has(name):
+            continue
+        spec = toolbox.specs[name]
+        schema = lean_schema(dict(spec.input_schema or {}), keep)
+
+        async def run(_name: str = name, **kwargs: Any) -> str:
+            return str((await toolbox.call(_name, kwargs)).text)
+
+        tools.append(StructuredTool(name=name, description=description, args_schema=schema, coroutine=run))
+    return tools
+
+
+def schema_chars(tools: list[BaseTool]) -> int:
+    """The characters of the tool definitions as an OpenAI request carries them."""
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    return len(json.dumps([convert_to_openai_tool(t) for t in tools]))
+
+
+def estimate_tokens(chars: int) -> int:
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def message_chars(messages: list[AnyMessage]) -> int:
+    total = 0
+    for m in messages:
+        total += len(m.content if isinstance(m.content, str) else json.dumps(m.content))
+        for call in getattr(m, "tool_calls", None) or []:
+            total += len(json.dumps(call.get("args", {}))) + len(call.get("name", ""))
+    return total
+
+
+def state_context(state: dict[str, Any]) -> str:
+    """What the agent knows so far, for the system prompt: the problem record, the open question, the ticket."""
+    rec = state.get("record") or {}
+    lines = []
+    if rec.get("statement"):
+        lines.append(f"Problem: {rec['statement']}")
+    for key, label in (("system", "System"), ("since", "Since"), ("affected", "Affected"), ("priority", "Priority")):
+        if rec.get(key):
+            lines.append(f"{label}: {rec[key]}")
+    if rec.get("errors"):
+        lines.append("Error: " + "; ".join(rec["errors"]))
+    if rec.get("tried"):
+        lines.append("Tried: " + "; ".join(rec["tried"]))
+    if rec.get("answered"):
+        lines.append("Articles already offered: " + "; ".join(rec["answered"]))
+    if state.get("last_ticket"):
+        lines.append(f"Ticket in this conversation: {state['last_ticket']}")
+    if rec.get("statement"):
+        draft = {
+            "subject": problem.subject(rec),
+            "error_message": "; ".join(rec.get("errors", [])) or None,
+            "steps_taken": problem.steps_taken(rec),
+            "affected_system": rec.get("system"),
+            "priority": rec.get("priority"),
+        }
+        fields = {k: v for k, v in draft.items() if v}
+        lines.append("Ticket fields from the record (use them for ticket_create): " + json.dumps(fields))
+        missing = [k for k in ("priority",) if not rec.get(k)]
+        if missing:
+            lines.append("Still unknown: the impact (to choose the priority). Ask for it, one question.")
+    return "\n".join(lines) or "Nothing yet."
+
+
+def asked_for(name: str, message: str, pending: dict[str, Any] | None = None) -> bool:
+    """Whether the user's own words in this turn ask for the write ``name``."""
+    pattern = ASKED_FOR.get(name)
+    if pattern is None:
+        return False
+    if name == "ticket_create" and (pending or {}).get("kind") in ("offer_ticket", "ticket"):
+        return True  # answering the agent's own offer or form
+    return pattern.search(message) is not None
+
+
+def last_human(messages: list[AnyMessage]) -> str:
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            return m.content if isinstance(m.content, str) else str(m.content)
+    return ""
+
+
+REFUSALS: list[tuple[re.Pattern[str], str, str]] = [
+    (
+        re.compile(
+            r"context (length|window|size)|maximum context|n_ctx|too many tokens|exceeds? the (context|available)"
+            r"|prompt is too long|context_length_exceeded",
+            re.I,
+        ),
+        "The conversation is too long for my language model's context window, so I couldn't answer. Starting a "
+        "new conversation usually helps; I can also hand this to a technician.",
+        "the model's context is too small for this request: raise the server's context size (llama.cpp --ctx-size, "
+        "Ollama num_ctx) or use a larger model (SUPPORT_OPENAI_MODEL)",
+    ),
+    (
+        re.compile(r"model .*(not found|does not exist)|no such model|unknown model|model_not_found", re.I),
+        "My language model isn't available on its server right now, so I couldn't answer. Please try again "
+        "later, or ask me for a technician.",
+        "the endpoint does not serve the configured model: check SUPPORT_OPENAI_MODEL",
+    ),
+    (
+        re.compile(r"unauthori[sz]ed|invalid api key|incorrect api key|authentication|401|403|permission", re.I),
+        "My language model's server refused my credentials, so I couldn't answer. An administrator needs to fix "
+        "the connection; meanwhile I can hand this to a technician.",
+        "the endpoint rejected the API key: check SUPPORT_OPENAI_API_KEY",
+    ),
+    (
+        re.compile(r"timed? ?out|timeout", re.I),
+        "My language model took too long to answer, so I stopped waiting. Please try again; a shorter question "
+        "may help.",
+        "the model did not answer within SUPPORT_LLM_TIMEOUT seconds: raise it, or use a faster model",
+    ),
+]
+
+
+def refusal(exc: BaseException, *, base_url: str | None, model: str) -> str | None:
+    """The user's reply for an endpoint that refused the request, logging the setting to change; None when
+    the failure is not a refusal we can name (the caller then says the model cannot be reached)."""
+    text = f"{type(exc).__name__}: {exc}"
+    status = getattr(exc, "status_code", None)
+    for pattern, reply, hint in REFUSALS:
+        if (
+            pattern.search(text)
+            or (status in (401, 403) and "credentials" in reply)
+            or (status == 404 and "isn't available" in reply)
+        ):
+            logger.warning("chat model at %s (%s) refused the request: %s; %s", base_url, model, text[:300], hint)
+            return reply
+    return None
+
+
+FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```|<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+
+
+def text_tool_calls(text: str, names: set[str]) -> list[dict[str, Any]]:
+    """Tool calls written as JSON text ({"name": ..., "arguments": {...}}, bare, fenced or in <tool_call> tags)
+    naming a bound tool; [] when the text is an ordinary answer."""
+    stripped = text.strip()
+    blobs = [a or b for a, b in FENCED.findall(stripped)]
+    if not blobs and stripped.startswith("{") and stripped.endswith("}"):
+        blobs = [stripped]
+    calls = []
+    for n, blob in enumerate(blobs):
+        try:
+            data = json.loads(blob)
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or data.get("name") not in names:
+            continue
+        args = data.get("arguments", data.get("parameters", {}))
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except ValueError:
+                continue
+        if isinstance(args, dict):
+            calls.append({"name": data["name"], "args": args, "id": f"text_call_{n}", "type": "tool_call"})
+    return calls
+
+
+def hold(name: str, args: dict[str, Any], *, why: str = "") -> str:
+    return compose.confirmation(name, args, why)
