@@ -52,7 +52,9 @@ async def test_a_ticket_opened_by_voice_is_stored_with_the_conversation(
         assert answer["actions"], answer
         number = answer["actions"][0]
         ticket = await call(c, "ticket_get", {"ticket": number})
-        assert "shared drive" in str(ticket).lower() and "voice" not in str(ticket.get("error", ""))
+        # Piper's voice varies a little from run to run ("shared" is sometimes heard as "share").
+        subject = ticket["ticket"]["subject"].lower()
+        assert "drive" in subject and "read only" in subject.replace("-", " "), subject
         # Voice and text turns share one memory: a text question in the same conversation continues it.
         text_turn = await call(
             c, "support_ask", {"message": f"what is the status of {number}?", "conversation_id": conversation}
