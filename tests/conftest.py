@@ -107,6 +107,8 @@ async def desk(_open_desk: Desk) -> AsyncIterator[Desk]:
         yield _open_desk
     finally:
         await _wipe(_open_desk)
+        # Rate-limit counters live on the shared desk: each test starts with none spent, as a fresh server does.
+        _open_desk.extras.pop("rate_limits", None)
 
 
 @pytest.fixture
