@@ -182,30 +182,33 @@ class cites:
         return None
 
 
-def asks(turn: int = -1, mentions: Sequence[str] = ()) -> Expect:
+@dataclass
+class asks:
     """The turn is a question back: no answer claimed (no citation at or above the threshold)."""
 
-    def check(o: Outcome) -> str | None:
-        r = _reply(o, turn)
+    turn: int = -1
+    mentions: Sequence[str] = ()
+
+    def __call__(self, o: Outcome) -> str | None:
+        r = _reply(o, self.turn)
         if r.confidence is not None and r.confidence >= THRESHOLD and r.citations:
-            return f"turn {turn}: answered from {r.citations[0].title!r} at {r.confidence} instead of asking"
+            return f"turn {self.turn}: answered from {r.citations[0].title!r} at {r.confidence} instead of asking"
         if "?" not in r.reply:
-            return f"turn {turn}: no question in {r.reply[:160]!r}"
+            return f"turn {self.turn}: no question in {r.reply[:160]!r}"
         low = r.reply.lower()
-        missing = [m for m in mentions if m.lower() not in low]
-        return f"turn {turn}: question does not mention {missing}: {r.reply[:200]!r}" if missing else None
-
-    return check
+        missing = [m for m in self.mentions if m.lower() not in low]
+        return f"turn {self.turn}: question does not mention {missing}: {r.reply[:200]!r}" if missing else None
 
 
-def not_answered(turn: int = -1) -> Expect:
-    def check(o: Outcome) -> str | None:
-        r = _reply(o, turn)
+@dataclass
+class not_answered:
+    turn: int = -1
+
+    def __call__(self, o: Outcome) -> str | None:
+        r = _reply(o, self.turn)
         if r.citations and r.confidence is not None and r.confidence >= THRESHOLD:
-            return f"turn {turn}: answered from {r.citations[0].title!r} at {r.confidence}"
+            return f"turn {self.turn}: answered from {r.citations[0].title!r} at {r.confidence}"
         return None
-
-    return check
 
 
 def tickets(n: int) -> Expect:
@@ -996,11 +999,15 @@ def failures(scenario: Scenario, result: Outcome) -> list[str]:
 
 
 def calibration(scenario: Scenario, replies: list[AgentReply]) -> tuple[int, int]:
-    """(answers claimed at or above the threshold, of them right). Right: the scenario expects that source
-    first at that turn; a claimed answer at a turn where the scenario expects none counts as wrong."""
+    """(answers claimed at or above the threshold on labelled turns, of them right). A turn is labelled when
+    the scenario expects a source there (right if that source is first) or expects no answer there (any
+    claimed answer is wrong); answers at unlabelled turns are not counted."""
     expected = {c.turn % len(replies): c.title for c in scenario.expect if isinstance(c, cites)}
+    silent = {c.turn % len(replies) for c in scenario.expect if isinstance(c, asks | not_answered)}
     claimed = right = 0
     for n, r in enumerate(replies):
+        if n not in expected and n not in silent:
+            continue
         if r.citations and r.confidence is not None and r.confidence >= THRESHOLD:
             claimed += 1
             right += expected.get(n) == r.citations[0].title
