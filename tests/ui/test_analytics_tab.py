@@ -16,7 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.servers import BIN, desk_env, free_port, running
 from tests.ticket_helpers import new_ticket
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS
+from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, sign_in
 from tools.actor import Actor
 from tools.ticket_models import TicketUpdate
 from tools.tickets import ticket_update
@@ -78,7 +78,7 @@ def test_analytics_tab_in_a_browser(analytics_server: tuple[str, Path]) -> None:
         try:
             page = browser.new_page()
             page.set_default_timeout(STEP_MS)
-            page.goto(f"{base}/")
+            sign_in(page, base, "maria.manager")
             page.get_by_role("tab", name="Admin", exact=True).click()
             page.get_by_role("tab", name="Analytics", exact=True).click()
             expect(page.locator("#an-note")).to_contain_text("by day")
