@@ -38,8 +38,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.fulltext import identifier_terms
 from store.models import Category, Ticket, TicketComment, User
 from store.models_analytics import TicketRating, TicketStatusChange
+from store.outbox import enqueue
 from tools import metrics, permissions, sla
 from tools.actor import Actor
 from tools.audit import record_event
@@ -343,6 +345,8 @@ def _ticket_values(desk: Desk, plan: Plan, caches: _Caches) -> dict[str, Any]:
         "external_id": line.external_id,
         "import_sha256": plan.digest,
     }
+    # Bulk INSERT/UPDATE bypass the ORM hooks that keep identifier parts (store.models.keep_search_terms).
+    values["search_terms"] = identifier_terms(values["subject"], values["description"])
     paused = timedelta(seconds=plan.paused_seconds)
     values["sla_due_at"] = line.created_at + sla.resolution_target(desk.settings, line.priority) + paused
     values["first_response_due_at"] = line.created_at + sla.first_response_target(desk.settings, line.priority) + paused
@@ -468,6 +472,8 @@ async def _write(desk: Desk, session: AsyncSession, plans: list[Plan], caches: _
                 ],
             )
         await metrics.refresh_metrics(session, desk.settings, [ids[p.line.external_id] for p in written])
+        # ... and the outbox hook: queue the tickets for the vector index in this same transaction.
+        await enqueue(session, [f"ticket:{ids[p.line.external_id]}" for p in written])
     return out
 
 

@@ -23,6 +23,8 @@ from tools.actor import Actor
 from tools.analytics import analytics_tickets
 from tools.desk import Desk
 from tools.errors import ForbiddenError
+from tools.indexing import drain
+from tools.search import knowledge_search
 from tools.ticket_import import ImportReport, import_tickets
 from tools.ticket_query import ticket_list
 from tools.tickets import ticket_get
@@ -203,3 +205,23 @@ def test_cli_imports_a_file_and_reports_bad_lines(tmp_path: Path) -> None:
         [str(BIN), "import", "tickets", str(file)], env=env, capture_output=True, text=True, timeout=180
     )
     assert "0 created, 0 updated, 1 unchanged" in again.stdout
+
+
+async def test_imported_tickets_are_found_by_identifier_parts_and_indexed_for_search(desk: Desk, admin: Actor) -> None:
+    crash = VPN | {
+        "external_id": "INC0000077",
+        "subject": "Payroll export throws System.OutOfMemoryException",
+        "description": "The nightly payroll export stops with ERR_HEAP_EXHAUSTED.",
+    }
+    report = await _import(desk, admin, crash)
+    assert (report.created, report.failed) == (1, 0)
+    async with desk.sessions() as session:
+        terms = (await session.execute(select(Ticket.search_terms).where(Ticket.external_id == "INC0000077"))).scalar()
+    assert terms and {"out", "memory", "exception", "heap", "exhausted"} <= set(terms.split())
+    [found] = (await ticket_list(desk, admin, text="memory exception")).items
+    assert found.subject == crash["subject"]
+
+    # The import queued the resolved ticket for the vector index in its own transaction; a drain embeds it.
+    await drain(desk)
+    hits = (await knowledge_search(desk, admin, "payroll export out of memory", sources=("tickets",))).hits
+    assert [h.citation for h in hits] == [f"{found.number}: {crash['subject']}"]
