@@ -15,6 +15,7 @@ from tools.desk import Desk
 from tools.errors import ConflictError
 from tools.ticket_models import TicketPublic, TicketUpdate
 from tools.tickets import ticket_get, ticket_update
+from tools.voice_conversations import find_or_start
 
 
 async def test_ten_concurrent_updates_from_one_version(desk: Desk, admin: Actor) -> None:
@@ -74,3 +75,18 @@ async def test_a_read_does_not_wait_for_an_open_write_transaction(desk: Desk, ad
         assert read in done, "a read waited for a write transaction to end"
         assert read.result().ticket.subject == "Before the write"  # it reads the last committed state
     assert (await ticket_get(desk, admin, t.id)).ticket.subject == "During the write"
+
+
+async def test_a_read_then_write_call_waits_for_an_open_writer_instead_of_failing(desk: Desk, admin: Actor) -> None:
+    """Starting a voice conversation reads first, then writes: it must wait its turn, not hit 'database is locked'."""
+    t = await new_ticket(desk, admin, subject="Before the write")
+    async with desk.sessions.begin() as writer:
+        row = await writer.get(Ticket, t.id)
+        assert row is not None
+        row.subject = "During the write"
+        await writer.flush()
+        started = asyncio.create_task(find_or_start(desk, admin, "conv-during-a-write"))
+        await asyncio.sleep(0.5)  # let it begin (and, in a read transaction, read) while the writer holds the lock
+    voice_id, last_reply = await asyncio.wait_for(started, timeout=30)
+    assert voice_id > 0 and last_reply is None
+    assert (await find_or_start(desk, admin, "conv-during-a-write"))[0] == voice_id

@@ -67,7 +67,7 @@ def _visible(actor: Actor) -> ColumnElement[bool]:
 async def mark_abandoned(desk: Desk) -> None:
     """Active conversations with no turn for the configured time become abandoned (one UPDATE)."""
     cutoff = desk.clock() - timedelta(minutes=desk.settings.voice_abandon_minutes)
-    async with desk.sessions() as session, session.begin():
+    async with desk.sessions.begin() as session:
         await session.execute(
             update(VoiceConversation)
             .where(VoiceConversation.status == "active", VoiceConversation.last_turn_at < cutoff)
@@ -78,7 +78,7 @@ async def mark_abandoned(desk: Desk) -> None:
 async def find_or_start(desk: Desk, actor: Actor, conversation_id: str) -> tuple[int, str | None]:
     """The desk voice conversation of ``actor`` with this agent conversation id (started when new), and the
     agent's last spoken reply in it (to choose the recogniser's hint)."""
-    async with desk.sessions() as session, session.begin():
+    async with desk.sessions.begin() as session:
         row = (
             await session.execute(
                 select(VoiceConversation).where(
@@ -138,7 +138,7 @@ async def record_exchange(
     user_sha = desk.blobs.put(user_audio)
     reply_sha = desk.blobs.put(reply_audio) if reply_audio else None
     now = desk.clock()
-    async with desk.sessions() as session, session.begin():
+    async with desk.sessions.begin() as session:
         row = await session.get(VoiceConversation, voice_id, with_for_update=desk.dialect == "postgresql")
         assert row is not None
         seq = (
@@ -302,7 +302,7 @@ async def conversation_end(
     row = await _load(desk, actor, ref)
     if not is_staff(actor) and row.user_id != actor.user_id:
         raise NotFoundError(f"voice conversation {ref!r} not found")
-    async with desk.sessions() as session, session.begin():
+    async with desk.sessions.begin() as session:
         live = await session.get(VoiceConversation, row.id)
         assert live is not None
         if live.status != "handed_off":

@@ -60,7 +60,7 @@ async def import_conversation(desk: Desk, data: dict[str, Any]) -> tuple[int, bo
     duration = float(metadata.get("call_duration_secs") or 0)
     caller = data.get("user_id") or ((metadata.get("phone_call") or {}).get("external_number"))
     turns = [t for t in data.get("transcript") or [] if isinstance(t, dict) and (t.get("message") or "").strip()]
-    async with desk.sessions() as session, session.begin():
+    async with desk.sessions.begin() as session:
         user_id = None
         if caller:
             user_id = (
@@ -130,7 +130,7 @@ async def receive_webhook(desk: Desk, body: bytes, signature: str | None) -> dic
     """Verify, refuse replays, and import a post-call transcription; other event types are acknowledged."""
     event = verify_webhook(desk, body, signature)
     digest = hashlib.sha256((signature or "").encode()).hexdigest()
-    async with desk.sessions() as session, session.begin():
+    async with desk.sessions.begin() as session:
         seen = (
             await session.execute(select(WebhookReceipt.id).where(WebhookReceipt.signature_sha256 == digest))
         ).scalar_one_or_none()
