@@ -9,13 +9,14 @@ through ``Resolve``. Tools are declared per module with :class:`server.surface.R
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp import Client
 from mcp.server import MCPServer
 
+from agent.holder import AgentHolder
 from server import (
     prompts,
     tools_admin,
@@ -28,7 +29,7 @@ from server import (
     tools_voice,
     tools_whoami,
 )
-from server.context import Agent, AgentHolder, AppState
+from server.context import Agent, AppState
 from server.gate import DeskGate
 from server.ratelimit import RateLimits
 from server.surface import TOOLSETS, Registrar
@@ -36,6 +37,9 @@ from store.config import Settings
 from tools.desk import Desk, DeskRef, open_desk
 from tools.indexing import index_worker
 from tools.users import ensure_actor
+
+if TYPE_CHECKING:
+    from agent.runner import SupportAgent
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +81,10 @@ def in_memory_client_factory(settings: Settings, desk: Desk) -> Callable[[str | 
     return make
 
 
-def agent_factory(settings: Settings, desk: Desk) -> Callable[[], Any]:
-    async def make() -> Agent:
+def agent_factory(settings: Settings, desk: Desk) -> Callable[[], Awaitable[SupportAgent]]:
+    """What makes the process's support agent: the offline or configured model, talking in memory to ``desk``."""
+
+    async def make() -> SupportAgent:
         from agent.runner import SupportAgent  # LangGraph loads on the first support_ask, not at start-up
 
         local = settings.model_copy(update={"agent_mcp_url": None})
@@ -89,19 +95,34 @@ def agent_factory(settings: Settings, desk: Desk) -> Callable[[], Any]:
     return make
 
 
-def desk_lifespan(settings: Settings, *, desk: Desk | DeskRef | None = None, with_agent: bool = True) -> Lifespan:
-    """Open the desk once per process, or reuse one the caller opened (the HTTP app, a test)."""
+def desk_lifespan(
+    settings: Settings,
+    *,
+    desk: Desk | DeskRef | None = None,
+    with_agent: bool = True,
+    agent: AgentHolder[Agent] | None = None,
+) -> Lifespan:
+    """Open the desk once per process, or reuse one the caller opened (the HTTP app, a test).
+
+    ``agent`` is a holder the caller owns and shares (the HTTP app hands the same one to the web UI);
+    without one, the lifespan makes its own and closes it on the way out."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         shared = desk.desk if isinstance(desk, DeskRef) else desk
         async with _maybe_open(settings, shared) as opened:
             actor = await ensure_actor(opened, settings.actor, settings.actor_role)
-            holder = AgentHolder(agent_factory(settings, opened) if with_agent else _no_agent)
+            state = AppState(
+                desk=opened,
+                default_actor=actor,
+                limits=_limits(opened, settings),
+                agent=agent or AgentHolder(agent_factory(settings, opened) if with_agent else _no_agent),
+            )
             try:
-                yield AppState(desk=opened, default_actor=actor, limits=_limits(opened, settings), agent=holder)
+                yield state
             finally:
-                await holder.aclose()
+                if agent is None:
+                    await state.agent.aclose()
 
     return lifespan
 
@@ -128,15 +149,21 @@ async def _maybe_open(settings: Settings, shared: Desk | None) -> AsyncIterator[
 
 
 def build_server(
-    settings: Settings, *, desk: Desk | DeskRef | None = None, with_agent: bool = True, **kwargs: Any
+    settings: Settings,
+    *,
+    desk: Desk | DeskRef | None = None,
+    with_agent: bool = True,
+    agent: AgentHolder[Agent] | None = None,
+    **kwargs: Any,
 ) -> MCPServer[AppState]:
-    """The desk's MCP server. Pass ``desk`` to share an already-open desk (one per process)."""
+    """The desk's MCP server. Pass ``desk`` to share an already-open desk (one per process), and ``agent`` to
+    share the process's support agent (see :func:`desk_lifespan`)."""
     mcp: MCPServer[AppState] = MCPServer(
         "support-agent",
         title="Support desk",
         instructions=INSTRUCTIONS,
         version="0.1.0",
-        lifespan=desk_lifespan(settings, desk=desk, with_agent=with_agent),
+        lifespan=desk_lifespan(settings, desk=desk, with_agent=with_agent, agent=agent),
         **kwargs,
     )
     reg = Registrar(mcp, settings)

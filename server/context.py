@@ -7,7 +7,6 @@ handed to tools through the SDK's dependency mechanism: a tool declares ``caller
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import logging
@@ -21,6 +20,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from pydantic import ValidationError
 
+from agent.holder import AgentHolder
 from agent.reply import AgentReply
 from server.ratelimit import RateLimits
 from tools.actor import Actor, Role
@@ -71,30 +71,6 @@ class Caller:
         return scope in self.scopes
 
 
-class AgentHolder:
-    """The process's one support agent, created by the composition root on first use.
-
-    LangGraph loads on the first ``support_ask``, not when the server starts (stdio start-up stays fast).
-    """
-
-    def __init__(self, factory: Callable[[], Awaitable[Agent]]) -> None:
-        self._factory = factory
-        self._agent: Agent | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> Agent:
-        if self._agent is None:
-            async with self._lock:
-                if self._agent is None:
-                    self._agent = await self._factory()
-        return self._agent
-
-    async def aclose(self) -> None:
-        if self._agent is not None:
-            await self._agent.aclose()
-            self._agent = None
-
-
 @dataclass
 class AppState:
     """The lifespan context: the desk, the agent, the limits, and the actor for requests without credentials."""
@@ -102,7 +78,7 @@ class AppState:
     desk: Desk
     default_actor: Actor
     limits: RateLimits
-    agent: AgentHolder
+    agent: AgentHolder[Agent]
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.app import build_server, in_memory_client_factory
+from agent.holder import AgentHolder
+from server.app import agent_factory, build_server
 from server.auth import DeskTokenVerifier
 from server.ratelimit import RateLimits
 from server.web import (
@@ -67,7 +68,10 @@ def build_http_app(
     assert auth.resource_server_url is not None
     resource, issuer = auth.resource_server_url, auth.issuer_url
     verifier = token_verifier or DeskTokenVerifier(settings, lambda: ref.desk)
-    mcp = build_server(settings, desk=ref, auth=auth, token_verifier=verifier)
+    # One support agent for the process: support_ask and the web UI's Chat and Voice share it (and its
+    # per-conversation locks), made on first use once the lifespan below has opened the desk.
+    agent = AgentHolder(lambda: agent_factory(settings, ref.require())())
+    mcp = build_server(settings, desk=ref, agent=agent, auth=auth, token_verifier=verifier)
     security = transport_security(settings)
     # A base64 upload through document_ingest is a third larger than the file, plus the JSON around it.
     max_body = int(settings.max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024
@@ -108,9 +112,15 @@ def build_http_app(
         async with open_desk(settings) as desk, index_worker(desk):
             desk.extras["rate_limits"] = limits
             ref.desk = desk
-            async with manager.run():
-                logger.info("serving MCP at %s (resource %s)", f"http://{settings.host}:{settings.port}/mcp", resource)
-                yield
+            try:
+                async with manager.run():
+                    logger.info(
+                        "serving MCP at %s (resource %s)", f"http://{settings.host}:{settings.port}/mcp", resource
+                    )
+                    yield
+            finally:
+                # Its MCP clients and checkpointer close before the desk does.
+                await agent.aclose()
             ref.desk = None
 
     app = Starlette(
@@ -137,6 +147,5 @@ def build_http_app(
     if with_ui:
         from ui.mount import mount_ui
 
-        # The UI's agent reaches this desk through the same in-memory MCP clients as the server's own agent.
-        mount_ui(app, settings, ref, client_factory=in_memory_client_factory)
+        mount_ui(app, settings, ref, agent=agent)
     return app

@@ -15,6 +15,7 @@ from store.config import Settings
 from store.db import SessionFactory, open_store
 from store.migrate import ensure_schema
 from store.types import utcnow
+from tools.errors import UnavailableError
 
 
 @dataclass
@@ -41,6 +42,12 @@ class DeskRef:
     """A desk opened by someone else (the HTTP app's lifespan, a test), handed over before first use."""
 
     desk: Desk | None = None
+
+    def require(self) -> Desk:
+        """The open desk; before start-up finishes (or after shutdown) the caller is told to retry."""
+        if self.desk is None:
+            raise UnavailableError("the desk is not open yet (the server is starting or stopping); try again shortly")
+        return self.desk
 
 
 @asynccontextmanager

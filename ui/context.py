@@ -3,17 +3,16 @@
 The HTTP app's lifespan opens the one desk of the process and puts it in ``ref``; the UI never opens its
 own. Every handler resolves the person from the request's session cookie through ``tools/`` on each call
 (:meth:`UIContext.signed_in`), so a sign-out, a deactivation or a role change applies to the next click.
-The support agent is made on first use (after the desk is open) and kept.
+The support agent is the process's one, made on first use by the holder the composition root hands in.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.holder import AgentHolder
 from store.config import Settings
 from tools.actor import Actor
 from tools.desk import Desk, DeskRef
@@ -24,9 +23,6 @@ if TYPE_CHECKING:
     from agent.runner import SupportAgent
 
 logger = logging.getLogger(__name__)
-
-ClientFactoryBuilder = Callable[[Settings, Desk], Callable[[str | None, str | None], Any]]
-"""Given the settings and the open desk, what makes the agent's MCP client for (actor, token)."""
 
 SESSION_COOKIE = "sa_session"
 """The browser session cookie: a random token whose hash names a ``web_sessions`` row."""
@@ -47,16 +43,12 @@ class UIContext:
 
     settings: Settings
     ref: DeskRef
-    client_factory: ClientFactoryBuilder | None = None
-    """From the composition root (server/): the agent's in-memory MCP clients acting as each person."""
-    _agent: SupportAgent | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    agent_holder: AgentHolder[SupportAgent] | None = None
+    """The process's one support agent, from the composition root (``server/``), shared with the MCP tools."""
 
     def desk(self) -> Desk:
         """The open desk; before start-up finishes (or after shutdown) the person is told to retry."""
-        if self.ref.desk is None:
-            raise UnavailableError("the desk is not open yet (the server is starting or stopping); try again shortly")
-        return self.ref.desk
+        return self.ref.require()
 
     async def signed_in(self, request: Any) -> SignedIn:
         """The person signed in on ``request`` (a ``gr.Request``), or a refusal saying to sign in again."""
@@ -70,26 +62,10 @@ class UIContext:
         return SignedIn(self, actor)
 
     async def agent(self) -> SupportAgent:
-        """One support agent per process, talking in memory to this same desk (never over HTTP to itself)."""
-        if self._agent is None:
-            desk = self.desk()
-            async with self._lock:
-                if self._agent is None:
-                    # LangGraph loads on the first chat turn, not when the server starts.
-                    from agent.runner import SupportAgent
-
-                    settings = self.settings.model_copy(update={"agent_mcp_url": None})
-                    clients = self.client_factory(settings, desk) if self.client_factory is not None else None
-                    agent = SupportAgent(settings, desk=desk, client_factory=clients)
-                    await agent.start()
-                    self._agent = agent
-        return self._agent
-
-    async def aclose(self) -> None:
-        """Close the agent (its MCP clients and checkpointer) while the desk is still open."""
-        agent, self._agent = self._agent, None
-        if agent is not None:
-            await agent.aclose()
+        """The support agent, talking in memory to this same desk (never over HTTP to itself)."""
+        if self.agent_holder is None:
+            raise UnavailableError("the support agent is not available in this UI; try again later")
+        return await self.agent_holder.get()
 
 
 @dataclass(frozen=True)

@@ -6,30 +6,35 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import gradio as gr
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from agent.holder import AgentHolder
 from store.config import Settings
 from tools.desk import DeskRef
 from tools.passwords import bootstrap_admin
 from ui.app import build_ui
-from ui.context import ClientFactoryBuilder, UIContext
+from ui.context import UIContext
 from ui.gate import SessionGate
 from ui.signin import sign_in_routes
+
+if TYPE_CHECKING:
+    from agent.runner import SupportAgent
 
 logger = logging.getLogger(__name__)
 
 
 def mount_ui(
-    app: Starlette, settings: Settings, ref: DeskRef, *, client_factory: ClientFactoryBuilder | None = None
+    app: Starlette, settings: Settings, ref: DeskRef, *, agent: AgentHolder[SupportAgent] | None = None
 ) -> None:
-    """Serve the UI at / on ``app``; it uses the desk the app's lifespan opens in ``ref``, and the agent's
-    MCP clients ``client_factory`` builds (the composition root's, handed in so ``ui/`` never imports it)."""
-    ctx = UIContext(settings=settings, ref=ref, client_factory=client_factory)
+    """Serve the UI at / on ``app``; it uses the desk the app's lifespan opens in ``ref``, and the process's
+    support agent ``agent`` (the composition root's, handed in so ``ui/`` never imports ``server/``; its
+    owner closes it)."""
+    ctx = UIContext(settings=settings, ref=ref, agent_holder=agent)
     blocks = build_ui(ctx)
     serve_desk = app.router.lifespan_context
 
@@ -37,11 +42,7 @@ def mount_ui(
     async def lifespan(parent: Any) -> AsyncIterator[Any]:
         async with serve_desk(parent) as state:
             await announce_first_admin(ctx)
-            try:
-                yield state
-            finally:
-                # Inside the desk's lifespan: the agent's MCP clients and checkpointer close before the desk.
-                await ctx.aclose()
+            yield state
 
     app.router.lifespan_context = lifespan
     app.state.ui = ctx

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from sqlalchemy import text
 
+from agent.holder import AgentHolder
 from agent.memory import CHECKPOINT_TABLES
-from server.app import in_memory_client_factory
+from server.app import agent_factory
 from tests.knowledge.conftest import FakeEmbedder, attach, drop_all
 from tools.actor import Actor
 from tools.desk import Desk, DeskRef
@@ -22,11 +23,12 @@ async def ui(desk: Desk, admin: Actor) -> AsyncIterator[SignedIn]:
     knowledge = await attach(desk, FakeEmbedder())
     # The offline policy whatever the environment says: no test reaches a real LLM.
     settings = desk.settings.model_copy(update={"llm": "offline", "actor": "admin", "actor_role": "admin"})
-    ctx = UIContext(settings=settings, ref=DeskRef(desk), client_factory=in_memory_client_factory)
+    agent = AgentHolder(agent_factory(settings, desk))
+    ctx = UIContext(settings=settings, ref=DeskRef(desk), agent_holder=agent)
     try:
         yield ctx.as_actor(admin)
     finally:
-        await ctx.aclose()
+        await agent.aclose()
         await drop_all(knowledge.vectors)
         desk.knowledge = previous
         # The checkpointer's tables are not the desk's schema (tests/test_store.py compares the two).
