@@ -20,6 +20,7 @@ from agent.reply import AgentReply
 from server.app import build_server
 from store.config import Settings
 from tools.desk import Desk
+from tools.indexing import drain
 from tools.users import UserUpsert, ensure_actor, user_upsert
 
 USER = "dana"
@@ -929,6 +930,9 @@ async def seed_desk(desk: Desk) -> dict[str, str]:
             {"content_base64": base64.b64encode(DOCK_GUIDE.encode()).decode(), "filename": "laptop-onboarding.md"},
         )
         assert not result.is_error, result.content
+    # A shared desk has no index worker of its own (a server process runs one): embed the articles now, as the
+    # worker would within a second, so dense retrieval sees them.
+    await drain(desk)
     numbers: dict[str, str] = {}
     for who, items in ((USER, SEED_TICKETS), (OTHER, {"other": "Erin's laptop will not boot"})):
         as_user = settings.model_copy(update={"actor": who, "actor_role": "end_user"})

@@ -30,12 +30,7 @@ POSTGRES_SAMPLE = frozenset(
 """The conversations also run on PostgreSQL: the policy does not depend on the backend, so a sample covering
 every kind of desk write keeps the suite inside CI's time (each conversation seeds a desk with embeddings)."""
 
-KNOWN_GAPS: dict[str, str] = {
-    "followup_other_os_reverse": (
-        "since the int8 ONNX embedder and identifier search terms were merged together, 'vpn client install for "
-        "my macbook' ranks the Windows article first; not diagnosed yet"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 """Scenarios the offline policy does not meet yet, with why (strict: one that starts passing fails)."""
 
 
