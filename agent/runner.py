@@ -27,7 +27,7 @@ from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentReply, Citation, Handoff
 from store.config import Settings
 from store.embedder import Embedder, create_embedder
-from tools.desk import Desk, open_desk
+from tools.desk import Desk
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +89,10 @@ class SupportAgent:
         await self.aclose()
 
     async def start(self) -> None:
-        """Open the desk (unless shared or remote) and the checkpointer, and compile the graph."""
+        """Open the checkpointer and compile the graph (the desk is reached through ``client_factory`` or a URL)."""
         async with self._open_lock:
             if self._graph is not None:
                 return
-            if self.desk is None and not self.settings.agent_mcp_url and self.client_factory is None:
-                self.desk = await self._stack.enter_async_context(open_desk(self.settings))
             checkpointer = await self._stack.enter_async_context(open_checkpointer(self.settings))
             self._graph = build_graph(self.model, checkpointer)
 

@@ -80,6 +80,7 @@ def ticket_numbers(stt: WhisperSTT, name: str, tts: EspeakTTS | PiperTTS, count:
 async def latency(turns: int) -> None:
     from agent.runner import SupportAgent
     from agent.voice import Sentence, voice_turn
+    from server.app import in_memory_client_factory
     from tools.demo import load_demo
     from tools.desk import open_desk
     from tools.users import ensure_actor
@@ -93,7 +94,10 @@ async def latency(turns: int) -> None:
             "Open a ticket. The shared drive is read only for me. Minor issue.",
             "Only the Finance folder. I can still read files.", "Chat is fine.")]  # fmt: skip
         piper.close()
-        async with open_desk(settings) as desk, SupportAgent(settings, desk=desk) as agent:
+        async with (
+            open_desk(settings) as desk,
+            SupportAgent(settings, desk=desk, client_factory=in_memory_client_factory(settings, desk)) as agent,
+        ):
             actor = await ensure_actor(desk, "bench", "end_user")
             from tools.voice import speech_engines
 
