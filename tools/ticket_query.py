@@ -102,12 +102,16 @@ async def ticket_list(
         ranked: list[int] | None = None
         exact = None
         if text and text.strip():
-            # An imported ticket is found by its id in the old desk, exactly (case as stored).
+            # An imported ticket the caller may see is found by its id in the old desk, exactly (case as stored).
             exact = (
-                await session.execute(select(Ticket.id).where(Ticket.external_id == text.strip()).limit(1))
+                await session.execute(
+                    select(Ticket.id)
+                    .where(Ticket.external_id == text.strip(), permissions.visible_tickets(actor))
+                    .limit(1)
+                )
             ).scalar_one_or_none()
         if exact is not None:
-            conds.append(Ticket.external_id == text.strip())  # type: ignore[arg-type,union-attr]
+            conds.append(Ticket.id == exact)
         elif text and text.strip():
             where, params = _all_words(desk.dialect, text)
             hits = await fulltext.search(

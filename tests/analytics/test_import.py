@@ -26,8 +26,9 @@ from tools.errors import ForbiddenError
 from tools.indexing import drain
 from tools.search import knowledge_search
 from tools.ticket_import import ImportReport, import_tickets
+from tools.ticket_models import TicketCreate
 from tools.ticket_query import ticket_list
-from tools.tickets import ticket_get
+from tools.tickets import ticket_create, ticket_get
 
 VPN = {
     "external_id": "INC0000045",
@@ -225,3 +226,15 @@ async def test_imported_tickets_are_found_by_identifier_parts_and_indexed_for_se
     await drain(desk)
     hits = (await knowledge_search(desk, admin, "payroll export out of memory", sources=("tickets",))).hits
     assert [h.citation for h in hits] == [f"{found.number}: {crash['subject']}"]
+
+
+async def test_another_persons_external_id_does_not_hide_my_own_matches(
+    desk: Desk, admin: Actor, make_user: MakeUser
+) -> None:
+    await _import(desk, admin, VPN | {"external_id": "INC0000099", "requester": "bob"})
+    alice = await make_user("alice")
+    mine = await ticket_create(
+        desk, alice, TicketCreate(subject="Same fault as INC0000099", description="Bob's ticket INC0000099 again.")
+    )
+    assert [t.number for t in (await ticket_list(desk, alice, text="INC0000099")).items] == [mine.number]
+    assert [t.subject for t in (await ticket_list(desk, admin, text="INC0000099")).items] == [VPN["subject"]]
