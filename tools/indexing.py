@@ -64,6 +64,11 @@ async def _claim(desk: Desk, batch: int) -> list[tuple[str, int]]:
     pick = pick.limit(batch)
     if desk.dialect == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
+    # The worker polls twice a second in every server process: an idle poll only reads, so it never takes
+    # SQLite's write lock (or a PostgreSQL write transaction) when there is nothing to claim.
+    async with desk.sessions() as session:
+        if (await session.execute(select(IndexOutbox.item_key).where(due).limit(1))).first() is None:
+            return []
     async with desk.sessions.begin() as session:
         rows = await session.execute(
             update(IndexOutbox)
