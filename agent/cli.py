@@ -70,8 +70,3 @@ async def chat(
     if conversation_id:
         print(f"conversation id: {conversation_id} (resume with --conversation {conversation_id})", file=sys.stderr)
     return 0
-
-
-def run_chat(settings: Settings, conversation_id: str | None) -> int:
-    """Run the terminal chat against a remote desk (SUPPORT_AGENT_MCP_URL) until /quit or end of input."""
-    return asyncio.run(chat(settings, conversation_id))

@@ -456,9 +456,6 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     return out
 
 
-PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-
-
 def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:
     """A ticket priority above what the user's own words support (a document asked for "critical")."""
     said = policy.impact_priority(

@@ -11,7 +11,7 @@ import contextvars
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, ParamSpec, Protocol, TypeVar
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -79,7 +79,6 @@ class AppState:
     default_actor: Actor
     limits: RateLimits
     agent: AgentHolder[Agent]
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:
@@ -93,7 +92,6 @@ class RequestScope:
     """What the gate resolved for the request being handled: the caller, or why there is none."""
 
     caller: Caller | None
-    state: AppState
     refusal: str | None = None
 
 
@@ -127,10 +125,6 @@ def enter_request(scope: RequestScope) -> contextvars.Token[RequestScope | None]
 
 def leave_request(token: contextvars.Token[RequestScope | None]) -> None:
     _request.reset(token)
-
-
-def current_request() -> RequestScope | None:
-    return _request.get()
 
 
 async def resolve_caller(ctx: Context) -> Caller:

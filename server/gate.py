@@ -41,7 +41,7 @@ class DeskGate:
         except DeskError as exc:
             # Handlers report it in their own terms (a tool error, a resource error, -32602 for a prompt).
             refusal = str(exc)
-        token = enter_request(RequestScope(caller, state, refusal))
+        token = enter_request(RequestScope(caller, refusal))
         try:
             if ctx.method == "tools/list":
                 result = await call_next(ctx)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
@@ -28,8 +27,6 @@ StepsArg = Annotated[str | None, Field(description="What the requester already t
 ErrorArg = Annotated[str | None, Field(description="Exact error message or code shown.")]
 TagsArg = Annotated[list[str] | None, Field(description="Short labels; lower-cased and de-duplicated.")]
 ContactArg = Annotated[ContactMethod | None, Field(description="email, phone or chat.")]
-
-_READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
 
 def _given(**values: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tools import sla
 from tools.actor import Actor
 from tools.analytics import period, rows, scope_for, ticket_conditions
 from tools.desk import Desk
@@ -67,35 +66,4 @@ async def duration_histogram(
         HistogramBin(metric=name, bin=label, tickets=found.get((name, i), 0))
         for name in metrics_wanted
         for i, (label, _) in enumerate(BINS)
-    ]
-
-
-class QueueCount(BaseModel):
-    status: str
-    priority: str
-    tickets: int
-    breached: int
-
-
-async def queue_counts(desk: Desk, actor: Actor) -> list[QueueCount]:
-    """Tickets now per status and priority, with how many breach a target: one GROUP BY query."""
-    scope = scope_for(actor)
-    conds, params = ticket_conditions(scope, None)
-    fr = "COALESCE(t.first_response_at, t.resolved_at, t.closed_at, t.paused_at, :now) > t.first_response_due_at"
-    res = "COALESCE(t.resolved_at, t.closed_at, t.paused_at, :now) > t.sla_due_at"
-    sql = (
-        f"SELECT t.status, t.priority, COUNT(*) AS n, SUM(CASE WHEN {fr} OR {res} THEN 1 ELSE 0 END) AS b "
-        f"FROM tickets t WHERE {' AND '.join(conds)} GROUP BY t.status, t.priority"
-    )
-    async with desk.sessions() as session:
-        found = {(r["status"], r["priority"]): r for r in await rows(session, sql, params | {"now": desk.clock()})}
-    return [
-        QueueCount(
-            status=s,
-            priority=p,
-            tickets=int(found[(s, p)]["n"]) if (s, p) in found else 0,
-            breached=int(found[(s, p)]["b"] or 0) if (s, p) in found else 0,
-        )
-        for s in sla.STATUSES
-        for p in sla.PRIORITIES
     ]

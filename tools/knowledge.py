@@ -78,7 +78,6 @@ class Knowledge:
     method: SearchMethod = "weighted"
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while vectors are written for a commit and during a full reindex (collection switch)."""
-    sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:

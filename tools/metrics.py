@@ -98,10 +98,6 @@ class Dialect:
         )
 
 
-def dialect_of(desk: Desk) -> Dialect:
-    return Dialect(desk.dialect)
-
-
 # --- percentiles ------------------------------------------------------------------------------------------
 
 

@@ -161,9 +161,3 @@ async def bootstrap_admin(desk: Desk, settings: Settings) -> AdminBootstrap | No
         await _store_hash(session, admin.user_id, hashed, desk)
         record_event(session, None, "user.password_bootstrap", "user", admin.user_id, after={"username": username})
     return AdminBootstrap(username=username, generated_password=None if given else password)
-
-
-async def has_password(desk: Desk, username: str) -> bool:
-    async with desk.sessions() as session:
-        user = await require_user(session, username)
-        return (await session.get(UserCredential, user.id)) is not None

@@ -19,12 +19,10 @@ import pandas as pd
 
 from tools.analytics import analytics_tickets
 from tools.analytics_charts import BINS, duration_histogram
-from tools.analytics_charts import queue_counts as queue_count_rows
 from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.errors import InvalidInputError
 from tools.permissions import analytics_scope
 from tools.satisfaction import analytics_satisfaction
-from tools.sla import PRIORITIES, STATUSES
 from tools.ticket_query import ticket_list
 from ui.context import SignedIn, UIContext
 from ui.errors import shown
@@ -69,24 +67,6 @@ def parse_day(text: str, what: str) -> date:
 class Figures:
     frames: dict[str, pd.DataFrame]
     note: str
-
-
-async def queue_counts(ctx: SignedIn) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tickets per status and per priority now (with how many breach a target), from one GROUP BY."""
-    counts = await queue_count_rows(ctx.desk(), await ctx.actor())
-    by_status = [
-        [
-            s.replace("_", " "),
-            sum(c.tickets for c in counts if c.status == s),
-            sum(c.breached for c in counts if c.status == s),
-        ]
-        for s in STATUSES
-    ]
-    by_priority = [
-        [p, sum(c.tickets for c in counts if c.priority == p), sum(c.breached for c in counts if c.priority == p)]
-        for p in PRIORITIES
-    ]
-    return table(by_status, ["Status", "Tickets", "Breached"]), table(by_priority, ["Priority", "Tickets", "Breached"])
 
 
 async def figures(ctx: SignedIn, start_text: str, end_text: str, bucket: str, hours: str) -> Figures:

@@ -9,7 +9,6 @@ escalations, counts) through MCP after the conversation, plus what the agent sai
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,16 +353,6 @@ def mentions_before_creating(*texts: str) -> Expect:
         shown = [r.reply.lower() for r in o.replies[:created]]
         if not any(all(t.lower() in s for t in texts) for s in shown):
             return f"the draft with {texts} was not shown before turn {created}"
-        return None
-
-    return check
-
-
-def no_tool(name: str) -> Expect:
-    def check(o: Outcome) -> str | None:
-        for n, r in enumerate(o.replies):
-            if name in r.tool_calls:
-                return f"turn {n} called {name}"
         return None
 
     return check
@@ -1016,13 +1005,3 @@ def calibration(scenario: Scenario, replies: list[AgentReply]) -> tuple[int, int
             claimed += 1
             right += expected.get(n) == r.citations[0].title
     return claimed, right
-
-
-def by_kind() -> dict[str, list[Scenario]]:
-    out: dict[str, list[Scenario]] = {}
-    for s in SCENARIOS:
-        out.setdefault(s.kind, []).append(s)
-    return out
-
-
-TICKET_RE = re.compile(r"TCK-\d{6}")
