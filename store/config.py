@@ -75,7 +75,11 @@ class Settings(BaseSettings):
     """Publish only tools that change nothing."""
 
     redis_url: str | None = None
-    """Rate-limit counters in Redis (shared by every server process); unset: in memory, per process."""
+    """Rate-limit counters in Redis (shared by every server process); unset: in memory, per process. It also
+    carries the credential-change generation that lets processes cache token checks (``auth_cache_seconds``)."""
+    auth_cache_seconds: float = Field(default=30, ge=0)
+    """How long a process may reuse a checked API token or OAuth user match; any revocation or user change
+    drops it at once in every process (see :mod:`tools.credential_cache`). 0: check the database every time."""
     rate_limit_prefix: str = "support-agent"
     """Key prefix for the counters (several desks may share one Redis)."""
     rate_limit_http: str = "1200/minute"

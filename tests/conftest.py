@@ -92,6 +92,8 @@ async def _wipe(desk: Desk) -> None:
                 await conn.execute(text(f"DELETE FROM {name}"))
             # AUTOINCREMENT counters, as RESTART IDENTITY does on PostgreSQL: each test starts from id 1.
             await conn.execute(text("DELETE FROM sqlite_sequence"))
+    # Every user and token is gone (behind the tools' back): no process may answer from its credential cache.
+    await desk.credentials.changed()
     # Vectors live outside the database: drop every collection so the next test starts empty too.
     vectors = getattr(desk.knowledge, "vectors", None)  # a test may have swapped in a stand-in
     if vectors is not None:

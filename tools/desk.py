@@ -15,6 +15,7 @@ from store.config import Settings
 from store.db import SessionFactory, open_store
 from store.migrate import ensure_schema
 from store.types import utcnow
+from tools.credential_cache import CredentialCache
 from tools.errors import UnavailableError
 
 
@@ -30,6 +31,8 @@ class Desk:
     """Injected so SLA behaviour can be tested without sleeping."""
     knowledge: Any = None
     """The embedder, vector index and hybrid search (issue 3); None until opened."""
+    credentials: CredentialCache = field(default_factory=CredentialCache.disabled)
+    """Recently checked credentials (:mod:`tools.credential_cache`)."""
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -61,6 +64,7 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
             engine=engine,
             sessions=sessions,
             blobs=BlobStore(settings.data_dir / "blobs"),
+            credentials=CredentialCache.for_settings(settings),
         )
         # Cheap: the embedding model loads on first use. With it in place, ticket_suggest and
         # kb_article_search rank through hybrid search.
@@ -73,6 +77,7 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
         try:
             yield desk
         finally:
+            await desk.credentials.aclose()
             speech = desk.extras.get("speech")
             if speech is not None:
                 speech.close()  # ends the waiting Piper process, if one was started

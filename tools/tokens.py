@@ -1,7 +1,8 @@
 """Desk API tokens: random, shown once, stored only as a SHA-256 hash, with scopes, expiry and revocation.
 
-A token is checked against the database on every request (no cache), so a revocation, an expiry, a
-deactivated user or a changed role applies to the very next call.
+A token found valid is reused for a few seconds from the desk's credential cache
+(:mod:`tools.credential_cache`); a revocation, a deactivated user or a changed role drops it in every process,
+and an expiry is checked on every call, so each applies to the very next call.
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ async def token_revoke(desk: Desk, actor: Actor, token_id: int) -> TokenPublic:
                 after={"username": username, "name": row.name},
                 at=now,
             )
-        return _public(row, username, now)
+    await desk.credentials.changed()
+    return _public(row, username, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +207,43 @@ class TokenIdentity:
     expires_at: datetime | None
 
 
+@dataclass(slots=True)
+class _Checked:
+    """A token found valid, as the credential cache keeps it, with its last use as this process knows it."""
+
+    identity: TokenIdentity
+    last_used_at: datetime | None
+    last_used_address: str | None
+
+
+LAST_USED_EVERY = timedelta(minutes=1)
+"""Last use is minute-accurate: writing it on every call would turn each read into a write."""
+
+
 async def identity_for_token(desk: Desk, token: str, *, address: str | None = None) -> TokenIdentity | str:
     """The identity behind ``token``, or the reason it is refused (unknown, expired, revoked, user inactive).
 
-    Records the last use; the first use from a new address is an audit event.
+    A token found valid is kept in :attr:`Desk.credentials` for a few seconds; a revocation or a change to
+    its user drops it everywhere before the next request. Records the last use (at most once a minute);
+    the first use from a new address is an audit event.
     """
     now = desk.clock()
+    key = "token:" + hash_token(token)
+    checked, generation = await desk.credentials.lookup(key)
+    if not isinstance(checked, _Checked):
+        found = await _check(desk, token)
+        if isinstance(found, str):
+            return found
+        checked = found
+        desk.credentials.store(key, checked, generation)
+    expires_at = checked.identity.expires_at
+    if expires_at is not None and expires_at <= now:
+        return "the token expired"
+    await _record_use(desk, checked, address, now)
+    return checked.identity
+
+
+async def _check(desk: Desk, token: str) -> _Checked | str:
     async with desk.sessions() as session:
         found = (
             await session.execute(
@@ -224,30 +257,37 @@ async def identity_for_token(desk: Desk, token: str, *, address: str | None = No
     row, user = found
     if row.revoked_at is not None:
         return "the token was revoked"
-    if row.expires_at is not None and row.expires_at <= now:
-        return "the token expired"
     if not user.is_active:
         return "the token's user is deactivated"
-    actor = actor_of(user)
-    new_address = bool(address) and address != row.last_used_address
-    # Last use is minute-accurate: writing it on every call would turn each read into a write.
-    stale = row.last_used_at is None or now - row.last_used_at >= timedelta(minutes=1)
-    if new_address or stale:
-        async with desk.sessions.begin() as session:
-            values: dict[str, object] = {"last_used_at": now}
-            if new_address:
-                values["last_used_address"] = address
-                record_event(
-                    session,
-                    actor,
-                    "token.use_new_address",
-                    "api_token",
-                    row.id,
-                    before={"address": row.last_used_address},
-                    after={"address": address},
-                    address=address,
-                    at=now,
-                )
-            await session.execute(update(ApiToken).where(ApiToken.id == row.id).values(**values))
     scopes = tuple(s for s in SCOPES if row.scopes is None or s in row.scopes)
-    return TokenIdentity(actor=actor, token_id=row.id, scopes=scopes, expires_at=row.expires_at)
+    identity = TokenIdentity(actor=actor_of(user), token_id=row.id, scopes=scopes, expires_at=row.expires_at)
+    return _Checked(identity, last_used_at=row.last_used_at, last_used_address=row.last_used_address)
+
+
+async def _record_use(desk: Desk, checked: _Checked, address: str | None, now: datetime) -> None:
+    new_address = bool(address) and address != checked.last_used_address
+    stale = checked.last_used_at is None or now - checked.last_used_at >= LAST_USED_EVERY
+    if not (new_address or stale):
+        return
+    identity = checked.identity
+    previous = checked.last_used_address
+    # Noted before the write, so concurrent requests of this token do not write it again.
+    checked.last_used_at = now
+    if new_address:
+        checked.last_used_address = address
+    async with desk.sessions.begin() as session:
+        values: dict[str, object] = {"last_used_at": now}
+        if new_address:
+            values["last_used_address"] = address
+            record_event(
+                session,
+                identity.actor,
+                "token.use_new_address",
+                "api_token",
+                identity.token_id,
+                before={"address": previous},
+                after={"address": address},
+                address=address,
+                at=now,
+            )
+        await session.execute(update(ApiToken).where(ApiToken.id == identity.token_id).values(**values))

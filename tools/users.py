@@ -147,7 +147,10 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
                 record_event(
                     session, actor, "user.role_change", "user", user.id, before={"role": before["role"]}, after=after
                 )
-        return UserPublic.model_validate(user)
+        public = UserPublic.model_validate(user)
+    # Tokens and sign-ins of this user may now stand for another role, or for nobody.
+    await desk.credentials.changed()
+    return public
 
 
 async def user_list(
@@ -226,11 +229,17 @@ async def user_for_identity(
     if not value:
         raise ForbiddenError(f"the access token has an empty {match!r} claim; the desk cannot tell who you are")
     column = func.lower(User.email) if match == "email" else User.username
+    # The common case (a known user, role unchanged) is a cache hit, or one read and no write transaction.
+    key = f"user:{match}:{value.lower()}"
+    cached, generation = await desk.credentials.lookup(key)
+    if isinstance(cached, Actor) and (role is None or role == cached.role):
+        return cached
     async with desk.sessions() as session:
-        # The common case (a known user, role unchanged) is one read, no write transaction.
         known = (await session.execute(select(User).where(column == value.lower()))).scalar_one_or_none()
     if known is not None and known.is_active and (role is None or role == known.role):
+        desk.credentials.store(key, actor_of(known), generation)
         return actor_of(known)
+    role_changed = False
     async with desk.sessions.begin() as session:
         user = (await session.execute(select(User).where(column == value.lower()))).scalar_one_or_none()
         if user is None:
@@ -265,7 +274,11 @@ async def user_for_identity(
             record_event(
                 session, None, "user.role_change", "user", user.id, before=before, after={"role": role}, address=address
             )
-        return actor_of(user)
+            role_changed = True
+        actor = actor_of(user)
+    if role_changed:
+        await desk.credentials.changed()
+    return actor
 
 
 async def _free_username(session: AsyncSession, wanted: str) -> str:

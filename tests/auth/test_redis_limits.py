@@ -16,7 +16,7 @@ from tests.servers import BIN, desk_env, free_port, running
 REDIS = os.environ.get("SUPPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _redis_up() -> bool:
+def redis_up() -> bool:
     host, port = REDIS.split("//", 1)[1].split("/", 1)[0].split(":")
     try:
         with socket.create_connection((host, int(port)), timeout=1):
@@ -25,7 +25,7 @@ def _redis_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _redis_up(), reason=f"Redis is not running at {REDIS} (.ci/run starts it)")
+pytestmark = pytest.mark.skipif(not redis_up(), reason=f"Redis is not running at {REDIS} (.ci/run starts it)")
 
 
 def test_two_server_processes_share_one_limit(tmp_path: Path) -> None:

@@ -6,19 +6,26 @@ import hashlib
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+import pytest_asyncio
+from sqlalchemy import event, select
 
 from store.models import ApiToken
+from tests.auth.test_redis_limits import REDIS, redis_up
 from tests.conftest import FakeClock, MakeUser
 from tests.ticket_helpers import audit_events
 from tools.actor import Actor
+from tools.credential_cache import CredentialCache
 from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError, NotFoundError
 from tools.tokens import TokenIdentity, identity_for_token, token_create, token_list, token_revoke
-from tools.users import UserUpsert, user_upsert
+from tools.users import UserUpsert, user_for_identity, user_upsert
 
 
 async def test_token_is_shown_once_and_stored_as_a_hash(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
@@ -117,3 +124,101 @@ def test_token_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     assert "revoked" in cli("token", "list", "--all").stdout
     bad = cli("token", "create", "admin", "--expires-in", "forever")
     assert bad.returncode == 2 and "e.g. 30d" in bad.stderr
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def shared_cache(desk: Desk) -> AsyncIterator[Desk]:
+    """The desk with a credential cache whose changes other processes see: the marker file next to the SQLite
+    database, or (PostgreSQL, where the cache needs it) a generation in Redis."""
+    settings = desk.settings
+    if desk.dialect == "postgresql":
+        if not redis_up():
+            pytest.skip(f"Redis is not running at {REDIS}")
+        settings = settings.model_copy(update={"redis_url": REDIS, "rate_limit_prefix": f"test-{uuid.uuid4().hex}"})
+    original, desk.credentials = desk.credentials, CredentialCache.for_settings(settings)
+    try:
+        yield desk
+    finally:
+        await desk.credentials.aclose()
+        desk.credentials = original
+
+
+@contextmanager
+def statements(desk: Desk) -> Iterator[list[str]]:
+    """The SQL statements ``desk`` sends while the block runs."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(desk.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(desk.engine.sync_engine, "before_cursor_execute", note)
+
+
+async def test_a_checked_token_is_reused_without_reading_the_database(
+    shared_cache: Desk, admin: Actor, make_user: MakeUser, clock: FakeClock
+) -> None:
+    desk = shared_cache
+    await make_user("alice")
+    created = await token_create(desk, admin, username="alice", expires_in="1h")
+    assert isinstance(await identity_for_token(desk, created.token, address="10.0.0.1"), TokenIdentity)
+    with statements(desk) as sent:
+        for _ in range(5):
+            found = await identity_for_token(desk, created.token, address="10.0.0.1")
+            assert isinstance(found, TokenIdentity) and found.actor.username == "alice"
+    assert sent == []
+    clock.advance(seconds=61)  # last use is recorded once a minute, from the cache too
+    with statements(desk) as sent:
+        await identity_for_token(desk, created.token, address="10.0.0.1")
+    assert [s.split()[0] for s in sent if not s.startswith("BEGIN")] == ["UPDATE"]
+    (info,) = (await token_list(desk, admin)).items
+    assert info.last_used_at == clock()
+    clock.advance(minutes=60)  # expiry is checked on every use, cached or not
+    assert await identity_for_token(desk, created.token) == "the token expired"
+
+
+async def test_the_cache_forgets_a_token_when_it_or_its_user_changes(
+    shared_cache: Desk, admin: Actor, make_user: MakeUser
+) -> None:
+    desk = shared_cache
+    await make_user("alice", "technician")
+    token1 = await token_create(desk, admin, username="alice")
+    token2 = await token_create(desk, admin, username="alice")
+    for token in (token1, token2):
+        assert isinstance(await identity_for_token(desk, token.token), TokenIdentity)
+    demoted = UserUpsert(username="alice", email="alice@example.com", display_name="A", role="end_user")
+    await user_upsert(desk, admin, demoted)
+    found = await identity_for_token(desk, token1.token)
+    assert isinstance(found, TokenIdentity) and found.actor.role == "end_user"
+    await token_revoke(desk, admin, token1.info.id)
+    assert await identity_for_token(desk, token1.token) == "the token was revoked"
+    assert isinstance(await identity_for_token(desk, token2.token), TokenIdentity)
+    await user_upsert(desk, admin, demoted.model_copy(update={"is_active": False}))
+    assert await identity_for_token(desk, token2.token) == "the token's user is deactivated"
+
+
+async def test_a_matched_oauth_user_is_reused_until_their_role_changes(shared_cache: Desk, admin: Actor) -> None:
+    desk = shared_cache
+
+    async def match(role: Any = None) -> Actor:
+        return await user_for_identity(
+            desk, match="email", value="Olga@Example.com", email="olga@example.com", display_name="Olga", role=role
+        )
+
+    provisioned = await match()
+    assert provisioned.role == "end_user"
+    assert await match() == provisioned  # the first read after a provisioning caches it
+    with statements(desk) as sent:
+        assert await match() == provisioned
+    assert sent == []
+    promoted = await match("technician")  # the identity provider states another role: applied, not cached away
+    assert promoted.role == "technician" and (await match()).role == "technician"
+    await user_upsert(
+        desk,
+        admin,
+        UserUpsert(username=provisioned.username, email="olga@example.com", display_name="Olga", role="manager"),
+    )
+    assert (await match()).role == "manager"
