@@ -1,12 +1,14 @@
 """Cost of authentication per call: ticket_get over streamable HTTP with no verification, a desk API token
 and an OAuth JWT, in one run on one desk. Run by hand, prints figures.
 
-    .venv/bin/python bench/auth_bench.py [--calls 500] [--database-url postgresql://...]
+    .venv/bin/python bench/auth_bench.py [--calls 500] [--database-url postgresql://...] [--redis-url redis://...]
 
 All three servers are the same assembled HTTP app (same middleware, same session handling) on loopback;
 the baseline's verifier returns a fixed identity without looking anything up, so the differences are the
-token checks themselves: the API token's database look-up, and the JWT's signature, claims and user match
-(with the JWKS cached, served by a local HTTP server started here).
+token checks themselves: for the API token the credential cache's generation check (a marker file on SQLite,
+a Redis GET with --redis-url; PostgreSQL without Redis has no cache and reads the token every time), for the
+JWT its signature and claims plus the same cached user match (with the JWKS cached, served by a local HTTP
+server started here).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,11 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from server.auth import DeskTokenVerifier
 from server.context import DeskAccessToken
 from server.http import build_http_app
 from store.config import Settings
-from tools.desk import open_desk
+from tools.desk import Desk, open_desk
 from tools.ticket_models import TicketCreate
 from tools.tickets import ticket_create
 from tools.tokens import token_create
@@ -117,7 +121,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main(n: int, database_url: str | None) -> None:
+async def main(n: int, database_url: str | None, redis_url: str | None) -> None:
     logging.basicConfig(level=logging.WARNING)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1", "use": "sig", "alg": "RS256"}
@@ -131,7 +135,13 @@ async def main(n: int, database_url: str | None) -> None:
         await serve(Starlette(routes=[Route("/jwks", jwks)]), issuer_port)
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        base_settings = Settings(data_dir=Path(tmp), database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+        base_settings = Settings(
+            data_dir=Path(tmp),
+            database_url=database_url,
+            redis_url=redis_url,
+            rate_limit_prefix=f"bench-{uuid.uuid4().hex[:12]}",
+            _env_file=None,  # type: ignore[call-arg]
+        )
         async with open_desk(base_settings) as desk:
             admin = await ensure_actor(desk, "admin", "admin")
             desk_token = (await token_create(desk, admin, username="admin", name="bench")).token
@@ -177,21 +187,58 @@ async def main(n: int, database_url: str | None) -> None:
                         elapsed = await session.ticket_get(number, i + 1)
                         if i >= 20:
                             figures[label].append(elapsed)
-    for server, task in servers:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
+                # The verifiers alone, in this process: the same checks without HTTP around them, so a busy
+                # machine blurs them less.
+                in_process = await verifier_figures(desk, issuer, desk_token, key, max(n, 1000))
+            # Before the data directory goes: the servers' index workers still use it.
+            for server, task in servers:
+                server.should_exit = True
+                await asyncio.wait_for(task, 30)
     backend = "PostgreSQL" if database_url else "SQLite"
-    print(f"ticket_get over streamable HTTP on loopback, {n} sequential calls each, {backend}:")
+    shared = f", credential cache generation in Redis ({redis_url})" if redis_url else ""
+    print(f"ticket_get over streamable HTTP on loopback, {n} sequential calls each, {backend}{shared}:")
     base50 = statistics.median(figures["no verification"])
     for label, values in figures.items():
         p50, p99 = statistics.median(values), pct(values, 0.99)
         extra = "" if label == "no verification" else f"   (+{p50 - base50:.2f} ms at p50)"
         print(f"  {label:<16} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms{extra}")
+    print("DeskTokenVerifier.verify_token alone, in process (what each request adds):")
+    for label, values in in_process.items():
+        print(f"  {label:<16} p50 {statistics.median(values):6.3f} ms   p99 {pct(values, 0.99):6.3f} ms")
+
+
+async def verifier_figures(desk: Desk, issuer: str, desk_token: str, key: Any, n: int) -> dict[str, list[float]]:
+    settings = desk.settings.model_copy(update={"oauth_issuer": issuer, "oauth_jwks_url": f"{issuer}/jwks"})
+    verifier = DeskTokenVerifier(settings, lambda: desk)
+    claims = {
+        "iss": issuer,
+        "aud": settings.resource_url,
+        "sub": "admin",
+        "exp": int(time.time()) + 3600,
+        "email": "admin@localhost.localdomain",
+        "scope": "desk:read desk:write",
+    }
+    bearers = {
+        "desk API token": desk_token,
+        "OAuth JWT": jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"}),
+    }
+    figures: dict[str, list[float]] = {label: [] for label in bearers}
+    for i in range(n + 20):
+        for label, bearer in bearers.items():
+            t0 = time.perf_counter()
+            found = await verifier.verify_token(bearer)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if found is None:
+                raise RuntimeError(f"{label} was refused")
+            if i >= 20:
+                figures[label].append(elapsed)
+    return figures
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--redis-url", default=None, help="rate limits and the credential cache's generation")
     args = parser.parse_args()
-    asyncio.run(main(args.calls, args.database_url))
+    asyncio.run(main(args.calls, args.database_url, args.redis_url))

@@ -14,9 +14,13 @@ import pytest_asyncio
 import uvicorn
 from starlette.applications import Starlette
 
+from server.app import TOOL_MODULES, build_server
 from server.http import build_http_app
+from server.surface import Registrar
 from store.config import Settings
 from tests.servers import free_port
+from tools import permissions
+from tools.actor import Role
 from tools.desk import Desk
 
 ACCEPT = "application/json, text/event-stream"
@@ -123,3 +127,18 @@ async def tool(mcp: Mcp, token: str, name: str, args: dict[str, Any] | None = No
 
 
 MakeMcp = Callable[[str], Awaitable[Mcp]]
+
+
+def published_specs(settings: Settings, desk: Desk) -> Registrar:
+    """Every tool a server with ``settings`` publishes, with its declaration (toolset, capability...)."""
+    reg = Registrar(build_server(settings, desk=desk), settings)
+    for module in TOOL_MODULES:
+        module.register(reg)
+    return reg
+
+
+def allowed_tools(reg: Registrar, role: Role) -> set[str]:
+    """The published tools ``role`` may use, by the role table in :mod:`tools.permissions`."""
+    return {
+        name for name, spec in reg.specs.items() if spec.capability is None or permissions.allows(role, spec.capability)
+    }

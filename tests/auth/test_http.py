@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import httpx
 
-from tests.auth.conftest import INIT_PARAMS, Mcp, Serve, result, tool
+from tests.auth.conftest import INIT_PARAMS, Mcp, Serve, allowed_tools, published_specs, result, tool
 from tests.conftest import MakeUser
-from tools.actor import Actor
+from tools.actor import ROLES, Actor
 from tools.desk import Desk
 from tools.tokens import token_create, token_revoke
+from tools.users import UserUpsert, user_upsert
 
 EVIL_ADMIN = {"username": "evil", "email": "evil@example.com", "display_name": "E", "role": "admin"}
 
@@ -233,3 +234,47 @@ async def test_sessions_are_bounded_per_identity(desk: Desk, admin: Actor, make_
         )
         assert closed.status_code == 200
         assert (await Mcp(http, base).open(flood)).status_code == 200
+
+
+async def test_role_change_and_deactivation_apply_on_the_next_request(
+    desk: Desk, admin: Actor, make_user: MakeUser, served: Serve
+) -> None:
+    await make_user("tess", "technician")
+    tess = await _token(desk, admin, "tess")
+    async with served(desk.settings) as base, httpx.AsyncClient() as http:
+        mcp = Mcp(http, base)
+        assert (await mcp.open(tess)).status_code == 200
+        for _ in range(3):  # checked once, then answered from the server's credential cache
+            me = await tool(mcp, tess, "whoami")
+            assert me["structuredContent"]["role"] == "technician"
+        demoted = UserUpsert(username="tess", email="tess@example.com", display_name="T", role="end_user")
+        await user_upsert(desk, admin, demoted)
+        assert (await tool(mcp, tess, "whoami"))["structuredContent"]["role"] == "end_user"
+        refused = await tool(mcp, tess, "user_list")
+        assert refused["isError"] and "role 'end_user'" in refused["content"][0]["text"]
+        await user_upsert(desk, admin, demoted.model_copy(update={"is_active": False}))
+        gone = await mcp.post("tools/list", {}, token=tess)
+        assert gone.status_code == 401 and "deactivated" in gone.headers["www-authenticate"]
+
+
+async def test_every_tool_a_role_may_not_use_is_hidden_and_refused_over_http(
+    desk: Desk, admin: Actor, make_user: MakeUser, served: Serve
+) -> None:
+    specs = published_specs(desk.settings, desk)
+    tokens = {"admin": await _token(desk, admin, "admin")}
+    for role in ROLES:
+        if role != "admin":
+            await make_user(f"user-{role.replace('_', '-')}", role)
+            tokens[role] = await _token(desk, admin, f"user-{role.replace('_', '-')}")
+    async with served(desk.settings) as base, httpx.AsyncClient() as http:
+        for role in ROLES:
+            token, allowed = tokens[role], allowed_tools(specs, role)
+            mcp = Mcp(http, base)
+            assert (await mcp.open(token)).status_code == 200
+            listed = {t["name"] for t in result(await mcp.post("tools/list", {}, token=token))["result"]["tools"]}
+            assert listed == allowed, (role, listed ^ allowed)
+            for name in sorted(set(specs.specs) - allowed):
+                refused = await tool(mcp, token, name)  # no arguments: the role decides before they are read
+                text = refused["content"][0]["text"]
+                assert refused["isError"] and f"{name} is not allowed for" in text and f"(role {role!r})" in text
+    assert allowed_tools(specs, "end_user") < allowed_tools(specs, "admin") == set(specs.specs)

@@ -9,36 +9,20 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
 from server.app import build_server
-from server.surface import Registrar
+from tests.auth.conftest import allowed_tools, published_specs
 from tests.conftest import MakeUser
 from tests.mcp_helpers import call, client, error
-from tools import permissions
 from tools.actor import ROLES, Actor, Role
 from tools.desk import Desk
-
-
-def _specs(desk: Desk) -> Registrar:
-    reg = Registrar(build_server(desk.settings, desk=desk), desk.settings)
-    from server.app import TOOL_MODULES
-
-    for module in TOOL_MODULES:
-        module.register(reg)
-    return reg
-
-
-def _allowed(reg: Registrar, role: Role) -> set[str]:
-    return {
-        name for name, spec in reg.specs.items() if spec.capability is None or permissions.allows(role, spec.capability)
-    }
 
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_tools_list_and_refusals_follow_the_role_table(
     desk: Desk, admin: Actor, make_user: MakeUser, role: Role
 ) -> None:
-    reg = _specs(desk)
+    reg = published_specs(desk.settings, desk)
     user = await make_user(f"user-{role.replace('_', '-')}", role) if role != "admin" else admin
-    allowed = _allowed(reg, role)
+    allowed = allowed_tools(reg, role)
     async with client(desk, user.username) as c:
         listed = {t.name for t in (await c.list_tools()).tools}
         assert listed == allowed
