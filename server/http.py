@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlparse
 
 from mcp.server.auth.provider import TokenVerifier
-from mcp.server.auth.routes import create_protected_resource_routes
+from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware, create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings
+from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_SCOPES = ["desk:read"]
 """Every MCP request needs at least this scope (a credential without it gets 403 insufficient_scope)."""
+RESOURCE_NAME = "Support desk"
 
 
 def build_http_app(
@@ -88,13 +91,7 @@ def build_http_app(
         manager.asgi_app, manager, settings.max_sessions_per_identity, settings.session_idle_seconds
     )
 
-    # RFC 9728 metadata at the root and at the /mcp-suffixed path, naming every scope the desk knows.
-    metadata = create_protected_resource_routes(
-        resource_url=resource,
-        authorization_servers=[issuer],
-        scopes_supported=list(SCOPES),
-        resource_name="Support desk",
-    )
+    metadata = _resource_metadata(resource, issuer if settings.oauth_issuer else None)
     root_metadata = Route(
         "/.well-known/oauth-protected-resource", endpoint=metadata[0].endpoint, methods=["GET", "OPTIONS"]
     )
@@ -149,3 +146,33 @@ def build_http_app(
 
         mount_ui(app, settings, ref, agent=agent)
     return app
+
+
+def _resource_metadata(resource: AnyHttpUrl, issuer: AnyHttpUrl | None) -> list[Route]:
+    """RFC 9728 metadata at the /mcp-suffixed path (the caller adds the root), naming every scope the desk knows.
+
+    With OAuth configured it names the issuer, built by the SDK. With desk API tokens only there is no
+    authorization server to name: tokens come from ``support-agent token create``, and this server has no
+    /authorize or /token. RFC 9728 makes ``authorization_servers`` optional, so the document leaves it out
+    rather than send OAuth clients to endpoints that do not exist (the MCP authorization spec requires one
+    only of servers that take part in OAuth; the SDK's model insists on one, hence the plain document here).
+    """
+    if issuer is not None:
+        return create_protected_resource_routes(
+            resource_url=resource,
+            authorization_servers=[issuer],
+            scopes_supported=list(SCOPES),
+            resource_name=RESOURCE_NAME,
+        )
+    document = {
+        "resource": str(resource),
+        "scopes_supported": list(SCOPES),
+        "bearer_methods_supported": ["header"],
+        "resource_name": RESOURCE_NAME,
+    }
+
+    async def handle(_: Request) -> Response:
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=3600"})
+
+    path = urlparse(str(build_resource_metadata_url(resource))).path
+    return [Route(path, endpoint=cors_middleware(handle, ["GET", "OPTIONS"]), methods=["GET", "OPTIONS"])]

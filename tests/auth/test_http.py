@@ -47,7 +47,13 @@ async def test_no_credentials_get_401_before_any_handler(desk: Desk, admin: Acto
             meta = (await http.get(base + path)).json()
             assert meta["resource"] == f"{base}/mcp"
             assert meta["scopes_supported"] == ["desk:read", "desk:write", "desk:admin"]
-            assert meta["authorization_servers"]
+            assert meta["bearer_methods_supported"] == ["header"]
+            # Desk API tokens come from `support-agent token create`, not from an OAuth authorization server:
+            # the metadata names none (RFC 9728 makes the member optional) rather than this server, which has
+            # no /authorize or /token.
+            assert "authorization_servers" not in meta, meta
+        for path in ("/.well-known/oauth-authorization-server", "/authorize", "/token"):
+            assert (await http.get(base + path)).status_code == 404, path
     async with desk.sessions() as s:
         from sqlalchemy import select
 
