@@ -60,10 +60,8 @@ class ToolSpec:
 
     def refusal(self, caller: Caller) -> str | None:
         """Why ``caller`` may not use this tool, or None when they may."""
-        actor = caller.actor
-        if self.capability is not None and not permissions.allows(actor.role, self.capability):
-            roles = ", ".join(permissions.roles_with(self.capability))
-            return f"{self.name} is not allowed for {actor.username!r} (role {actor.role!r}); it needs one of: {roles}"
+        if self.capability is not None and (why := permissions.refusal(caller.actor, self.capability, self.name)):
+            return why
         if not caller.has_scope(self.scope):
             return (
                 f"{self.name} needs the scope {self.scope!r}, which this credential does not carry "

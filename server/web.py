@@ -234,7 +234,10 @@ class SessionBound:
     """At most ``per_identity`` open MCP sessions per principal (issuer + subject); others are not crowded out.
 
     Wraps the SDK session manager's ASGI entry, which runs after authentication (``scope["user"]`` is set)
-    and before a new session is admitted; counts come from the manager's own session-owner table.
+    and before a new session is admitted; counts come from the manager's own session-owner table. The SDK
+    (2.3) offers no public way to read it, nor a hook when a session closes or idles out (which a count of
+    our own would need), so this reads the private table; tests/auth/test_http.py's session-bound test
+    fails if the SDK changes it.
     """
 
     def __init__(self, app: ASGIApp, manager: StreamableHTTPSessionManager, per_identity: int, idle: float) -> None:

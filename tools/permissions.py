@@ -63,13 +63,20 @@ def roles_with(capability: Capability) -> tuple[Role, ...]:
     return tuple(r for r in ROLES if allows(r, capability))
 
 
+def refusal(actor: Actor, capability: Capability, action: str) -> str | None:
+    """Why ``actor`` may not do ``action`` (naming the roles that may), or None when their role has ``capability``."""
+    if allows(actor.role, capability):
+        return None
+    return (
+        f"{action} is not allowed for {actor.username!r} (role {actor.role!r}); "
+        f"it needs one of: {', '.join(roles_with(capability))}"
+    )
+
+
 def require(actor: Actor, capability: Capability, action: str) -> None:
-    """Raise :class:`ForbiddenError` naming the roles that may, unless ``actor`` has ``capability``."""
-    if not allows(actor.role, capability):
-        raise ForbiddenError(
-            f"{action} is not allowed for {actor.username!r} (role {actor.role!r}); "
-            f"it needs one of: {', '.join(roles_with(capability))}"
-        )
+    """Raise :class:`ForbiddenError` saying why (:func:`refusal`), unless ``actor`` has ``capability``."""
+    if (why := refusal(actor, capability, action)) is not None:
+        raise ForbiddenError(why)
 
 
 def analytics_scope(actor: Actor) -> Literal["all", "own"]:
