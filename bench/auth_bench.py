@@ -181,9 +181,13 @@ async def main(n: int, database_url: str | None, redis_url: str | None) -> None:
                 for session in opened.values():
                     await session.open()
                 figures = {label: [] for label in opened}
-                # Interleaved, so load on the machine drifts over all three alike; the first 20 rounds warm up.
+                # Interleaved, so load on the machine drifts over all three alike, and in a rotating order,
+                # since all share this event loop and a call pays for the tail of the one before (the first
+                # 20 rounds warm up).
+                labels = list(opened)
                 for i in range(n + 20):
-                    for label, session in opened.items():
+                    for label in labels[i % 3 :] + labels[: i % 3]:
+                        session = opened[label]
                         elapsed = await session.ticket_get(number, i + 1)
                         if i >= 20:
                             figures[label].append(elapsed)
