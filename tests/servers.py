@@ -14,6 +14,17 @@ from pathlib import Path
 import httpx
 
 BIN = Path(sys.executable).parent / "support-agent"
+REDIS = os.environ.get("SUPPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis the tests share (.ci/run starts it); tests use keys under their own prefix."""
+
+
+def redis_up() -> bool:
+    host, port = REDIS.split("//", 1)[1].split("/", 1)[0].split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def free_port() -> int:

@@ -4,8 +4,6 @@ another process (the CLI) applies to the next request on each of them, on SQLite
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,20 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import BACKENDS, PG_ADMIN_DSN
-from tests.servers import BIN, desk_env, free_port, running
+from tests.servers import BIN, REDIS, desk_env, free_port, redis_up, running
 
-REDIS = os.environ.get("SUPPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ACCEPT = "application/json, text/event-stream"
-
-
-def redis_up() -> bool:
-    host, port = REDIS.split("//", 1)[1].split("/", 1)[0].split(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
-
 
 pytestmark = pytest.mark.skipif(not redis_up(), reason=f"Redis is not running at {REDIS} (.ci/run starts it)")
 

@@ -17,8 +17,8 @@ import pytest_asyncio
 from sqlalchemy import event, select
 
 from store.models import ApiToken
-from tests.auth.test_redis_limits import REDIS, redis_up
 from tests.conftest import FakeClock, MakeUser
+from tests.servers import REDIS, redis_up
 from tests.ticket_helpers import audit_events
 from tools.actor import Actor
 from tools.credential_cache import CredentialCache
