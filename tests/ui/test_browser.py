@@ -50,7 +50,7 @@ PEOPLE = {"end_user": "alice", "technician": "tom.tech", "manager": "maria.manag
 EVERYONE = {"Chat", "Voice", "My tickets"}
 TABS = {
     "end_user": EVERYONE,
-    "technician": EVERYONE | {"Admin", "Ticket queue", "Voice conversations"},
+    "technician": EVERYONE | {"Admin", "Ticket queue", "Voice conversations", "Analytics"},
     "manager": EVERYONE | {"Admin", "Ticket queue", "Voice conversations", "Analytics"},
     "admin": EVERYONE
     | {"Admin", "Ticket queue", "Voice conversations", "Analytics", "Knowledge", "Articles", "Users and tokens"},
