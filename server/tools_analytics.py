@@ -29,6 +29,7 @@ StartArg = Annotated[
 ]
 EndArg = Annotated[datetime | None, Field(description="End of the period, exclusive; default: now.")]
 BucketArg = Annotated[Bucket, Field(description="none, day, week or month (UTC calendar).")]
+HoursArg = Annotated[analytics.Hours, Field(description="calendar, or business (needs SUPPORT_BUSINESS_HOURS).")]
 
 
 def register(reg: Registrar) -> None:
@@ -47,9 +48,7 @@ def register(reg: Registrar) -> None:
             analytics.TicketFilters | None,
             Field(description="Only these priorities, categories, assignees, requesters or channels."),
         ] = None,
-        hours: Annotated[
-            analytics.Hours, Field(description="calendar, or business (needs SUPPORT_BUSINESS_HOURS).")
-        ] = "calendar",
+        hours: HoursArg = "calendar",
         at_risk_hours: Annotated[
             float, Field(description="A ticket due within this many hours is at risk.", ge=0, le=720)
         ] = analytics.AT_RISK_HOURS,
@@ -118,7 +117,7 @@ def register(reg: Registrar) -> None:
         group_by: Annotated[analytics.GroupBy, Field(description="For ticket_metrics and satisfaction.")] = "none",
         bucket: BucketArg = "none",
         filters: Annotated[analytics.TicketFilters | None, Field(description="For tickets and ticket_metrics.")] = None,
-        hours: Annotated[analytics.Hours, Field(description="calendar or business.")] = "calendar",
+        hours: HoursArg = "calendar",
         cursor: Annotated[str | None, Field(description="next_cursor of the previous page (report=tickets).")] = None,
         limit: Annotated[int, Field(description="Rows per page for report=tickets, 1-10000.", ge=1, le=10000)] = 1000,
     ) -> export_mod.ExportResult:

@@ -32,7 +32,16 @@ from tools import permissions
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
-from tools.metrics import DONE, Bucket, Dialect, calendar_of, ensure_metrics, percentile_columns, percentile_expr
+from tools.metrics import (
+    DONE,
+    DURATIONS,
+    Bucket,
+    Dialect,
+    calendar_of,
+    ensure_metrics,
+    percentile_columns,
+    percentile_expr,
+)
 from tools.sla import Priority
 
 GroupBy = Literal["none", "priority", "category", "assignee", "requester", "channel"]
@@ -238,10 +247,9 @@ def _cohort_sql(d: Dialect, group: str, joins: str, where: str, bucket: Bucket, 
         "t.first_response_due_at AS t_fr_due",
         "t.sla_due_at AS t_due",
     ]
-    names = ("first_response", "first_resolution", "full_resolution", "wait", "on_hold")
-    windows = [w for n in names for w in percentile_columns(d, f"{n}_{suffix}", part, n)]
+    windows = [w for n in DURATIONS for w in percentile_columns(d, f"{n}_{suffix}", part, n)]
     outer = ["g", "bk", "COUNT(*) AS tickets"]
-    for n in names:
+    for n in DURATIONS:
         col = f"{n}_{suffix}"
         outer += [
             f"COUNT({col}) AS {n}_n",

@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 
 from tools.actor import Actor
 from tools.analytics import (
-    DIGITS,
     GroupBy,
     Hours,
     TicketFilters,
     analytics_tickets,
+    hours,
     period,
     rows,
     scope_for,
@@ -31,7 +31,7 @@ from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.common import decode_cursor, encode_cursor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
-from tools.metrics import Bucket, ensure_metrics
+from tools.metrics import DURATIONS, Bucket, ensure_metrics
 from tools.satisfaction import SatisfactionGroup, analytics_satisfaction
 
 Report = Literal["tickets", "ticket_metrics", "satisfaction", "agent", "handoffs", "zero_result_queries"]
@@ -84,10 +84,6 @@ def to_csv(header: Sequence[str], data: Sequence[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def _h(seconds: Any) -> float | None:
-    return None if seconds is None else round(int(seconds) / 3600.0, DIGITS)
-
-
 async def export_tickets(
     desk: Desk,
     actor: Actor,
@@ -135,11 +131,7 @@ async def export_tickets(
                 _dt(r["first_response_at"]),
                 _dt(r["first_solved_at"]),
                 _dt(r["last_solved_at"]),
-                _h(r[f"first_response_{s}"]),
-                _h(r[f"first_resolution_{s}"]),
-                _h(r[f"full_resolution_{s}"]),
-                _h(r[f"wait_{s}"]),
-                _h(r[f"on_hold_{s}"]),
+                *(hours(r[f"{name}_{s}"]) for name in DURATIONS),
                 r["solve_count"],
                 r["reopen_count"],
                 r["public_replies"],

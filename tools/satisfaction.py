@@ -13,14 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.models import Ticket
 from store.models_analytics import TicketRating
 from tools import sla
 from tools.actor import Actor
 from tools.analytics import GROUP_SQL, period, rows, scope_for, share, ticket_conditions
 from tools.audit import record_event
 from tools.desk import Desk
-from tools.errors import ForbiddenError, InvalidInputError
+from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from tools.metrics import Bucket, Dialect
 from tools.ticket_models import TicketRef
 from tools.tickets import require_ticket
@@ -47,6 +49,63 @@ class RatingPublic(BaseModel):
     changeable_until: datetime = Field(description="The rating can be changed until then.")
 
 
+class RatingOffer(BaseModel):
+    """Whether the caller may rate a ticket now, and the rating it has."""
+
+    ticket: str
+    requester: bool = Field(description="True when the caller is the ticket's requester.")
+    may_rate: bool = Field(description="True when ticket_rate would accept a rating (or a change) from the caller.")
+    reason: str | None = Field(description="Why not, when may_rate is false.")
+    current: RatingPublic | None
+
+
+def _public(number: str, row: TicketRating) -> RatingPublic:
+    return RatingPublic(
+        ticket=number,
+        rating=row.rating,  # type: ignore[arg-type]
+        comment=row.comment,
+        rated_at=row.created_at,
+        updated_at=row.updated_at,
+        changeable_until=row.created_at + CHANGE_WINDOW,
+    )
+
+
+def _refusal(actor: Actor, ticket: Ticket, existing: TicketRating | None, now: datetime) -> DeskError | None:
+    """The one rule of who may rate when: the requester, a solved ticket, within the change window."""
+    if ticket.requester_id != actor.user_id:
+        return ForbiddenError(f"only the requester of {ticket.number} may rate it")
+    if ticket.status not in sla.DONE_STATUSES:
+        return InvalidInputError(
+            f"ticket {ticket.number} is {ticket.status}; it can be rated once it is resolved or closed"
+        )
+    if existing is not None and now > existing.created_at + CHANGE_WINDOW:
+        until = existing.created_at + CHANGE_WINDOW
+        return InvalidInputError(
+            f"the rating of {ticket.number} was given on {existing.created_at:%Y-%m-%d} and could be changed "
+            f"until {until:%Y-%m-%d %H:%M} UTC; it is final now"
+        )
+    return None
+
+
+async def _rating_of(session: AsyncSession, ticket: Ticket) -> TicketRating | None:
+    return (await session.execute(select(TicketRating).where(TicketRating.ticket_id == ticket.id))).scalar_one_or_none()
+
+
+async def ticket_rating(desk: Desk, actor: Actor, ref: TicketRef) -> RatingOffer:
+    """The rating of a ticket the caller can see, and whether the caller may rate (or re-rate) it now."""
+    async with desk.sessions() as session:
+        ticket = await require_ticket(session, actor, ref)
+        existing = await _rating_of(session, ticket)
+        refusal = _refusal(actor, ticket, existing, desk.clock())
+        return RatingOffer(
+            ticket=ticket.number,
+            requester=ticket.requester_id == actor.user_id,
+            may_rate=refusal is None,
+            reason=None if refusal is None else str(refusal),
+            current=None if existing is None else _public(ticket.number, existing),
+        )
+
+
 async def ticket_rate(
     desk: Desk, actor: Actor, ref: TicketRef, *, rating: Rating, comment: str | None = None
 ) -> RatingPublic:
@@ -59,15 +118,10 @@ async def ticket_rate(
     now = desk.clock()
     async with desk.sessions.begin() as session:
         ticket = await require_ticket(session, actor, ref)
-        if ticket.requester_id != actor.user_id:
-            raise ForbiddenError(f"only the requester of {ticket.number} may rate it")
-        if ticket.status not in sla.DONE_STATUSES:
-            raise InvalidInputError(
-                f"ticket {ticket.number} is {ticket.status}; it can be rated once it is resolved or closed"
-            )
-        existing = (
-            await session.execute(select(TicketRating).where(TicketRating.ticket_id == ticket.id))
-        ).scalar_one_or_none()
+        existing = await _rating_of(session, ticket)
+        refusal = _refusal(actor, ticket, existing, now)
+        if refusal is not None:
+            raise refusal
         before: dict[str, Any] | None = None
         if existing is None:
             existing = TicketRating(
@@ -80,12 +134,6 @@ async def ticket_rate(
             )
             session.add(existing)
         else:
-            until = existing.created_at + CHANGE_WINDOW
-            if now > until:
-                raise InvalidInputError(
-                    f"the rating of {ticket.number} was given on {existing.created_at:%Y-%m-%d} and could be changed "
-                    f"until {until:%Y-%m-%d %H:%M} UTC; it is final now"
-                )
             before = {"rating": existing.rating, "comment": existing.comment}
             existing.rating, existing.comment, existing.updated_at = rating, comment, now
         await session.flush()
@@ -98,14 +146,7 @@ async def ticket_rate(
             before=before,
             after={"rating": rating, "comment": comment},
         )
-        return RatingPublic(
-            ticket=ticket.number,
-            rating=rating,
-            comment=comment,
-            rated_at=existing.created_at,
-            updated_at=now,
-            changeable_until=existing.created_at + CHANGE_WINDOW,
-        )
+        return _public(ticket.number, existing)
 
 
 class SatisfactionRow(BaseModel):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import get_args
 
 from pydantic import BaseModel, Field
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from store.models_voice import VoiceConversation
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.permissions import require
-from tools.voice_conversations import mark_abandoned
+from tools.voice_conversations import Source, VoiceStatus, mark_abandoned
 
 
 class VoiceAnalytics(BaseModel):
@@ -41,8 +42,14 @@ async def analytics_voice(
     await mark_abandoned(desk)
     vc = VoiceConversation
     period = (vc.started_at >= start, vc.started_at < end)
+    statuses, sources = get_args(VoiceStatus), get_args(Source)
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
+
     async with desk.sessions() as session:
-        n, total, avg, rated, avg_sat, handed = (
+        # One pass over the period's conversations for every figure.
+        row = (
             await session.execute(
                 select(
                     func.count(vc.id),
@@ -50,30 +57,26 @@ async def analytics_voice(
                     func.avg(vc.duration_s),
                     func.count(vc.satisfaction),
                     func.avg(vc.satisfaction),
-                    func.sum(case((vc.status == "handed_off", 1), else_=0)),
+                    # json_array_length exists with this name on SQLite and PostgreSQL (json type) alike.
+                    counted(func.json_array_length(vc.tickets) > 0),
+                    *(counted(vc.status == s) for s in statuses),
+                    *(counted(vc.source == s) for s in sources),
                 ).where(*period)
             )
         ).one()
-        statuses = dict(
-            (await session.execute(select(vc.status, func.count()).where(*period).group_by(vc.status))).all()
-        )
-        sources = dict(
-            (await session.execute(select(vc.source, func.count()).where(*period).group_by(vc.source))).all()
-        )
-        # json_array_length exists with this name on SQLite and PostgreSQL (json type) alike.
-        with_tickets = (
-            await session.execute(select(func.count()).where(*period, func.json_array_length(vc.tickets) > 0))
-        ).scalar_one()
+    n, total, avg, rated, avg_sat, with_tickets = row[:6]
+    by_status = {s: int(v or 0) for s, v in zip(statuses, row[6 : 6 + len(statuses)], strict=True)}
+    by_source = {s: int(v or 0) for s, v in zip(sources, row[6 + len(statuses) :], strict=True)}
     return VoiceAnalytics(
         start=start,
         end=end,
         conversations=n,
         total_duration_s=round(float(total or 0.0), 2),
         avg_duration_s=round(float(avg), 2) if avg is not None else None,
-        by_status={s: int(statuses.get(s, 0)) for s in ("active", "completed", "abandoned", "handed_off")},
-        by_source={s: int(sources.get(s, 0)) for s in ("desk", "elevenlabs")},
+        by_status=by_status,
+        by_source=by_source,
         rated=rated,
         avg_satisfaction=round(float(avg_sat), 2) if avg_sat is not None else None,
-        handed_off_share=round(int(handed or 0) / n, 4) if n else None,
-        with_tickets=with_tickets,
+        handed_off_share=round(by_status["handed_off"] / n, 4) if n else None,
+        with_tickets=int(with_tickets or 0),
     )

@@ -1,14 +1,20 @@
-"""My tickets: the tickets the signed-in person asked for, with status and SLA due, each one's thread, and a reply."""
+"""My tickets: the tickets the signed-in person asked for, with status and SLA due, each one's thread, and a reply.
+
+A solved ticket's thread ends with a link to its rating box: the requester rates it good or bad with an optional
+comment, and may change the rating for a week (the rule is :func:`tools.satisfaction.ticket_rating`'s).
+"""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
 from tools import tickets
+from tools.satisfaction import RatingPublic, ticket_rate, ticket_rating
 from tools.ticket_activity import ticket_comment
 from tools.ticket_models import TicketPage
 from tools.ticket_query import ticket_list
@@ -46,7 +52,44 @@ def my_table(page: TicketPage) -> tuple[pd.DataFrame, str]:
 
 
 async def my_ticket_markdown(ctx: SignedIn, ref: str) -> str:
-    return ticket_markdown(await tickets.ticket_get(ctx.desk(), await ctx.actor(), ref))
+    desk, actor = ctx.desk(), await ctx.actor()
+    text = ticket_markdown(await tickets.ticket_get(desk, actor, ref))
+    if (await ticket_rating(desk, actor, ref)).may_rate:
+        text += "\n\n---\nWas this solved to your satisfaction? [Rate this resolution](#my-rate)"
+    return text
+
+
+@dataclass(frozen=True)
+class RatingView:
+    """The rating box of an opened ticket: shown only to a requester who may rate it or has rated it."""
+
+    visible: bool
+    note: str
+    rating: str | None
+    comment: str
+
+
+HIDDEN = RatingView(False, "", None, "")
+
+
+async def rating_view(ctx: SignedIn, ref: str) -> RatingView:
+    offer = await ticket_rating(ctx.desk(), await ctx.actor(), ref)
+    current = offer.current
+    if not offer.requester or (current is None and not offer.may_rate):
+        return HIDDEN
+    if current is None:
+        return RatingView(True, f"{offer.ticket} is not rated yet.", None, "")
+    said = f"You rated it {current.rating} on {when(current.rated_at)}"
+    if offer.may_rate:
+        note = f"{said}; you can change it until {when(current.changeable_until)}."
+    else:
+        note = f"{said}; the rating is final."
+    return RatingView(True, note, current.rating, current.comment or "")
+
+
+async def rate(ctx: SignedIn, ref: str, rating: str, comment: str) -> RatingPublic:
+    """Rate (or re-rate) the person's solved ticket, through the same tool function as ``ticket_rate``."""
+    return await ticket_rate(ctx.desk(), await ctx.actor(), ref, rating=rating, comment=comment)  # type: ignore[arg-type]
 
 
 async def reply(ctx: SignedIn, ref: str, body: str) -> str:
@@ -70,6 +113,15 @@ def build_my_tickets_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]
             label="Reply", placeholder="Add information or answer the technician", lines=3, scale=5, elem_id="my-reply"
         )
         send = gr.Button("Send reply", variant="primary", scale=1, min_width=100, elem_id="my-send")
+    with gr.Column(visible=False, elem_id="my-rate") as rate_box:
+        rate_note = gr.Markdown(elem_id="my-rate-note")
+        with gr.Row(equal_height=True):
+            rating = gr.Radio(["good", "bad"], label="How was the resolution?", scale=1, elem_id="my-rating")
+            rate_comment = gr.Textbox(
+                label="Comment (optional)", placeholder="What went well or not", scale=3, elem_id="my-rate-comment"
+            )
+            rate_send = gr.Button("Send rating", scale=1, min_width=100, elem_id="my-rate-send")
+    rating_outputs = [rate_box, rate_note, rating, rate_comment]
 
     @shown
     async def load(request: gr.Request) -> tuple[pd.DataFrame, str]:
@@ -95,9 +147,29 @@ def build_my_tickets_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]
         listing_value, line = my_table(await my_tickets(me))
         return await my_ticket_markdown(me, ticket_number), "", listing_value, line
 
+    def rating_values(view: RatingView) -> list[Any]:
+        return [gr.Column(visible=view.visible), view.note, view.rating, view.comment]
+
+    @shown
+    async def show_rating(ref: str, request: gr.Request) -> list[Any]:
+        ref = (ref or "").strip()
+        return rating_values(await rating_view(await ctx.signed_in(request), ref) if ref else HIDDEN)
+
+    @shown
+    async def send_rating(ref: str, value: str | None, comment: str, request: gr.Request) -> list[Any]:
+        ref = (ref or "").strip()
+        if not value:
+            gr.Warning("Choose good or bad first.")
+            return [gr.skip()] * (len(rating_outputs) + 1)
+        me = await ctx.signed_in(request)
+        result = await rate(me, ref, value, comment or "")
+        gr.Info(html.escape(f"Thank you: {result.ticket} is rated {result.rating}."))
+        return [await my_ticket_markdown(me, result.ticket), *rating_values(await rating_view(me, result.ticket))]
+
     refresh.click(load, None, [listing, summary])
-    open_ticket.click(show, [number], [detail])
-    number.submit(show, [number], [detail])
-    listing.select(pick, None, [number, detail], show_progress_on=[detail])
+    open_ticket.click(show, [number], [detail]).then(show_rating, [number], rating_outputs)
+    number.submit(show, [number], [detail]).then(show_rating, [number], rating_outputs)
+    listing.select(pick, None, [number, detail], show_progress_on=[detail]).then(show_rating, [number], rating_outputs)
     send.click(send_reply, [number, message], [detail, message, listing, summary], show_progress_on=[detail])
+    rate_send.click(send_rating, [number, rating, rate_comment], [detail, *rating_outputs])
     return [(load, [], [listing, summary])]

@@ -20,7 +20,7 @@ NEEDS: dict[Section, Capability] = {
     "my_tickets": "tickets.read",
     "queue": "tickets.work",
     "voice_admin": "tickets.work",
-    "analytics": "analytics.read",
+    "analytics": "analytics.own",
     "knowledge": "knowledge.write",
     "articles": "kb.write",
     "people": "people.write",

@@ -28,3 +28,30 @@ async def test_analytics_tickets_over_mcp(desk: Desk, make_user: MakeUser) -> No
         assert "must be before end" in message
     async with client(desk, "alice") as c:
         assert "analytics_tickets is not allowed" in await error(c, "analytics_tickets", {})
+
+
+async def test_each_role_reads_the_analytics_its_scope_allows_over_mcp(desk: Desk, make_user: MakeUser) -> None:
+    alice = await make_user("alice")
+    mona = await make_user("mona", "manager")
+    await make_user("priya", "technician")
+    await make_user("tess", "technician")
+    await new_ticket(desk, mona, "VPN drops", requester="alice", assignee="priya")
+    await new_ticket(desk, mona, "Printer", requester="alice", assignee="tess")
+    await new_ticket(desk, alice, "Mouse")
+    period = {"start": "2026-03-01", "end": "2026-03-03", "group_by": "assignee"}
+    async with client(desk, "mona") as c:
+        rows = (await call(c, "analytics_tickets", period))["rows"]
+        assert [(r["group"], r["created"]) for r in rows] == [("(unassigned)", 1), ("priya", 1), ("tess", 1)]
+        assert "handoffs_by_reason" in await call(c, "analytics_agent", {"start": "2026-03-01", "end": "2026-03-03"})
+    async with client(desk, "priya") as c:
+        names = {t.name for t in (await c.list_tools()).tools}
+        assert {"analytics_tickets", "analytics_satisfaction", "analytics_export"} <= names
+        assert "analytics_agent" not in names and "analytics_knowledge" not in names
+        rows = (await call(c, "analytics_tickets", period))["rows"]
+        assert [(r["group"], r["created"]) for r in rows] == [("priya", 1)]
+        exported = await call(c, "analytics_export", {"report": "tickets", "start": "2026-03-01", "end": "2026-03-03"})
+        assert exported["rows"] == 1 and ",priya,alice," in exported["csv"] and "tess" not in exported["csv"]
+        assert "analytics_agent is not allowed" in await error(c, "analytics_agent", {})
+    async with client(desk, "alice") as c:
+        assert "analytics_tickets is not allowed" in await error(c, "analytics_tickets", {})
+        assert "analytics_satisfaction is not allowed" in await error(c, "analytics_satisfaction", {})

@@ -7,12 +7,12 @@ import base64
 import io
 import json
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from store.models import Category, Ticket, User
 from store.models_analytics import TicketStatusChange
@@ -24,11 +24,13 @@ from tools.analytics import analytics_tickets
 from tools.desk import Desk
 from tools.errors import ForbiddenError
 from tools.indexing import drain
+from tools.metrics import ensure_metrics
 from tools.search import knowledge_search
+from tools.ticket_activity import ticket_comment
 from tools.ticket_import import ImportReport, import_tickets
-from tools.ticket_models import TicketCreate
+from tools.ticket_models import TicketCreate, TicketUpdate
 from tools.ticket_query import ticket_list
-from tools.tickets import ticket_create, ticket_get
+from tools.tickets import ticket_create, ticket_get, ticket_update
 
 VPN = {
     "external_id": "INC0000045",
@@ -238,3 +240,45 @@ async def test_another_persons_external_id_does_not_hide_my_own_matches(
     )
     assert [t.number for t in (await ticket_list(desk, alice, text="INC0000099")).items] == [mine.number]
     assert [t.subject for t in (await ticket_list(desk, admin, text="INC0000099")).items] == [VPN["subject"]]
+
+
+async def _rollup(desk: Desk) -> list[tuple[Any, ...]]:
+    async with desk.sessions() as session:
+        return [
+            tuple(r) for r in (await session.execute(text("SELECT * FROM ticket_metrics ORDER BY ticket_id"))).all()
+        ]
+
+
+async def test_the_rollup_stays_exact_through_changes_and_a_late_import(
+    desk: Desk, admin: Actor, make_user: MakeUser
+) -> None:
+    await make_user("priya.tech", "technician")
+    alice = await make_user("alice")
+    live = await ticket_create(desk, alice, TicketCreate(subject="Printer jams", description="Tray 2."))
+    await ticket_comment(desk, admin, live.number, body="Which tray?")
+    for status in ("resolved", "open", "pending", "resolved"):
+        version = (await ticket_get(desk, admin, live.number)).ticket.version
+        await ticket_update(desk, admin, live.number, TicketUpdate(version=version, status=status))
+    version = (await ticket_get(desk, admin, live.number)).ticket.version
+    await ticket_update(desk, admin, live.number, TicketUpdate(version=version, assignee="priya.tech"))
+    # Imported late (created a month before the live ticket), then changed by a second import of its line.
+    late = json.loads(json.dumps(VPN).replace("2016-02-29", "2026-02-02"))
+    await _import(desk, admin, late)
+    await _import(desk, admin, late | {"status": "closed", "closed_at": "2026-02-04T00:00:00Z"})
+    period = {"start": datetime(2026, 1, 1, tzinfo=UTC), "end": desk.clock() + timedelta(days=1)}
+    kept = await _rollup(desk)
+    report = await analytics_tickets(desk, admin, **period, group_by="assignee", bucket="month")
+    # Throw the rollup away and build it from the tickets and their history alone: nothing differs.
+    async with desk.sessions.begin() as session:
+        await session.execute(text("DELETE FROM ticket_metrics"))
+    desk.extras.pop("metrics_ready", None)
+    await ensure_metrics(desk)
+    assert len(kept) == 2 and await _rollup(desk) == kept
+    assert await analytics_tickets(desk, admin, **period, group_by="assignee", bucket="month") == report
+    [vpn] = [r for r in report.rows if r.bucket == "2026-02-01"]
+    assert (vpn.group, vpn.created, vpn.on_hold_hours.median, vpn.first_resolution_hours.median) == (
+        "priya.tech",
+        1,
+        4.0,
+        8.0,
+    )

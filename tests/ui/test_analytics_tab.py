@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.conftest import MakeUser
 from tests.servers import BIN, desk_env, free_port, running
 from tests.ticket_helpers import new_ticket
 from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, sign_in
@@ -39,6 +40,24 @@ async def test_figures_feed_every_chart_and_its_csv(ui: UIContext, admin: Actor)
     assert len(list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))) == 3  # noqa: ASYNC240
     tickets = await agent_tickets(ui, "admin")
     assert list(tickets["Number"]) == [a.number]
+
+
+async def test_a_technician_sees_only_their_own_numbers(ui: UIContext, admin: Actor, make_user: MakeUser) -> None:
+    desk = ui.desk()
+    day = desk.clock().date()
+    tess = await make_user("tess", "technician")
+    mine = await new_ticket(desk, admin, "VPN", priority="high", assignee="tess")
+    await new_ticket(desk, admin, "Mouse", priority="low", assignee="admin")
+    await new_ticket(desk, admin, "Dock", priority="low")
+    await ticket_update(desk, admin, mine.number, TicketUpdate(version=mine.version, status="resolved"))
+    result = await figures(ui.ui.as_actor(tess), day.isoformat(), day.isoformat(), "day", "calendar")
+    assert "Your own tickets only" in result.note
+    volume = result.frames["volume"]
+    assert dict(zip(volume["series"], volume["tickets"], strict=True)) == {"created": 1, "solved": 1, "backlog": 0}
+    assert list(result.frames["agents"]["Agent"]) == ["tess"]
+    assert list(result.frames["sla"]["priority"].unique()) == ["high"]
+    # The agent's and the knowledge figures are the whole desk's: a technician gets none of them.
+    assert result.frames["handoffs"].empty and result.frames["zero"].empty
 
 
 CI_OR_BROWSER = pytest.mark.skipif(
@@ -101,6 +120,23 @@ def test_analytics_tab_in_a_browser(analytics_server: tuple[str, Path]) -> None:
             server_log = log.read_text(encoding="utf-8", errors="replace")
             assert "admin_analytics.py" not in server_log and "tools/analytics" not in server_log
             assert "Traceback" not in page.content()
+            # A technician's tab: the same charts over their own tickets, nobody else's row.
+            page.locator("#signout").click()
+            sign_in(page, base, "tom.tech")
+            page.get_by_role("tab", name="Admin", exact=True).click()
+            page.get_by_role("tab", name="Analytics", exact=True).click()
+            expect(page.locator("#an-note")).to_contain_text("Your own tickets only")
+            for chart in ("volume", "sla", "times"):
+                expect(page.locator(f"#an-{chart} canvas, #an-{chart} svg").first).to_be_visible()
+            expect(page.locator("#an-agents [data-testid='cell-0-0']")).to_contain_text("tom.tech")
+            expect(page.locator("#an-agents [data-testid='cell-1-0']")).to_have_count(0)
+            with page.expect_download() as info:
+                page.locator("#an-agents-csv").click()
+            with open(info.value.path(), encoding="utf-8") as fh:
+                assert [r["Agent"] for r in csv.DictReader(fh)] == ["tom.tech"]
+            toasts = " ".join(page.locator("[data-testid='toast-body']").all_inner_texts())
+            assert "Invalid input" not in toasts and "Not allowed" not in toasts, toasts
+            assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
             shot = os.environ.get("SUPPORT_UI_SCREENSHOT")
             if shot:
                 page.screenshot(path=shot, full_page=True)

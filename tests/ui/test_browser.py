@@ -50,7 +50,7 @@ PEOPLE = {"end_user": "alice", "technician": "tom.tech", "manager": "maria.manag
 EVERYONE = {"Chat", "Voice", "My tickets"}
 TABS = {
     "end_user": EVERYONE,
-    "technician": EVERYONE | {"Admin", "Ticket queue", "Voice conversations"},
+    "technician": EVERYONE | {"Admin", "Ticket queue", "Voice conversations", "Analytics"},
     "manager": EVERYONE | {"Admin", "Ticket queue", "Voice conversations", "Analytics"},
     "admin": EVERYONE
     | {"Admin", "Ticket queue", "Voice conversations", "Analytics", "Knowledge", "Articles", "Users and tokens"},
@@ -321,6 +321,38 @@ def test_an_end_user_chats_as_themselves_and_replies_on_their_ticket(ui_server: 
         page.locator("#my-send").click()
         expect(page.locator("#my-detail")).to_contain_text("Still slow after the restart")
         expect(page.get_by_text("Reply added to TCK-000009").first).to_be_visible()
+        watch.settle()
+        assert watch.failures() == []
+    assert ui_server.tracebacks() == []
+
+
+def test_an_end_user_rates_her_solved_ticket_from_its_thread(ui_server: Served) -> None:
+    base = ui_server.base
+    with browser_page(base) as (page, watch):
+        sign_in(page, base, "alice")
+        page.get_by_role("tab", name="My tickets", exact=True).click()
+        listing = page.locator("#my-table")
+        # TCK-000009 is open: no rating box.
+        listing.get_by_text("TCK-000009").locator("visible=true").first.click()
+        expect(page.locator("#my-detail h3")).to_contain_text("TCK-000009")
+        watch.settle()
+        expect(page.locator("#my-rate")).to_be_hidden()
+        # TCK-000001 is resolved: the thread ends with the rating link, and the box is there.
+        listing.get_by_text("TCK-000001").locator("visible=true").first.click()
+        expect(page.locator("#my-detail h3")).to_contain_text("TCK-000001")
+        page.locator("#my-detail").get_by_role("link", name="Rate this resolution").click()
+        expect(page.locator("#my-rate-note")).to_contain_text("not rated yet")
+        page.locator("#my-rating").get_by_label("good", exact=True).check()
+        page.locator("#my-rate-comment textarea").fill("Fixed within the hour, thanks.")
+        page.locator("#my-rate-send").click()
+        expect(page.get_by_text("TCK-000001 is rated good").first).to_be_visible()
+        expect(page.locator("#my-rate-note")).to_contain_text("You rated it good")
+        expect(page.locator("#my-rate-note")).to_contain_text("change it until")
+        # Changed within the week: the same box, the new value.
+        page.locator("#my-rating").get_by_label("bad", exact=True).check()
+        page.locator("#my-rate-send").click()
+        expect(page.locator("#my-rate-note")).to_contain_text("You rated it bad")
+        expect(page.locator("#my-rate-comment textarea")).to_have_value("Fixed within the hour, thanks.")
         watch.settle()
         assert watch.failures() == []
     assert ui_server.tracebacks() == []
