@@ -123,9 +123,11 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
     if (
         intent in ("question", "list_tickets")
         and state.get("last_ticket")
-        and policy.STATUS_WORDS.search(lowered)
-        and policy.THAT_TICKET.search(lowered)
         and not policy.LIST.search(lowered)
+        and (
+            (policy.STATUS_WORDS.search(lowered) and policy.THAT_TICKET.search(lowered))
+            or policy.ASKS_TICKET_NUMBER.search(lowered)
+        )
     ):
         update["intent"] = intent = "status"  # "what's the status of that ticket?": the one the conversation named
     record = state.get("record") or {}

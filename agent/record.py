@@ -207,6 +207,15 @@ def is_vague(message: str) -> bool:
     return not content
 
 
+def bare_system(message: str) -> str | None:
+    """The system a message names when it says nothing else ("outlook", "the vpn?"): too little to answer."""
+    system = system_of(message)
+    if not system or SYMPTOM_RE.search(message) or policy.ASKS_HOWTO.search(message.lower()):
+        return None
+    named = set(policy.words(system))
+    return system if all(w in named for w in specific_words(message)) else None
+
+
 def specific_words(message: str) -> list[str]:
     return [w for w in policy.words(message) if w not in GENERIC_WORDS]
 
@@ -358,6 +367,9 @@ def followup_query(rec: Record | None, message: str) -> str | None:
         return None
     own = specific_words(message)
     marker = FOLLOW_UP.search(message) is not None
+    named = system_of(message)
+    if named and named != rec.get("system") and len(own) > 2:
+        return None  # "and the printer shows offline too": a new question about another thing
     if not marker and (len(own) > 3 or system_of(message)):
         return None
     topic = str(rec["topic"])

@@ -951,6 +951,53 @@ SCENARIOS: list[Scenario] = [
             ticket(subject_has=["sap"], error_has=["0x80070005"], steps_has=["restart"], priority=("critical", "high")),
         ],
     ),
+    S(
+        "one_word_app_then_the_symptom",
+        "vague",
+        ["outlook", "it keeps asking for my password like every 10 min since yesterday"],
+        [asks(turn=0, mentions=["outlook"]), cites("Outlook keeps asking for a password", turn=1), tickets(0)],
+    ),
+    S(
+        "what_was_the_ticket_number_again",
+        "desk_actions",
+        [
+            'Please log a ticket: the Timesheet app shows "Session expired (code TS-4411)" every time I press '
+            "submit since Monday, the whole project team is blocked. You can reach me on dana.pm@example.org",
+            "yes, create it",
+            "thx",
+            "wait what was the ticket number again",
+        ],
+        [tickets(1), says_new_ticket(turn=-1), no_citation(turn=-1)],
+    ),
+    S(
+        "new_question_after_a_ticket",
+        "correct",
+        [
+            'Please log a ticket: the Timesheet app shows "Session expired (code TS-4411)" every time I press '
+            "submit since Monday, the whole project team is blocked. You can reach me on dana.pm@example.org",
+            "yes, create it",
+            "and the printer on my floor shows offline too, is there anything I can do?",
+        ],
+        [tickets(1), cites("Printer shows as offline"), never_says("Here is the ticket I'll open", turn=-1)],
+    ),
+    S(
+        "another_problem_after_an_answer",
+        "correct",
+        [
+            "outlook keeps asking me for my password every 5 minutes",
+            "did that already, still same",
+            "ok open a ticket then",
+            "its just me, I can work but its annoying",
+            "email",
+            "and the printer on my floor shows offline too, is there anything I can do?",
+        ],
+        [
+            tickets(1),
+            ticket(subject_has=["outlook"], priority=("medium", "low")),
+            cites("Printer shows as offline"),
+            never_says("Here is the ticket I'll open", turn=-1),
+        ],
+    ),
 ]
 
 
