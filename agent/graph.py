@@ -119,6 +119,17 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
         and (policy.relayed(message) or (policy.COMMENT_WORDS.search(message.lower()) and pending.get("kind") is None))
     ):
         update["intent"] = intent = "comment"  # "tell them it jams on every double-sided print"
+    lowered = message.lower()
+    if (
+        intent in ("question", "list_tickets")
+        and state.get("last_ticket")
+        and not policy.LIST.search(lowered)
+        and (
+            (policy.STATUS_WORDS.search(lowered) and policy.THAT_TICKET.search(lowered))
+            or policy.ASKS_TICKET_NUMBER.search(lowered)
+        )
+    ):
+        update["intent"] = intent = "status"  # "what's the status of that ticket?": the one the conversation named
     record = state.get("record") or {}
     if source == "semantic" and not llm and problem.FOLLOW_UP.search(message) and record.get("topic"):
         update["intent"] = intent = "question"  # "ok and for macos?" continues the topic; it asks for nothing
@@ -155,7 +166,7 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
     or a fresh record when the user has moved on to something else."""
     current = dict(record or problem.new())
     if intent not in ("question", "clarify", "fill", "create_ticket", "escalate", "detail"):
-        return current
+        return problem.add_tried(current, message)  # "tried restarting, didn't help" answers a yes/no too
     lowered = message.lower()
     correction = policy.CORRECTION.search(lowered) is not None and pending.get("kind") in ("ticket", "offer_ticket")
     if pending.get("kind") == "ticket" and pending.get("next") == "contact" and not correction:

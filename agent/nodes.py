@@ -124,6 +124,8 @@ def supported(query: str, hits: list[dict[str, Any]], conf: float, sims: list[fl
     specific = set(rec.specific_words(query))
     if not specific:
         return min(conf, 0.0)
+    if rec.bare_system(query):
+        return min(conf, THIN_CAP)  # "outlook": which of the articles about it? Ask what happens first.
     if hits and len(specific) <= THIN_QUERY_WORDS:
         if sims and policy.semantic_part(hits, sims) >= ANSWER_THRESHOLD:
             return conf  # short, but clearly closer in meaning to this hit than to any other source
@@ -215,9 +217,11 @@ def clarifying_question(record: dict[str, Any], query: str) -> str:
         return "Could you tell me a bit more: which app or system can't you sign in to, and what does it say?"
     if not system:
         return "Could you tell me a bit more: which app or device is it, and what exactly happens?"
+    # A product is named as such ("with Outlook"); a kind of device takes an article ("with the printer").
+    the = system if system[:1].isupper() else f"the {system}"
     if not record.get("errors"):
-        return f"Could you tell me a bit more: what exactly happens with the {system}, and is there an error message?"
-    return f"Could you tell me a bit more: when did the problem with the {system} start, and who else is affected?"
+        return f"Could you tell me a bit more: what exactly happens with {the}, and is there an error message?"
+    return f"Could you tell me a bit more: when did the problem with {the} start, and who else is affected?"
 
 
 def hit_citation(hit: dict[str, Any]) -> dict[str, Any]:
@@ -405,7 +409,15 @@ async def ticket_create(state: AgentState, runtime: Runtime[AgentContext]) -> di
     ticket = outcome.data or {}
     number = str(ticket.get("number", "?"))
     actions = [*state.get("actions", []), number]
-    update = {**_base(state), "actions": actions, "last_ticket": number, "slots": {}, "pending": None}
+    # The problem is filed: a next question starts a record of its own instead of inheriting this one's topic.
+    update = {
+        **_base(state),
+        "actions": actions,
+        "last_ticket": number,
+        "slots": {},
+        "pending": None,
+        "record": rec.new(),
+    }
     if slots.get("escalate"):
         state = {**state, **update}  # type: ignore[typeddict-item]
         return await _escalate(state, runtime, number, str(slots["escalate"]))

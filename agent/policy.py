@@ -45,7 +45,7 @@ FAREWELL = _R(
     r"|talk (to you )?later|signing off)\b"
 )
 HOWTO = _R(
-    r"^\s*(?:hi[,!]?\s+|hey[,!]?\s+|quick question[,:]?\s+)?(how"
+    r"^\s*(?:(?:hi|hey|also|and|oh|ok|okay|so|btw|one more thing|another question|quick question)[,!:]?\s+)*(how"
     r"|what'?s|what|where|why|when|which|is there|is it possible"
     r"|can i|could i|how can|how do|how to|steps to|is it ok|can you (tell|show|explain))\b"
 )
@@ -78,6 +78,13 @@ COMMENT_WORDS = _R(
 )
 DESTRUCTIVE = _R(r"\b(delete|remove|erase|wipe|purge|drop|destroy)\b")
 MY_TICKET = _R(r"\b(my ticket|the ticket|my case|my request)\b")
+THAT_TICKET = _R(r"\b(that|this|the|my|it'?s|its) (ticket|case|request|one)\b|\b(is it|on it|with it)\b")
+"""A reference to a ticket the conversation already named ("what's the status of that ticket?")."""
+ASKS_TICKET_NUMBER = _R(
+    r"\b(ticket|case|reference|ref|request)\s*(number|no\.?|nr|#|id)\b"
+    r"|\bwhat was the number\b|\bwhich ticket (was|is) (it|that)\b"
+)
+"""Asking for the number of a ticket the conversation already has ("what was the ticket number again")."""
 
 OUT_OF_SCOPE = _R(
     r"\b(weather|forecast|recipe|cook|joke|poem|song|lyrics|movie|film|football|soccer|basketball|nba|nfl|sports?"

@@ -207,6 +207,15 @@ def is_vague(message: str) -> bool:
     return not content
 
 
+def bare_system(message: str) -> str | None:
+    """The system a message names when it says nothing else ("outlook", "the vpn?"): too little to answer."""
+    system = system_of(message)
+    if not system or SYMPTOM_RE.search(message) or policy.ASKS_HOWTO.search(message.lower()):
+        return None
+    named = set(policy.words(system))
+    return system if all(w in named for w in specific_words(message)) else None
+
+
 def specific_words(message: str) -> list[str]:
     return [w for w in policy.words(message) if w not in GENERIC_WORDS]
 
@@ -217,7 +226,7 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
     rec = {**new(), **(record or {})}
     rec = {k: list(v) if isinstance(v, list) else v for k, v in rec.items()}
     if not is_problem_text(message):
-        return rec
+        return add_tried(rec, message)
     text = message.strip()
     system = system_of(NOT_THE.sub(" ", text))
     if system and (correction or not rec.get("system")):
@@ -231,10 +240,7 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
         rec["since"] = next(g for g in m.groups() if g)
     if m := WHO_RE.search(text):
         rec["affected"] = m.group(1)
-    for m in TRIED_RE.finditer("" if policy.HOWTO.search(text.lower()) else text):
-        tried = m.group(0).strip(" ,.")
-        if len(policy.words(tried)) >= 1 and tried not in rec["tried"]:
-            rec["tried"].append(tried)
+    _note_tried(rec, text)
     if prio := policy.impact_priority(text):
         rec["priority"], rec["impact"] = prio, policy.clip(text, 300)
     quote = policy.clip(REQUEST_NOISE.sub(" ", text).strip(" ,:-"), 400)
@@ -247,6 +253,23 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
     if correction and not policy.impact_priority(text) and policy.NEGATED_IMPACT.search(text.lower()):
         rec.pop("priority", None)
         rec.pop("impact", None)
+    return rec
+
+
+def _note_tried(rec: Record, text: str) -> None:
+    for m in TRIED_RE.finditer("" if policy.HOWTO.search(text.lower()) else text):
+        tried = m.group(0).strip(" ,.")
+        if len(policy.words(tried)) >= 1 and tried not in rec["tried"]:
+            rec["tried"].append(tried)
+
+
+def add_tried(record: Record | None, message: str) -> Record:
+    """The record with what ``message`` says was already tried, whatever else the message is (a reply to
+    "shall I open a ticket?" such as "tried restarting, didn't help")."""
+    rec = {**new(), **(record or {})}
+    rec = {k: list(v) if isinstance(v, list) else v for k, v in rec.items()}
+    if rec.get("statement"):
+        _note_tried(rec, message.strip())
     return rec
 
 
@@ -344,6 +367,9 @@ def followup_query(rec: Record | None, message: str) -> str | None:
         return None
     own = specific_words(message)
     marker = FOLLOW_UP.search(message) is not None
+    named = system_of(message)
+    if named and named != rec.get("system") and len(own) > 2:
+        return None  # "and the printer shows offline too": a new question about another thing
     if not marker and (len(own) > 3 or system_of(message)):
         return None
     topic = str(rec["topic"])

@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/support-agent demo load
 cat >&2 <<'MSG'
 
-MCP over HTTP (http://127.0.0.1:8000/mcp) needs a bearer token. Issue one (shown once) with
+MCP over HTTP (/mcp on the address printed below) needs a bearer token. Issue one (shown once) with
     .venv/bin/support-agent token create admin --expires-in 30d
 and send it as "Authorization: Bearer <token>" (README: Authentication). stdio needs none.
 

@@ -315,6 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose and args.func is not _cmd_db:
+        # Alembic narrates every plugin and migration context at INFO on each start; `db upgrade` keeps its
+        # "Running upgrade" lines, every other command says what it did in its own line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from store.migrate import SchemaMismatchError
 
     try:

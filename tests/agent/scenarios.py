@@ -358,6 +358,29 @@ def mentions_before_creating(*texts: str) -> Expect:
     return check
 
 
+def says_new_ticket(turn: int = -1) -> Expect:
+    """The turn's reply names the ticket the conversation created."""
+
+    def check(o: Outcome) -> str | None:
+        if not o.new_tickets:
+            return "no ticket was created"
+        number = str(o.new_tickets[0]["number"])
+        text = _reply(o, turn).reply
+        return None if number in text else f"turn {turn}: reply does not name {number}: {text[:240]!r}"
+
+    return check
+
+
+def no_citation(turn: int = -1) -> Expect:
+    """The turn does not answer from the knowledge base (a desk action, not a search)."""
+
+    def check(o: Outcome) -> str | None:
+        r = _reply(o, turn)
+        return f"turn {turn}: answered from {r.citations[0].title!r}" if r.citations else None
+
+    return check
+
+
 def intent(turn: int, *allowed: str) -> Expect:
     def check(o: Outcome) -> str | None:
         got = _reply(o, turn).intent
@@ -893,6 +916,87 @@ SCENARIOS: list[Scenario] = [
         "desk_actions",
         ["how do I reset my VPN password?", "btw write me a poem about mondays"],
         [says("outside what I can help with"), tickets(0)],
+    ),
+    # Found walking the quick start as alice in the browser (2026-12-01): references to the ticket just
+    # created, a how-to with "delete" right after a ticket, and what was tried said in its own message.
+    S(
+        "status_of_the_ticket_just_created",
+        "desk_actions",
+        [
+            'Please log a ticket: the Timesheet app shows "Session expired (code TS-4411)" every time I press '
+            "submit since Monday, the whole project team is blocked. You can reach me on dana.pm@example.org",
+            "yes, create it",
+            "what's the status of that ticket?",
+        ],
+        [tickets(1), says_new_ticket(turn=-1), says_any("new", "open", "status", turn=-1), no_citation(turn=-1)],
+    ),
+    S(
+        "howto_delete_right_after_a_ticket",
+        "intent",
+        ["what is the status of {t1}?", "also how do I delete my account in the Expenses app? lol"],
+        [cites("Delete your account in the Expenses app"), never_says("can't delete"), tickets(0)],
+    ),
+    S(
+        "tried_said_in_its_own_message",
+        "ticket_from_record",
+        [
+            "our whole finance team cant log into SAP since this morning, it says error 0x80070005 access "
+            "denied. month end close is blocked",
+            "tried restarting, didnt help",
+            "chat is fine",
+            "yes",
+        ],
+        [
+            tickets(1),
+            ticket(subject_has=["sap"], error_has=["0x80070005"], steps_has=["restart"], priority=("critical", "high")),
+        ],
+    ),
+    S(
+        "one_word_app_then_the_symptom",
+        "vague",
+        ["outlook", "it keeps asking for my password like every 10 min since yesterday"],
+        [asks(turn=0, mentions=["outlook"]), cites("Outlook keeps asking for a password", turn=1), tickets(0)],
+    ),
+    S(
+        "what_was_the_ticket_number_again",
+        "desk_actions",
+        [
+            'Please log a ticket: the Timesheet app shows "Session expired (code TS-4411)" every time I press '
+            "submit since Monday, the whole project team is blocked. You can reach me on dana.pm@example.org",
+            "yes, create it",
+            "thx",
+            "wait what was the ticket number again",
+        ],
+        [tickets(1), says_new_ticket(turn=-1), no_citation(turn=-1)],
+    ),
+    S(
+        "new_question_after_a_ticket",
+        "correct",
+        [
+            'Please log a ticket: the Timesheet app shows "Session expired (code TS-4411)" every time I press '
+            "submit since Monday, the whole project team is blocked. You can reach me on dana.pm@example.org",
+            "yes, create it",
+            "and the printer on my floor shows offline too, is there anything I can do?",
+        ],
+        [tickets(1), cites("Printer shows as offline"), never_says("Here is the ticket I'll open", turn=-1)],
+    ),
+    S(
+        "another_problem_after_an_answer",
+        "correct",
+        [
+            "outlook keeps asking me for my password every 5 minutes",
+            "did that already, still same",
+            "ok open a ticket then",
+            "its just me, I can work but its annoying",
+            "email",
+            "and the printer on my floor shows offline too, is there anything I can do?",
+        ],
+        [
+            tickets(1),
+            ticket(subject_has=["outlook"], priority=("medium", "low")),
+            cites("Printer shows as offline"),
+            never_says("Here is the ticket I'll open", turn=-1),
+        ],
     ),
 ]
 
