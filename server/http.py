@@ -40,6 +40,7 @@ from server.webhooks import webhook_routes
 from store.config import Settings
 from tools.desk import DeskRef, open_desk
 from tools.indexing import index_worker
+from tools.knowledge import ingest_worker
 from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def build_http_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_desk(settings) as desk, index_worker(desk):
+        async with open_desk(settings) as desk, index_worker(desk), ingest_worker(desk):
             desk.extras["rate_limits"] = limits
             ref.desk = desk
             try:
