@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.auth.provider import TokenVerifier
-from mcp.server.auth.routes import create_protected_resource_routes
+from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,6 +27,7 @@ from agent.holder import AgentHolder
 from server.app import agent_factory, build_server
 from server.auth import DeskTokenVerifier
 from server.ratelimit import RateLimits
+from server.uploads import upload_route
 from server.web import (
     AuthDetails,
     BodyLimit,
@@ -131,6 +132,8 @@ def build_http_app(
             root_metadata,
             # The SDK's app as a whole (its auth middleware included) answers /mcp.
             Route("/mcp", endpoint=mcp_app, methods=["GET", "POST", "DELETE"]),
+            # Large files for document_ingest (upload_id), with the same credentials as /mcp.
+            upload_route(ref, verifier, str(build_resource_metadata_url(resource))),
             # ElevenLabs' post-call webhook: authenticated by its HMAC signature, not by a desk token.
             *webhook_routes(ref),
         ],
