@@ -59,7 +59,11 @@ def register(reg: Registrar) -> None:
         ctx: Context,
         path: Annotated[str | None, Field(description="A file on the server's disk (stdio use).")] = None,
         content_base64: Annotated[
-            str | None, Field(description="The file's bytes, base64-encoded (files up to a few MB).")
+            str | None,
+            Field(
+                description="The file's bytes, base64-encoded (files up to a few MB; for larger ones, "
+                f"{LARGE_FILE_HINT})."
+            ),
         ] = None,
         upload_id: Annotated[
             str | None, Field(description="The upload_id POST /uploads returned (large files over HTTP).")
