@@ -36,6 +36,7 @@ from server.surface import TOOLSETS, Registrar
 from store.config import Settings
 from tools.desk import Desk, DeskRef, open_desk
 from tools.indexing import index_worker
+from tools.knowledge import ingest_worker
 from tools.users import ensure_actor
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ async def _maybe_open(settings: Settings, shared: Desk | None) -> AsyncIterator[
     if shared is not None:
         yield shared
         return
-    async with open_desk(settings) as opened, index_worker(opened):
+    async with open_desk(settings) as opened, index_worker(opened), ingest_worker(opened):
         yield opened
 
 

@@ -29,6 +29,7 @@ from agent.holder import AgentHolder
 from server.app import agent_factory, build_server
 from server.auth import DeskTokenVerifier
 from server.ratelimit import RateLimits
+from server.uploads import upload_route
 from server.web import (
     AuthDetails,
     BodyLimit,
@@ -42,6 +43,7 @@ from server.webhooks import webhook_routes
 from store.config import Settings
 from tools.desk import DeskRef, open_desk
 from tools.indexing import index_worker
+from tools.knowledge import ingest_worker
 from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)
@@ -106,7 +108,7 @@ def build_http_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_desk(settings) as desk, index_worker(desk):
+        async with open_desk(settings) as desk, index_worker(desk), ingest_worker(desk):
             desk.extras["rate_limits"] = limits
             ref.desk = desk
             try:
@@ -127,6 +129,8 @@ def build_http_app(
             root_metadata,
             # The SDK's app as a whole (its auth middleware included) answers /mcp.
             Route("/mcp", endpoint=mcp_app, methods=["GET", "POST", "DELETE"]),
+            # Large files for document_ingest (upload_id), with the same credentials as /mcp.
+            upload_route(ref, verifier, str(build_resource_metadata_url(resource))),
             # ElevenLabs' post-call webhook: authenticated by its HMAC signature, not by a desk token.
             *webhook_routes(ref),
         ],

@@ -19,12 +19,21 @@ from tools.errors import InvalidInputError
 SourceList = list[search.SourceName]
 
 
+# Base64 in a tool call is a third larger than the file, and many MCP clients and proxies cap a message
+# at 4 MiB: large files go to the upload endpoint instead.
+LARGE_FILE_HINT = (
+    "send large files to POST /uploads (the raw bytes as the body, ?filename=..., the same Authorization "
+    "header as /mcp) and call document_ingest with the upload_id it returns"
+)
+
+
 def decode_content(content_base64: str, max_mb: float) -> bytes:
     """Base64 to bytes, refusing oversized input before decoding it."""
     cleaned = "".join(content_base64.split())
     if len(cleaned) * 3 / 4 > max_mb * 1024 * 1024:
         raise ToolError(
-            f"content is about {len(cleaned) * 3 / 4 / 1048576:.1f} MB, over the {max_mb:g} MB upload limit"
+            f"content is about {len(cleaned) * 3 / 4 / 1048576:.1f} MB, over the {max_mb:g} MB upload limit; "
+            "split the file, or ask the operator to raise SUPPORT_MAX_UPLOAD_MB"
         )
     try:
         return base64.b64decode(cleaned, validate=True)
@@ -49,7 +58,16 @@ def register(reg: Registrar) -> None:
         actor: CurrentActor,
         ctx: Context,
         path: Annotated[str | None, Field(description="A file on the server's disk (stdio use).")] = None,
-        content_base64: Annotated[str | None, Field(description="The file's bytes, base64-encoded.")] = None,
+        content_base64: Annotated[
+            str | None,
+            Field(
+                description="The file's bytes, base64-encoded (files up to a few MB; for larger ones, "
+                f"{LARGE_FILE_HINT})."
+            ),
+        ] = None,
+        upload_id: Annotated[
+            str | None, Field(description="The upload_id POST /uploads returned (large files over HTTP).")
+        ] = None,
         filename: Annotated[
             str | None, Field(description="File name, required with content_base64 (e.g. 'vpn-guide.pdf').")
         ] = None,
@@ -57,10 +75,20 @@ def register(reg: Registrar) -> None:
             str | None,
             Field(description="What identifies this source across versions; defaults to the path or file name."),
         ] = None,
+        wait: Annotated[
+            bool,
+            Field(
+                description="Wait until the document is ready (progress notifications meanwhile); by default "
+                "return at once with the document processing and a job id, and follow it with document_get."
+            ),
+        ] = False,
     ) -> knowledge.IngestResult:
         """Add a PDF, Office, CSV, text, Markdown, HTML or image file to the knowledge base (admins only)."""
-        if (path is None) == (content_base64 is None):
-            raise ToolError("pass exactly one of: path (a file on the server) or content_base64 with filename")
+        if sum(x is not None for x in (path, content_base64, upload_id)) != 1:
+            raise ToolError(
+                "pass exactly one of: path (a file on the server), content_base64 with filename, or upload_id "
+                "(from POST /uploads)"
+            )
         data = decode_content(content_base64, desk.settings.max_upload_mb) if content_base64 is not None else None
         if data is not None and not filename:
             raise ToolError("filename is required with content_base64 (it names the document and hints its type)")
@@ -69,8 +97,31 @@ def register(reg: Registrar) -> None:
             await ctx.report_progress(done, total, message)
 
         return await knowledge.document_ingest(
-            desk, actor, data=data, path=path, filename=filename, source_key=source_key, progress=progress
+            desk,
+            actor,
+            data=data,
+            path=path,
+            upload_id=upload_id,
+            filename=filename,
+            source_key=source_key,
+            wait=wait,
+            progress=progress if wait else None,
         )
+
+    @reg.tool(
+        toolset="knowledge",
+        capability="knowledge.write",
+        kind="write",
+        title="Cancel a document's ingestion",
+        destructive=True,
+    )
+    async def document_ingest_cancel(
+        document_id: Annotated[int, Field(description="The processing document's id.")],
+        desk: CurrentDesk,
+        actor: CurrentActor,
+    ) -> knowledge.DocumentPublic:
+        """Stop a document's ingestion, leaving it failed with the reason "cancelled" (admins only)."""
+        return await knowledge.document_ingest_cancel(desk, actor, document_id)
 
     @reg.tool(toolset="knowledge", capability="knowledge.read", kind="read", title="List documents")
     async def document_list(

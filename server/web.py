@@ -127,6 +127,12 @@ class RequestRateLimit:
         await self.app(scope, receive, send)
 
 
+UPLOAD_HINT = (
+    "Files for document_ingest: POST the raw bytes to /uploads?filename=NAME (same Authorization header as /mcp) "
+    "and pass the returned upload_id"
+)
+
+
 class BodyLimit:
     """Refuse a body larger than ``max_bytes`` while it is read, before anyone buffers or decodes it."""
 
@@ -173,7 +179,8 @@ class BodyLimit:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         mb = self.max_bytes / 1024 / 1024
         response = PlainTextResponse(
-            f"request body too large: at most {mb:.1f} MB (SUPPORT_MAX_UPLOAD_MB); send a smaller file", 413
+            f"request body too large: at most {mb:.1f} MB (SUPPORT_MAX_UPLOAD_MB); send a smaller file. {UPLOAD_HINT}",
+            413,
         )
         await response(scope, receive, send)
 

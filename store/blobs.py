@@ -35,6 +35,22 @@ class BlobStore:
             raise
         return digest
 
+    def staging(self) -> Path:
+        """A folder on the same file system for bytes still streaming in (so :meth:`adopt` is a rename)."""
+        folder = self.root / ".incoming"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def adopt(self, path: Path, sha256: str) -> str:
+        """Move a fully written file (from :meth:`staging`) into the store under its digest."""
+        target = self.path(sha256)
+        if target.exists():
+            path.unlink(missing_ok=True)
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        return sha256
+
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 

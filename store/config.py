@@ -153,10 +153,12 @@ class Settings(BaseSettings):
 
     openai_embedding_model: str = "text-embedding-3-small"
     max_upload_mb: float = 50.0
+    """Uploads larger than this are refused before they are parsed (and ``POST /uploads`` while it reads)."""
     ingest_roots: list[Path] | None = None
     """Folders ``document_ingest`` may read server paths from. None (stdio, CLI): any readable file.
     The HTTP app turns None into [] (no server paths) so a remote client cannot read the server's files."""
-    """Uploads larger than this are refused before they are parsed."""
+    ingest_workers: int = Field(default=1, ge=1, le=8)
+    """Ingestions one process runs at once (background jobs and waiting callers together)."""
 
     # --- LLM (issue 4) ----------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(

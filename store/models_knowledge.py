@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.fulltext import DOCUMENT_CHUNKS
 from store.models import NO_REUSE, Base, BigId, keep_search_terms
 from store.types import utcnow
 
-__all__ = ["DOCUMENT_CHUNKS", "Document", "DocumentChunk", "IndexMeta"]
+__all__ = ["DOCUMENT_CHUNKS", "Document", "DocumentChunk", "IndexMeta", "Upload"]
 # DOCUMENT_CHUNKS: the full-text index on chunks; the citation carries the title and headings, so they match too.
 
 
@@ -48,6 +48,12 @@ class Document(Base):
     """While ``processing``: the process doing it (``host:pid:start``), so a restart can tell orphans apart."""
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     """While ``processing``: refreshed by the worker; a stale heartbeat means no live process owns the work."""
+    job_id: Mapped[str | None] = mapped_column(String(32))
+    """The current ingestion attempt (a new one each time the document is queued again)."""
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """While ``processing``: ``stage``, ``done`` and ``total`` (chunks), ``pages``, ``message``."""
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Set by document_ingest_cancel; the process running the job stops at its next step."""
 
 
 class DocumentChunk(Base):
@@ -99,6 +105,20 @@ class IndexOutbox(Base):
     claimed_until: Mapped[datetime | None] = mapped_column()
     """A worker's lease; an expired lease (a killed process) may be claimed again."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Upload(Base):
+    """A file streamed in through ``POST /uploads`` (bytes in the blob store), waiting for document_ingest."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Random and unguessable: it is handed to document_ingest as ``upload_id``."""
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 keep_search_terms(DocumentChunk, "citation", "text")

@@ -10,10 +10,11 @@ database, so they see either the old document or the new one, never half of eith
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.embedder import Embedder, create_embedder, slug
-from store.models_knowledge import Document, DocumentChunk, IndexMeta
+from store.models_knowledge import Document, DocumentChunk, IndexMeta, Upload
 from store.outbox import enqueue_all
 from store.vectors import Metadata, VectorIndex, collection_name
 from tools import permissions
@@ -34,6 +35,19 @@ from tools.audit import record_event
 from tools.common import MAX_ID, Page, decode_cursor, encode_cursor, page_limit, truncate
 from tools.desk import Desk
 from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from tools.ingest_jobs import (
+    Claimed,
+    IngestCancelled,
+    Stage,
+    new_job_id,
+    queued_progress,
+    running,
+    slots,
+    wake,
+    worker,
+    write_progress,
+)
+from tools.users import current_actor
 from tools.workers import heartbeat, is_alive, this_worker
 
 if TYPE_CHECKING:
@@ -43,15 +57,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, str], Awaitable[None]]
+"""A caller's progress (MCP progress notifications): done, total, message."""
+Report = Callable[[Stage, int, int, "int | None", str], Awaitable[None]]
+"""A job's progress: stage, chunks done, chunks in all, pages, message (written to the document row)."""
 DocStatus = Literal["processing", "ready", "failed"]
 
 EMBED_BATCH = 64
 META_KEY = "embedder"
+CANCEL_WAIT_S = 30.0
+"""How long document_ingest_cancel waits for a job running in this process to record that it stopped."""
 
 
 def _owned(doc: Document, now: datetime) -> bool:
-    """Whether a live process is ingesting ``doc`` right now (see :mod:`tools.workers`)."""
-    return doc.status == "processing" and is_alive(doc.worker, doc.heartbeat_at, now)
+    """Whether ``doc``'s ingestion is queued or a live process is running it (see :mod:`tools.workers`)."""
+    return doc.status == "processing" and (doc.worker is None or is_alive(doc.worker, doc.heartbeat_at, now))
 
 
 def _busy(doc: Document) -> ConflictError:
@@ -193,6 +212,20 @@ async def search_collection(desk: Desk, knowledge: Knowledge) -> str | None:
 # --- public models ----------------------------------------------------------------------------------
 
 
+class IngestProgress(BaseModel):
+    """How far a ``processing`` document's ingestion job has come."""
+
+    stage: Stage
+    """queued (waiting for a worker), parsing, embedding, indexing."""
+    done: int
+    """Chunks embedded so far."""
+    total: int
+    """Chunks in all (0 until the file is parsed)."""
+    pages: int | None = None
+    """Pages of the file, once parsed (PDF, slides)."""
+    message: str
+
+
 class DocumentPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -213,6 +246,11 @@ class DocumentPublic(BaseModel):
     uploaded_by_id: int | None
     created_at: datetime
     updated_at: datetime
+    job_id: str | None = None
+    """The latest ingestion job of this document."""
+    progress: IngestProgress | None = None
+    """While ``processing``: how far its job has come."""
+    cancel_requested: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -240,6 +278,11 @@ class DocumentDetail(DocumentPublic):
 
 class IngestResult(BaseModel):
     document: DocumentPublic
+    job_id: str | None = None
+    """The ingestion job; follow it with document_get (``status``, ``progress``) or stop it with
+    document_ingest_cancel."""
+    waited: bool = False
+    """True when the call ran the job to the end (``wait``); False when it returned with the job queued."""
     duplicate: bool = False
     """True when these exact bytes were already ingested: nothing was copied or re-indexed."""
     replaced_document_id: int | None = None
@@ -286,7 +329,7 @@ def _limits(desk: Desk) -> Any:
     return Limits(max_bytes=int(desk.settings.max_upload_mb * 1024 * 1024))
 
 
-CANCELLED = "cancelled by the client"
+CANCELLED = "cancelled"
 INTERRUPTED = "interrupted: the server stopped while this was being processed; ingest it again"
 
 
@@ -369,24 +412,52 @@ async def _read_path(desk: Desk, path: str) -> tuple[bytes, str]:
     return await asyncio.to_thread(read)
 
 
+async def _read_upload(desk: Desk, upload_id: str) -> tuple[bytes, str]:
+    """The bytes and file name of a ``POST /uploads`` upload."""
+    async with desk.sessions() as session:
+        upload = await session.get(Upload, upload_id.strip()) if len(upload_id) <= 64 else None
+    if upload is None:
+        raise NotFoundError(
+            f"upload {upload_id!r} does not exist; send the file to POST /uploads and pass the upload_id it returns"
+        )
+    try:
+        data = await asyncio.to_thread(desk.blobs.get, upload.blob_sha256)
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"the bytes of upload {upload_id!r} are gone; upload the file again") from exc
+    return data, upload.filename
+
+
 async def document_ingest(
     desk: Desk,
     actor: Actor,
     *,
     data: bytes | None = None,
     path: str | None = None,
+    upload_id: str | None = None,
     filename: str | None = None,
     source_key: str | None = None,
+    wait: bool = True,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest one file (bytes or a server path); admins only. Raises after recording a failed document."""
+    """Ingest one file (bytes, a server path or an upload id); admins only.
+
+    With ``wait`` the call runs the job and returns the document ``ready`` (raising after recording a
+    failed one); without, it returns at once with the document ``processing`` and its job id, and an
+    ingestion worker (:func:`ingest_worker`, in every server process) runs the job.
+    """
     permissions.require(actor, "knowledge.write", "document ingest")
-    if (data is None) == (path is None):
-        raise InvalidInputError("pass exactly one of: data (the file's bytes) or path (a file on the server)")
+    if sum(x is not None for x in (data, path, upload_id)) != 1:
+        raise InvalidInputError(
+            "pass exactly one of: data (the file's bytes), path (a file on the server) or upload_id "
+            "(returned by POST /uploads)"
+        )
     if path is not None:
         data, resolved = await _read_path(desk, path)
         filename = filename or Path(resolved).name
         source_key = source_key or resolved
+    elif upload_id is not None:
+        data, uploaded_name = await _read_upload(desk, upload_id)
+        filename = filename or uploaded_name
     assert data is not None
     if not filename or not filename.strip():
         raise InvalidInputError("filename is required with content (it names the document and its type)")
@@ -410,8 +481,11 @@ async def document_ingest(
         if existing is not None and existing.status == "ready":
             return IngestResult(document=_public(existing), duplicate=True)
         if existing is not None and _owned(existing, now):
-            raise _busy(existing)
+            if wait:
+                raise _busy(existing)
+            return IngestResult(document=_public(existing), job_id=existing.job_id)
     blob = await asyncio.to_thread(desk.blobs.put, data)
+    job = new_job_id()
     try:
         async with desk.sessions.begin() as session:
             doc = (
@@ -423,55 +497,184 @@ async def document_ingest(
             elif doc.status == "ready":
                 return IngestResult(document=_public(doc), duplicate=True)
             elif _owned(doc, now):
-                raise _busy(doc)
+                if wait:
+                    raise _busy(doc)
+                return IngestResult(document=_public(doc), job_id=doc.job_id)
             # A failed attempt, or one no live process owns any more, is retried in place.
             doc.title, doc.filename, doc.source_key = filename, filename, source_key
             doc.size_bytes, doc.status, doc.error, doc.doc_type = len(data), "processing", None, None
             doc.pages, doc.chunk_count, doc.ocr_pages, doc.warnings = None, 0, [], []
             doc.blob_sha256, doc.uploaded_by_id, doc.updated_at = blob, actor.user_id, now
-            doc.worker, doc.heartbeat_at = this_worker(), now
+            doc.job_id, doc.progress, doc.cancel_requested = job, queued_progress(), False
+            # Waiting: this call owns the job. Otherwise it is queued (no worker) for an ingestion worker.
+            doc.worker, doc.heartbeat_at = (this_worker(), now) if wait else (None, None)
             await session.flush()
             doc_id = doc.id
+            queued = _public(doc)
     except IntegrityError:
         # Someone inserted the same bytes between our read and write: theirs is the document.
         async with desk.sessions() as session:
             doc = (await session.execute(select(Document).where(Document.sha256 == sha))).scalar_one()
-            return IngestResult(document=_public(doc), duplicate=True)
+            return IngestResult(document=_public(doc), duplicate=True, job_id=doc.job_id)
 
-    try:
+    if not wait:
+        wake(desk)
+        logger.info("queued %s as document %s (job %s)", filename, doc_id, job)
+        return IngestResult(document=queued, job_id=job)
+    async with slots(desk):
+        result = await _run_job(desk, knowledge, actor, Claimed(doc_id, job), data, progress, background=False)
+    return result.model_copy(update={"waited": True})
+
+
+async def _run_job(
+    desk: Desk,
+    knowledge: Knowledge,
+    actor: Actor | None,
+    job: Claimed,
+    data: bytes,
+    progress: Progress | None,
+    *,
+    background: bool,
+) -> IngestResult:
+    """Run one claimed job in its own task (so document_ingest_cancel can stop it); record how it ended.
+
+    A background job stopped by its server shutting down goes back to the queue; a waiting caller that
+    goes away (client disconnect), or a cancel, leaves the document failed with reason "cancelled".
+    """
+    doc_id = job.document_id
+    async with desk.sessions() as session:
+        doc = await _require_document(session, doc_id)
+        filename, source_key = doc.filename, doc.source_key
+
+    async def report(stage: Stage, done: int, total: int, pages: int | None, message: str) -> None:
+        await write_progress(
+            desk, doc_id, {"stage": stage, "done": done, "total": total, "pages": pages, "message": message}
+        )
+        await _report(progress, done, total, message)
+
+    async def body() -> IngestResult:
         async with heartbeat(desk.sessions, doc_id, desk.clock):
-            return await _process(desk, knowledge, actor, doc_id, data, filename, source_key, progress)
-    except BaseException as exc:
-        await asyncio.shield(_fail(desk, knowledge, doc_id, failure_reason(exc)))
-        raise
+            return await _process(desk, knowledge, actor, doc_id, data, filename, source_key, report)
+
+    async def guarded() -> IngestResult:
+        # How the job ended is recorded inside its task, so whoever waits for the task sees the final row.
+        try:
+            return await body()
+        except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            if background and cancelled and not await asyncio.shield(_cancel_asked(desk, doc_id)):
+                await asyncio.shield(_requeue(desk, knowledge, doc_id, "the server stopped; resuming"))
+            else:
+                await asyncio.shield(_fail(desk, knowledge, doc_id, failure_reason(exc)))
+            raise
+
+    task = asyncio.create_task(guarded(), name=f"ingest-job-{doc_id}")
+    jobs = running(desk)
+    jobs[doc_id] = task
+    try:
+        # Cancelling this await (a client gone, the worker stopping) cancels the task too.
+        return await task
+    finally:
+        if jobs.get(doc_id) is task:
+            del jobs[doc_id]
+
+
+async def _cancel_asked(desk: Desk, doc_id: int) -> bool:
+    async with desk.sessions() as session:
+        return bool((await session.execute(select(Document.cancel_requested).where(Document.id == doc_id))).scalar())
+
+
+async def run_claimed(desk: Desk, job: Claimed) -> IngestResult | None:
+    """Run a job an ingestion worker claimed, from the bytes stored when it was queued."""
+    knowledge = await get_knowledge(desk)
+    async with desk.sessions() as session:
+        doc = await session.get(Document, job.document_id)
+        if doc is None or doc.status != "processing":
+            return None
+        blob, uploader = doc.blob_sha256, doc.uploaded_by_id
+    actor: Actor | None = None
+    if uploader is not None:
+        with contextlib.suppress(DeskError):
+            actor = await current_actor(desk, uploader)
+    try:
+        if blob is None:
+            raise FileNotFoundError(blob)
+        data = await asyncio.to_thread(desk.blobs.get, blob)
+    except (FileNotFoundError, ValueError):
+        await _fail(desk, knowledge, job.document_id, "the stored bytes of this document are gone; ingest it again")
+        return None
+    return await _run_job(desk, knowledge, actor, job, data, None, background=True)
+
+
+@contextlib.asynccontextmanager
+async def ingest_worker(desk: Desk) -> AsyncIterator[asyncio.Task[None]]:
+    """Run queued and orphaned ingestion jobs for the duration of the block (a server's lifespan)."""
+
+    async def execute(job: Claimed) -> None:
+        await run_claimed(desk, job)
+
+    async with worker(desk, execute) as task:
+        yield task
+
+
+async def document_ingest_cancel(desk: Desk, actor: Actor, document_id: int) -> DocumentPublic:
+    """Stop a document's ingestion: it ends ``failed`` with the reason "cancelled" (admins only)."""
+    permissions.require(actor, "knowledge.write", "document ingest cancel")
+    knowledge = await get_knowledge(desk)
+    now = desk.clock()
+    async with desk.sessions.begin() as session:
+        doc = await _require_document(session, document_id)
+        if doc.status != "processing":
+            raise InvalidInputError(
+                f"document {document_id} is {doc.status!r}, not being ingested; only a processing document can be "
+                "cancelled (delete it with document_delete instead)"
+            )
+        doc.cancel_requested = True
+        owned = doc.worker is not None and is_alive(doc.worker, doc.heartbeat_at, now)
+        record_event(session, actor, "document.ingest_cancel", "document", document_id, after={"job": doc.job_id})
+    task = running(desk).get(document_id)
+    if task is not None:
+        task.cancel()
+        await asyncio.wait([task], timeout=CANCEL_WAIT_S)
+    elif not owned:
+        await _fail(desk, knowledge, document_id, CANCELLED)  # queued: nobody is running it
+    # Run by another process: it stops at its next progress step (within one embedding batch).
+    async with desk.sessions() as session:
+        return _public(await _require_document(session, document_id))
 
 
 async def _process(
     desk: Desk,
     knowledge: Knowledge,
-    actor: Actor,
+    actor: Actor | None,
     doc_id: int,
     data: bytes,
     filename: str,
     source_key: str,
-    progress: Progress | None,
+    report: Report,
 ) -> IngestResult:
     from tools.ingest.base import ExtractionError
 
-    await _report(progress, 0, 1, f"reading {filename}")
+    await report("parsing", 0, 0, None, f"reading {filename}")
     extracted = await asyncio.to_thread(_extract_sync, data, filename, _limits(desk))
     chunks: list[Chunk] = [c for c in extracted.chunks if c.text.strip()]
     if not chunks:
         raise ExtractionError(f"{filename!r} yielded no text; nothing to index (is it a scan without OCR?)")
     title = (extracted.title or filename).strip()[:300] or filename
     citations = [citation(c, title) for c in chunks]
-    await _report(progress, 0, len(chunks), f"parsed {filename}: {len(chunks)} chunks")
-    vectors = await _embed_batches(
-        knowledge, [embed_text(ci, c.text) for ci, c in zip(citations, chunks, strict=True)], progress, filename
-    )
+    pages = extracted.pages
+    await report("embedding", 0, len(chunks), pages, f"parsed {filename}: {len(chunks)} chunks")
+    texts = [embed_text(ci, c.text) for ci, c in zip(citations, chunks, strict=True)]
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        vectors.extend(await knowledge.embed(texts[start : start + EMBED_BATCH]))
+        n = len(vectors)
+        await report("embedding", n, len(texts), pages, f"embedded {n}/{len(texts)} chunks of {filename}")
+    await report("indexing", len(chunks), len(chunks), pages, f"indexing {len(chunks)} chunks of {filename}")
 
     async with knowledge.index_lock:
         coll = await read_collection(desk, knowledge)
+        # A re-run (after a kill) writes the same vector ids again; anything left of the last attempt goes first.
         await knowledge.vectors.delete(coll, where={"document_id": doc_id})
         metas: list[Metadata] = [
             {"source": "document", "document_id": doc_id, "ordinal": i} for i in range(len(chunks))
@@ -479,9 +682,13 @@ async def _process(
         await knowledge.vectors.upsert(coll, [vector_id(doc_id, i) for i in range(len(chunks))], vectors, metas)
         replaced: list[int] = []
         async with desk.sessions.begin() as session:
-            doc = await session.get(Document, doc_id)
+            doc = await session.get(Document, doc_id, with_for_update=True)
             if doc is None:
                 raise ConflictError(f"document {doc_id} was deleted while it was being ingested")
+            if doc.cancel_requested:
+                raise IngestCancelled(CANCELLED)
+            # Chunks and ``ready`` commit together, so a job killed before this line left no chunks behind.
+            await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
             session.add_all(
                 DocumentChunk(
                     document_id=doc_id,
@@ -509,7 +716,7 @@ async def _process(
             doc.title, doc.doc_type, doc.pages = title, extracted.doc_type, extracted.pages
             doc.ocr_pages, doc.warnings = list(extracted.ocr_pages), list(extracted.warnings)
             doc.chunk_count, doc.status, doc.error = len(chunks), "ready", None
-            doc.worker, doc.heartbeat_at = None, None
+            doc.worker, doc.heartbeat_at, doc.progress = None, None, None
             doc.embedder, doc.updated_at = knowledge.embedder.name, desk.clock()
             record_event(
                 session,
@@ -522,16 +729,22 @@ async def _process(
             public = _public(doc)
         for old in replaced:
             await knowledge.vectors.delete(coll, where={"document_id": old})
-    await _report(progress, len(chunks), len(chunks), f"{filename} is ready: {len(chunks)} chunks")
+    await _report_done(report, len(chunks), pages, f"{filename} is ready: {len(chunks)} chunks")
     logger.info("ingested %s as document %s (%d chunks)", filename, doc_id, len(chunks))
-    return IngestResult(document=public, replaced_document_id=replaced[0] if replaced else None)
+    return IngestResult(document=public, job_id=public.job_id, replaced_document_id=replaced[0] if replaced else None)
+
+
+async def _report_done(report: Report, chunks: int, pages: int | None, message: str) -> None:
+    # The row is ready now (write_progress no longer touches it); only the caller's progress hears this.
+    await report("indexing", chunks, chunks, pages, message)
 
 
 async def recover_interrupted(desk: Desk) -> list[int]:
-    """At start-up: mark failed (with the reason) every ingestion that no live process owns; their ids.
+    """At start-up: put back in the queue every ingestion no live process owns; their ids.
 
-    A server killed mid-ingestion (SIGKILL, OOM, power) leaves its document ``processing``; nothing would
-    ever finish it, and its bytes could not be ingested again. Work of live processes is left alone.
+    A server killed mid-ingestion (SIGKILL, OOM, power) leaves its document ``processing``. Its chunks
+    were never committed (they commit with ``ready``), so the job runs again from the stored bytes, in
+    whichever server process's ingestion worker claims it first. Work of live processes is left alone.
     """
     now = desk.clock()
     async with desk.sessions() as session:
@@ -540,23 +753,35 @@ async def recover_interrupted(desk: Desk) -> list[int]:
     if orphans:
         knowledge = await get_knowledge(desk)
         for doc_id in orphans:
-            await _fail(desk, knowledge, doc_id, INTERRUPTED)
+            await _requeue(desk, knowledge, doc_id, "resuming: the server stopped while this was being processed")
     return orphans
+
+
+async def _requeue(desk: Desk, knowledge: Knowledge, doc_id: int, message: str) -> None:
+    """Hand a job back to the queue (no owner); an ingestion worker runs it again from the stored bytes."""
+    async with desk.sessions.begin() as session:
+        doc = await session.get(Document, doc_id)
+        if doc is not None and doc.status == "processing":
+            doc.worker, doc.heartbeat_at, doc.progress = None, None, queued_progress(message)
+            doc.updated_at = desk.clock()
+    wake(desk)
+    logger.info("ingestion of document %s queued again: %s", doc_id, message)
 
 
 async def _fail(desk: Desk, knowledge: Knowledge, doc_id: int, reason: str) -> None:
     """Record why, and leave no chunks or vectors of this attempt behind."""
+    async with desk.sessions.begin() as session:
+        doc = await session.get(Document, doc_id, with_for_update=True)
+        if doc is None or doc.status != "processing":
+            return  # it turned ready (or was deleted) just before the failure or cancel arrived
+        await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
+        doc.status, doc.error, doc.chunk_count, doc.updated_at = "failed", reason[:4000], 0, desk.clock()
+        doc.worker, doc.heartbeat_at, doc.progress = None, None, None
     try:
         coll = await read_collection(desk, knowledge)
         await knowledge.vectors.delete(coll, where={"document_id": doc_id})
     except EmbedderMismatchError:
         pass  # another model's index: this attempt never wrote to it
-    async with desk.sessions.begin() as session:
-        await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
-        doc = await session.get(Document, doc_id)
-        if doc is not None:
-            doc.status, doc.error, doc.chunk_count, doc.updated_at = "failed", reason[:4000], 0, desk.clock()
-            doc.worker, doc.heartbeat_at = None, None
     logger.warning("ingestion of document %s failed: %s", doc_id, reason)
 
 

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 RESULT_HEADERS = ["File", "Outcome", "Document", "Chunks", "Detail"]
 DOC_HEADERS = ["ID", "Title", "File", "Type", "Status", "Pages", "Chunks", "Size", "Updated", "Error"]
 DOC_PAGE = 100
+REFRESH_S = 3.0
+"""How often the open Knowledge tab refreshes the documents table (to follow ingestion jobs)."""
 
 Report = Callable[[float, str], None]
 """Overall progress of a batch: fraction done (0-1) and what is happening."""
@@ -35,7 +37,7 @@ Report = Callable[[float, str], None]
 @dataclass
 class UploadOutcome:
     file: str
-    outcome: Literal["added", "replaced", "duplicate", "failed"]
+    outcome: Literal["added", "replaced", "duplicate", "queued", "failed"]
     document_id: int | None = None
     chunks: int | None = None
     detail: str = ""
@@ -58,8 +60,14 @@ def _read_upload(path: str, max_mb: float) -> bytes:
     return Path(path).read_bytes()
 
 
-async def ingest_uploads(ctx: SignedIn, paths: Sequence[str], report: Report | None = None) -> list[UploadOutcome]:
-    """Ingest each uploaded file through document_ingest; one file's failure does not stop the others."""
+async def ingest_uploads(
+    ctx: SignedIn, paths: Sequence[str], report: Report | None = None, *, wait: bool = True
+) -> list[UploadOutcome]:
+    """Ingest each uploaded file through document_ingest; one file's failure does not stop the others.
+
+    Without ``wait`` each file is stored and queued (outcome ``queued``): the server's ingestion worker
+    does the parsing and embedding, and the documents table shows how far it has come.
+    """
     desk, actor = ctx.desk(), await ctx.actor()
     outcomes: list[UploadOutcome] = []
     count = len(paths)
@@ -78,7 +86,7 @@ async def ingest_uploads(ctx: SignedIn, paths: Sequence[str], report: Report | N
             # caller chose, and the HTTP app (where the UI lives) refuses server paths outside SUPPORT_INGEST_ROOTS.
             data = await asyncio.to_thread(_read_upload, path, desk.settings.max_upload_mb)
             result = await knowledge.document_ingest(
-                desk, actor, data=data, filename=name, source_key=name, progress=progress
+                desk, actor, data=data, filename=name, source_key=name, wait=wait, progress=progress if wait else None
             )
         except ForbiddenError:
             raise  # the same for every file: say it once
@@ -92,7 +100,10 @@ async def ingest_uploads(ctx: SignedIn, paths: Sequence[str], report: Report | N
             outcomes.append(UploadOutcome(name, "failed", detail=f"internal error: {type(exc).__name__}"))
             continue
         doc = result.document
-        if result.duplicate:
+        if not wait and not result.duplicate and doc.status == "processing":
+            detail = f"job {result.job_id}: the Documents table below shows its progress"
+            outcomes.append(UploadOutcome(name, "queued", doc.id, None, detail))
+        elif result.duplicate:
             outcomes.append(
                 UploadOutcome(name, "duplicate", doc.id, doc.chunk_count, f"same bytes as document {doc.id}")
             )
@@ -106,6 +117,16 @@ async def ingest_uploads(ctx: SignedIn, paths: Sequence[str], report: Report | N
     return outcomes
 
 
+def status_text(doc: knowledge.DocumentPublic) -> str:
+    """The status, with how far a processing document's job has come (e.g. "processing: embedding 64/310")."""
+    p = doc.progress
+    if doc.status != "processing" or p is None:
+        return doc.status
+    if p.stage in ("embedding", "indexing") and p.total:
+        return f"processing: {p.stage} {p.done}/{p.total} chunks"
+    return f"processing: {p.stage}"
+
+
 async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.DataFrame, str]:
     """The newest documents (one page) and a line saying how many there are."""
     page = await knowledge.document_list(
@@ -117,7 +138,7 @@ async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.D
             d.title,
             d.filename,
             d.doc_type or "",
-            d.status,
+            status_text(d),
             d.pages or "",
             d.chunk_count,
             size(d.size_bytes),
@@ -217,7 +238,11 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         me = await ctx.signed_in(request)
         progress(0.0, desc="starting")
-        outcomes = await ingest_uploads(me, paths, lambda fraction, message: progress(fraction, desc=message))
+        # Stored and queued: the request returns at once and the documents table (refreshed by the timer
+        # below) follows each job, so a large PDF does not hold the browser's request open.
+        outcomes = await ingest_uploads(
+            me, paths, lambda fraction, message: progress(fraction, desc=message), wait=False
+        )
         failed = [o for o in outcomes if o.outcome == "failed"]
         if failed:
             gr.Warning(html.escape(f"{len(failed)} of {len(outcomes)} file(s) failed; the table says why."))
@@ -256,6 +281,8 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
         run_ingest, [files, query], [results, docs, summary, files], concurrency_limit=2, show_progress_on=[results]
     )
     refresh.click(refresh_docs, [query], [docs, summary])
+    # While jobs run the table follows them; idle, a tick is one small query.
+    gr.Timer(REFRESH_S).tick(refresh_docs, [query], [docs, summary], show_progress="hidden")
     query.submit(refresh_docs, [query], [docs, summary])
     open_doc.click(show_doc, [doc_id], [detail])
     docs.select(pick, None, [doc_id, detail], show_progress_on=[detail])

@@ -20,6 +20,7 @@ from tools.knowledge import Knowledge
 
 KNOWLEDGE_TOOLS = {
     "document_ingest",
+    "document_ingest_cancel",
     "document_list",
     "document_get",
     "document_delete",
@@ -43,7 +44,9 @@ async def test_ingest_base64_reports_progress(desk: Desk, admin: Actor, knowledg
         assert set(tools) >= KNOWLEDGE_TOOLS
         assert tools["document_delete"].annotations.destructive_hint is True  # type: ignore[union-attr]
         result = await c.call_tool(
-            "document_ingest", {"content_base64": b64(MARKDOWN), "filename": "vpn.md"}, progress_callback=on_progress
+            "document_ingest",
+            {"content_base64": b64(MARKDOWN), "filename": "vpn.md", "wait": True},
+            progress_callback=on_progress,
         )
         assert not result.is_error, result.content
         doc = result.structured_content["document"]  # type: ignore[index]
@@ -97,7 +100,7 @@ async def test_hostile_input_gets_clear_errors_and_server_keeps_serving(
         encrypted = await error_text(
             c,
             "document_ingest",
-            {"content_base64": b64(b"%PDF-1.4\ntrailer <</Encrypt 1 0 R>>\n%%EOF"), "filename": "x.pdf"},
+            {"content_base64": b64(b"%PDF-1.4\ntrailer <</Encrypt 1 0 R>>\n%%EOF"), "filename": "x.pdf", "wait": True},
         )
         assert "pdf" in encrypted.lower()
         bomb_text = await error_text(
@@ -105,7 +108,9 @@ async def test_hostile_input_gets_clear_errors_and_server_keeps_serving(
         )
         assert "uncompressed" in bomb_text.lower() or "bomb" in bomb_text.lower() or "compress" in bomb_text.lower()
         # Still serving, and a good file still goes in.
-        ok = await c.call_tool("document_ingest", {"content_base64": b64(docx_bytes()), "filename": "printers.docx"})
+        ok = await c.call_tool(
+            "document_ingest", {"content_base64": b64(docx_bytes()), "filename": "printers.docx", "wait": True}
+        )
         assert not ok.is_error and ok.structured_content["document"]["status"] == "ready"  # type: ignore[index]
         # Only the encrypted PDF got as far as parsing; the empty file and the bomb were refused before.
         failed = await c.call_tool("document_list", {"status": "failed"})

@@ -211,7 +211,7 @@ async def test_failure_after_embedding_leaves_no_vectors(
     assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
 
 
-async def test_cancelled_ingestion_is_failed_as_cancelled_by_the_client(
+async def test_a_waiting_caller_that_goes_away_leaves_the_document_failed_as_cancelled(
     desk: Desk, admin: Actor, knowledge: Knowledge
 ) -> None:
     parsed = asyncio.Event()
@@ -230,7 +230,7 @@ async def test_cancelled_ingestion_is_failed_as_cancelled_by_the_client(
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=60)
     [doc] = (await document_list(desk, admin)).items
-    assert (doc.status, doc.error) == ("failed", "cancelled by the client")
+    assert (doc.status, doc.error) == ("failed", "cancelled")
     assert await chunk_count(desk) == 0 and await vector_count(knowledge) == 0
 
 

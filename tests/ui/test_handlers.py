@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import gradio as gr
@@ -196,3 +197,15 @@ async def test_deleting_a_document_needs_a_confirmation_held_by_the_server(
     assert gone.id == doc_id and await listed() == set()
     with pytest.raises(NotFoundError):
         await request_delete(ui, doc_id)
+
+
+async def test_uploads_without_waiting_are_queued_and_the_table_follows_the_job(ui: SignedIn, tmp_path: Path) -> None:
+    from tools.knowledge import ingest_worker
+
+    [queued] = await ingest_uploads(ui, [_write(tmp_path, "printer-guide.md", GUIDE)], wait=False)
+    assert queued.outcome == "queued" and queued.document_id and "job " in queued.detail
+    docs, _ = await documents_table(ui)
+    assert list(docs["Status"]) == ["processing: queued"]
+    async with ingest_worker(ui.desk()), asyncio.timeout(60):
+        while list((await documents_table(ui))[0]["Status"]) != ["ready"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # the job runs in the worker; its state is in the database
