@@ -82,11 +82,15 @@ def build_http_app(
         max_request_body_size=max_body,
         session_idle_timeout=settings.session_idle_seconds,
         max_sessions=settings.max_sessions,
+        # Stateless: no session lives in this process, so the next request may go to any other one.
+        # Responses still stream (SSE), so a waiting document_ingest keeps its progress notifications.
+        stateless_http=settings.http_stateless,
     )
     manager = mcp.session_manager
-    manager.asgi_app = SessionBound(  # type: ignore[assignment]
-        manager.asgi_app, manager, settings.max_sessions_per_identity, settings.session_idle_seconds
-    )
+    if not settings.http_stateless:
+        manager.asgi_app = SessionBound(  # type: ignore[assignment]
+            manager.asgi_app, manager, settings.max_sessions_per_identity, settings.session_idle_seconds
+        )
 
     # RFC 9728 metadata at the root and at the /mcp-suffixed path, naming every scope the desk knows.
     metadata = create_protected_resource_routes(
@@ -149,3 +153,13 @@ def build_http_app(
 
         mount_ui(app, settings, ref, agent=agent)
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app one ``serve --workers N`` process runs: settings come from the environment the CLI set."""
+    return build_http_app(Settings())
+
+
+def app_from_environment_without_ui() -> Starlette:
+    """As :func:`app_from_environment`, MCP and health only (``serve --workers N --no-ui``)."""
+    return build_http_app(Settings(), with_ui=False)
