@@ -75,6 +75,13 @@ class Tally:
     health: list[float] = field(default_factory=list)
 
 
+def leaf(exc: BaseException) -> BaseException:
+    """The first real exception inside task-group wrappers."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def error_kind(text: str) -> str:
     """A short label for a tool error or an exception, so errors can be counted by kind."""
     lowered = text.lower()
@@ -118,7 +125,8 @@ async def one_client(base: str, token: str, seed_numbers: list[str], tally: Tall
                     else:
                         result = await c.call_tool(name, args)
                 except Exception as exc:  # a benchmark counts every failure, by kind
-                    tally.errors[f"{name}: {type(exc).__name__} {error_kind(str(exc))}"] += 1
+                    cause = leaf(exc)
+                    tally.errors[f"{name}: {type(cause).__name__} {error_kind(str(cause))}"] += 1
                     continue
                 elapsed = time.perf_counter() - t0
                 if result.is_error:
@@ -135,7 +143,12 @@ async def one_client(base: str, token: str, seed_numbers: list[str], tally: Tall
                 elif op == "comment":
                     tally.comments.append(content["comment"]["id"])
     except Exception as exc:  # the connection itself failed: counted, the other clients go on
-        tally.errors[f"client: {type(exc).__name__} {error_kind(str(exc))}"] += 1
+        cause = leaf(exc)
+        tally.errors[f"client: {type(cause).__name__} {error_kind(str(cause))}"] += 1
+        if os.environ.get("LOAD_BENCH_DEBUG"):
+            import traceback
+
+            traceback.print_exception(cause)
     finally:
         await http.aclose()
 
@@ -220,7 +233,8 @@ def served(work: Path, db_url: str | None, processes: int) -> Iterator[tuple[str
         )
         port = free_port()
         args = [str(BIN), "serve", "--no-ui", "--port", str(port), "--workers", str(processes)]
-        stack.enter_context(running(args, ready_url=f"http://127.0.0.1:{port}/health", log_path=work / "serve.log"))
+        ready = f"http://127.0.0.1:{port}/health"
+        stack.enter_context(running(args, ready_url=ready, log_path=work / "serve.log", env=env, timeout=240))
         yield f"http://127.0.0.1:{port}", made.stdout.strip()
 
 
