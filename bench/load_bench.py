@@ -91,13 +91,26 @@ def error_kind(text: str) -> str:
     return text.split(":", 1)[0][:60]
 
 
-async def one_client(base: str, token: str, seed_numbers: list[str], tally: Tally, stop_at: float, i: int) -> None:
+@dataclass
+class Clock:
+    """Clients connect (initialize, list tools) first; the timed phase starts when all have."""
+
+    start: asyncio.Event = field(default_factory=asyncio.Event)
+    stop_at: float = 0.0
+
+
+async def one_client(
+    base: str, token: str, seed_numbers: list[str], tally: Tally, clock: Clock, connected: asyncio.Future[None], i: int
+) -> None:
     rng = random.Random(i)
     ops, weights = list(MIX), list(MIX.values())
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120)
     try:
         async with Client(streamable_http_client(f"{base}/mcp", http_client=http), read_timeout_seconds=120) as c:
-            while time.monotonic() < stop_at:
+            await c.list_tools()  # the client caches output schemas: not a cost of the timed calls
+            connected.set_result(None)
+            await clock.start.wait()
+            while time.monotonic() < clock.stop_at:
                 op = rng.choices(ops, weights)[0]
                 known = tally.tickets or seed_numbers
                 number = rng.choice(known)
@@ -143,6 +156,8 @@ async def one_client(base: str, token: str, seed_numbers: list[str], tally: Tall
                 elif op == "comment":
                     tally.comments.append(content["comment"]["id"])
     except Exception as exc:  # the connection itself failed: counted, the other clients go on
+        if not connected.done():
+            connected.set_result(None)
         cause = leaf(exc)
         tally.errors[f"client: {type(cause).__name__} {error_kind(str(cause))}"] += 1
         if os.environ.get("LOAD_BENCH_DEBUG"):
@@ -153,9 +168,10 @@ async def one_client(base: str, token: str, seed_numbers: list[str], tally: Tall
         await http.aclose()
 
 
-async def probe_health(base: str, tally: Tally, stop_at: float) -> None:
+async def probe_health(base: str, tally: Tally, clock: Clock) -> None:
+    await clock.start.wait()
     async with httpx.AsyncClient(timeout=30) as http:
-        while time.monotonic() < stop_at:
+        while time.monotonic() < clock.stop_at:
             t0 = time.perf_counter()
             try:
                 await http.get(f"{base}/health")
@@ -250,13 +266,20 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float) 
                 )
                 seed = await seed_numbers(settings)
                 tally = Tally()
+                clock = Clock()
+                loop = asyncio.get_running_loop()
+                connected: list[asyncio.Future[None]] = [loop.create_future() for _ in range(clients)]
+                tasks = [
+                    asyncio.create_task(one_client(base, token, seed, tally, clock, connected[i], i))
+                    for i in range(clients)
+                ]
+                tasks.append(asyncio.create_task(probe_health(base, tally, clock)))
+                await asyncio.wait(connected, timeout=600)
                 load = os.getloadavg()
-                stop_at = time.monotonic() + seconds
+                clock.stop_at = time.monotonic() + seconds
+                clock.start.set()
                 t0 = time.perf_counter()
-                await asyncio.gather(
-                    probe_health(base, tally, stop_at),
-                    *(one_client(base, token, seed, tally, stop_at, i) for i in range(clients)),
-                )
+                await asyncio.gather(*tasks)
                 wall = time.perf_counter() - t0
                 lost_tickets, lost_comments = await check_nothing_lost(settings, tally)
     calls = sum(len(v) for v in tally.latencies.values())
