@@ -38,16 +38,16 @@ from tools.knowledge import document_ingest, embed_text, open_knowledge  # noqa:
 from tools.search import SearchMethod, knowledge_search  # noqa: E402
 from tools.users import ensure_actor  # noqa: E402
 
-DEFAULT_METHODS = "dense,fulltext,rrf,weighted:0.3,weighted:0.5,weighted:0.7,weighted:0.8,weighted:0.9"
+DEFAULT_METHODS = "dense,fulltext,rrf,weighted:0.5,weighted:0.7,weighted:0.8,weighted_rrf,weighted_rrf:0.7"
 
 
-def parse_methods(spec: str) -> list[tuple[str, SearchMethod, float]]:
-    """``dense,rrf,weighted:0.7`` -> (label, method, dense weight)."""
-    out: list[tuple[str, SearchMethod, float]] = []
+def parse_methods(spec: str) -> list[tuple[str, SearchMethod, float | None]]:
+    """``dense,rrf,weighted:0.7`` -> (label, method, dense weight or None for the method's default)."""
+    out: list[tuple[str, SearchMethod, float | None]] = []
     for item in spec.split(","):
         name, _, alpha = item.strip().partition(":")
         label = f"{name} a={alpha}" if alpha else name
-        out.append((label, name, float(alpha or 0.5)))  # type: ignore[arg-type]
+        out.append((label, name, float(alpha) if alpha else None))  # type: ignore[arg-type]
     return out
 
 

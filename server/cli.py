@@ -31,12 +31,68 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+    """``serve --workers N``: N uvicorn processes on one socket, each with its own desk, on shared stores."""
+    import os
+
+    import uvicorn
+
+    from store.db import create_engine
+    from store.migrate import ensure_schema
+
+    problems = settings.multi_process_problems()
+    if not args.no_ui:
+        problems.append("the web UI keeps its event queue in one process: add --no-ui (serve the UI from one process)")
+    if problems:
+        print(f"support-agent: cannot serve with --workers {args.workers}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("  (or run with --workers 1; see docs/operations.md)", file=sys.stderr)
+        return 2
+
+    async def migrate_once() -> None:
+        # Here, before the workers start: N processes migrating an empty database at once would collide.
+        engine = create_engine(settings)
+        try:
+            await ensure_schema(settings, engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate_once())
+    # The workers are new interpreters that read their settings from the environment: hand over the
+    # command line's overrides, and stateless HTTP so any worker can answer any request.
+    os.environ.update(
+        SUPPORT_DATA_DIR=str(settings.data_dir),
+        SUPPORT_HOST=settings.host,
+        SUPPORT_PORT=str(settings.port),
+        SUPPORT_HTTP_STATELESS="true",
+    )
+    print(
+        f"support-agent: MCP at http://{settings.host}:{settings.port}/mcp ({args.workers} workers, stateless HTTP)",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "server.http:app_from_environment_without_ui",
+        factory=True,
+        workers=args.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+    )
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.http import build_http_app
 
     settings = _settings(args)
+    if args.workers < 1:
+        print(f"support-agent: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _serve_workers(args, settings)
     app = build_http_app(settings, with_ui=not args.no_ui)
     from tools.demo.content import DEMO_PASSWORD
 
@@ -248,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-ui", action="store_true", help="MCP and health only")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes behind the one port (more than 1 needs PostgreSQL, a Chroma server, Redis "
+        "and --no-ui; MCP over HTTP is then stateless)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     db = sub.add_parser("db", help="database migrations")

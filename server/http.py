@@ -87,11 +87,15 @@ def build_http_app(
         max_request_body_size=max_body,
         session_idle_timeout=settings.session_idle_seconds,
         max_sessions=settings.max_sessions,
+        # Stateless: no session lives in this process, so the next request may go to any other one.
+        # Responses still stream (SSE), so a waiting document_ingest keeps its progress notifications.
+        stateless_http=settings.http_stateless,
     )
     manager = mcp.session_manager
-    manager.asgi_app = SessionBound(  # type: ignore[assignment]
-        manager.asgi_app, manager, settings.max_sessions_per_identity, settings.session_idle_seconds
-    )
+    if not settings.http_stateless:
+        manager.asgi_app = SessionBound(  # type: ignore[assignment]
+            manager.asgi_app, manager, settings.max_sessions_per_identity, settings.session_idle_seconds
+        )
 
     metadata = _resource_metadata(resource, issuer if settings.oauth_issuer else None)
     root_metadata = Route(
@@ -180,3 +184,13 @@ def _resource_metadata(resource: AnyHttpUrl, issuer: AnyHttpUrl | None) -> list[
 
     path = urlparse(str(build_resource_metadata_url(resource))).path
     return [Route(path, endpoint=cors_middleware(handle, ["GET", "OPTIONS"]), methods=["GET", "OPTIONS"])]
+
+
+def app_from_environment() -> Starlette:
+    """The app one ``serve --workers N`` process runs: settings come from the environment the CLI set."""
+    return build_http_app(Settings())
+
+
+def app_from_environment_without_ui() -> Starlette:
+    """As :func:`app_from_environment`, MCP and health only (``serve --workers N --no-ui``)."""
+    return build_http_app(Settings(), with_ui=False)

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     """Open MCP sessions per identity: one caller opening more cannot crowd the others out."""
     session_idle_seconds: float = Field(default=600, gt=0)
     """An MCP session without requests for this long is closed."""
+    http_stateless: bool = False
+    """Stateless streamable HTTP: no MCP sessions, every request stands alone, so any process behind one
+    port can answer it (``serve --workers N`` turns it on; see docs/operations.md)."""
 
     @field_validator("toolsets", "allowed_origins", "allowed_hosts", "oauth_algorithms", mode="before")
     @classmethod
@@ -250,6 +253,25 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.resolved_database_url.startswith("postgresql")
+
+    def multi_process_problems(self) -> list[str]:
+        """Why several server processes cannot share this configuration (empty: they can)."""
+        problems = []
+        if not self.is_postgres:
+            problems.append(
+                "the database is SQLite (one writer, and the index worker assumes one process): "
+                "set SUPPORT_DATABASE_URL to a PostgreSQL database"
+            )
+        if not self.chroma_url:
+            problems.append(
+                "the vector index is embedded (one process's files): run a Chroma server (`chroma run`) "
+                "and set SUPPORT_CHROMA_URL"
+            )
+        if not self.redis_url:
+            problems.append(
+                "rate limits would be counted per process (N times the configured limit): set SUPPORT_REDIS_URL"
+            )
+        return problems
 
     def sla_hours(self, priority: str) -> float:
         """Resolution target in hours for a priority."""

@@ -94,7 +94,7 @@ class Knowledge:
     desk: Desk
     embedder: Embedder
     vectors: VectorIndex
-    method: SearchMethod = "weighted"
+    method: SearchMethod = "weighted_rrf"
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while vectors are written for a commit and during a full reindex (collection switch)."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)

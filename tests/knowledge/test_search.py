@@ -65,7 +65,7 @@ async def test_hybrid_finds_exact_error_code_dense_alone_misses(desk: Desk, admi
     assert "0x80070005" not in dense[0].text  # the dense side cannot tell the two sections apart
     assert "0x80070005" in hybrid[0].text
     assert "Access denied" in hybrid[0].citation
-    assert knowledge.method == "weighted"
+    assert knowledge.method == "weighted_rrf"
 
 
 async def test_kb_articles_and_resolved_tickets_are_searched(
@@ -135,6 +135,32 @@ def test_fusion_methods_rank_as_designed() -> None:
     assert [k for k, _ in fuse(cands, "fulltext", "q")] == ["b", "c"]
     assert fuse(cands, "rrf", "q")[0][0] == "b"
     assert fuse(cands, "weighted", "error 0x1f2e")[0][0] == "b"
+    assert fuse(cands, "weighted_rrf", "error 0x1f2e")[0][0] == "b"
+
+
+def test_weighted_rrf_keeps_what_dense_alone_finds() -> None:
+    """A dense-only candidate is never dropped (dense recall is kept) and outranks a weak full-text-only one;
+    a candidate both retrievers found, or one holding the query's exact code, moves up."""
+    from tools.search import SearchHit, _Candidate
+
+    def cand(key: str, dense: float | None, fts: float | None, blob: str = "") -> _Candidate:
+        hit = SearchHit(source="kb", id=key, title=key, text="", citation=key, score=0)
+        return _Candidate(key=key, hit=hit, dense=dense, fts=fts, blob=blob)
+
+    cands = {
+        c.key: c
+        for c in [
+            cand("dense-top", 0.9, None, "revenue 2023"),
+            cand("both", 0.8, 2.0, "revenue 2023"),
+            cand("fts-only", None, 3.0, "revenue"),
+            cand("dense-low", 0.1, None),
+        ]
+    }
+    ranked = [k for k, _ in fuse(cands, "weighted_rrf", "revenue in 2023")]
+    assert ranked[0] == "both" and set(ranked) == set(cands)
+    assert ranked.index("dense-top") < ranked.index("fts-only")
+    # Where the shipped 'weighted' fusion drops dense-only text lacking the query's code, this keeps it.
+    assert "dense-low" in ranked and "dense-low" not in [k for k, _ in fuse(cands, "weighted", "revenue in 2023")]
 
 
 async def test_real_minilm_model_end_to_end(desk: Desk, admin: Actor, local_embedder: LocalEmbedder) -> None:
