@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,35 @@ def test_piper_speech_is_understood(tmp_path: Path) -> None:
     from tools.spoken import ticket_number
 
     assert ticket_number(found.text) == "TCK-000042", found.text
+
+
+def test_piper_serves_sentence_after_sentence_from_one_running_program() -> None:
+    """Starting piper loads its voice (about a second of CPU): a reply's sentences must not pay for it each."""
+    piper = PiperTTS()
+    try:
+        piper.warm()
+        texts = ("Hi.", "A second sentence.", "And a third sentence, much longer than the first two of them.")
+        parts = [piper.synthesize(text, voice=None) for text in texts]
+        assert piper.started == 1
+        with ThreadPoolExecutor(4) as pool:  # more requests at once than programs: they queue, none is lost
+            together = list(pool.map(lambda t: piper.synthesize(t, voice=None), ["One.", "Two.", "Three.", "Four."]))
+        assert piper.started <= piper.programs
+    finally:
+        piper.close()
+    assert all(p.duration_s > 0.2 for p in parts + together)
+    # Each WAV is its own sentence, not a leftover of the one before.
+    assert parts[0].duration_s < parts[1].duration_s < parts[2].duration_s
+
+
+def test_a_piper_program_that_died_is_replaced() -> None:
+    piper = PiperTTS(programs=1)
+    try:
+        piper.synthesize("Hello.", voice=None)
+        piper._idle[0].proc.kill()  # a crash between two sentences
+        again = piper.synthesize("Hello again.", voice=None)
+    finally:
+        piper.close()
+    assert again.duration_s > 0.3 and piper.started == 2
 
 
 @pytest.mark.parametrize(
