@@ -102,6 +102,31 @@ async def test_abandoned_after_the_configured_quiet_time(voice_desk: Desk, admin
     assert listed["items"][0]["status"] == "abandoned"
 
 
+async def test_reading_voice_conversations_writes_nothing_while_none_has_gone_quiet(
+    voice_desk: Desk, admin: Actor, say: Say
+) -> None:
+    from sqlalchemy import event
+
+    clip = base64.b64encode(say("How do I reset my password?")).decode()
+    writes: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        words = statement.split()
+        if words[0].upper() in ("UPDATE", "INSERT", "DELETE") and "voice_" in statement:
+            writes.append(" ".join(words[:3]))
+
+    async with client(voice_desk, "admin") as c:
+        asked = await call(c, "voice_ask", {"audio_base64": clip})
+        event.listen(voice_desk.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            await call(c, "voice_conversation_list", {})
+            await call(c, "voice_conversation_get", {"id": asked["conversation_id"]})
+            await call(c, "analytics_voice", {})
+        finally:
+            event.remove(voice_desk.engine.sync_engine, "before_cursor_execute", seen)
+    assert writes == []
+
+
 @pytest.mark.usefixtures("drop_checkpoints")
 async def test_latency_counts_from_the_end_of_the_callers_audio_to_the_first_reply_audio(
     voice_desk: Desk, make_user: MakeUser, say: Say
