@@ -83,12 +83,14 @@ async def voice_turn(
     speak: bool = True,
 ) -> AsyncIterator[TurnEvent]:
     """Yield the transcript, then each spoken sentence of the reply, then the stored turn."""
+    # The caller has finished speaking and the clip has arrived: from here on, every step (hearing it
+    # included) is time the caller waits for the first audio of the reply.
+    end_of_audio = time.perf_counter()
     conversation_id = conversation_id or uuid.uuid4().hex
     voice_id, last_reply = await voice_conversations.find_or_start(desk, actor, conversation_id)
     heard = await voice.transcribe(
         desk, actor, data, filename=filename, mime_type=mime_type, hint=hint_after(last_reply)
     )
-    end_of_audio = time.perf_counter()  # the person has finished speaking and the clip has arrived
     yield Heard(heard, conversation_id)
     question = heard.ticket_number if heard.text == heard.ticket_number and heard.ticket_number else heard.text
     if question == heard.ticket_number and last_reply:

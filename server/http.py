@@ -37,6 +37,7 @@ from server.web import (
     RequestRateLimit,
     SecurityHeaders,
     SessionBound,
+    content_security_policy,
     transport_security,
 )
 from server.webhooks import webhook_routes
@@ -139,7 +140,9 @@ def build_http_app(
             *webhook_routes(ref),
         ],
         middleware=[
-            Middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://")),
+            Middleware(
+                SecurityHeaders, hsts=settings.base_url.startswith("https://"), csp=content_security_policy(settings)
+            ),
             Middleware(HostOriginGuard, settings=security),
             Middleware(RequestRateLimit, limits=limits),
             Middleware(BodyLimit, max_bytes=max_body),

@@ -16,10 +16,10 @@ from pydantic import Field
 
 from server.context import CurrentActor, CurrentDesk
 from server.surface import Registrar
-from server.tools_knowledge import decode_content
 from tools import analytics, analytics_usage, satisfaction
 from tools import analytics_export as export_mod
 from tools import ticket_import as import_mod
+from tools.common import decode_base64
 from tools.metrics import Bucket
 from tools.ticket_models import TicketRef
 
@@ -175,7 +175,7 @@ def register(reg: Registrar) -> None:
             await ctx.report_progress(done, total, message)
 
         if content_base64 is not None:
-            data = decode_content(content_base64, desk.settings.max_upload_mb)
+            data = decode_base64(content_base64, field="content_base64", max_mb=desk.settings.max_upload_mb)
             return await import_mod.import_tickets(
                 desk, actor, io.BytesIO(data), progress=progress, total_bytes=len(data)
             )

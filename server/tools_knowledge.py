@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -13,7 +11,7 @@ from pydantic import Field
 from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
 from server.surface import Registrar
 from tools import knowledge, search, usage_log
-from tools.common import Page, parse_id
+from tools.common import Page, decode_base64, parse_id
 from tools.errors import InvalidInputError
 
 SourceList = list[search.SourceName]
@@ -25,20 +23,6 @@ LARGE_FILE_HINT = (
     "send large files to POST /uploads (the raw bytes as the body, ?filename=..., the same Authorization "
     "header as /mcp) and call document_ingest with the upload_id it returns"
 )
-
-
-def decode_content(content_base64: str, max_mb: float) -> bytes:
-    """Base64 to bytes, refusing oversized input before decoding it."""
-    cleaned = "".join(content_base64.split())
-    if len(cleaned) * 3 / 4 > max_mb * 1024 * 1024:
-        raise ToolError(
-            f"content is about {len(cleaned) * 3 / 4 / 1048576:.1f} MB, over the {max_mb:g} MB upload limit; "
-            "split the file, or ask the operator to raise SUPPORT_MAX_UPLOAD_MB"
-        )
-    try:
-        return base64.b64decode(cleaned, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ToolError(f"content_base64 is not valid base64 ({exc}); send the file's bytes base64-encoded") from exc
 
 
 def register(reg: Registrar) -> None:
@@ -89,7 +73,11 @@ def register(reg: Registrar) -> None:
                 "pass exactly one of: path (a file on the server), content_base64 with filename, or upload_id "
                 "(from POST /uploads)"
             )
-        data = decode_content(content_base64, desk.settings.max_upload_mb) if content_base64 is not None else None
+        data = None
+        if content_base64 is not None:
+            data = decode_base64(
+                content_base64, field="content_base64", max_mb=desk.settings.max_upload_mb, too_large=LARGE_FILE_HINT
+            )
         if data is not None and not filename:
             raise ToolError("filename is required with content_base64 (it names the document and hints its type)")
 

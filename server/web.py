@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.auth import RequestInfo, request_info
 from server.ratelimit import RateLimits
 from store.config import Settings
+from tools.voice_import import WIDGET_SOURCES, widget_agent_id
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,17 @@ CSP = (
     "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(settings: Settings) -> str:
+    """:data:`CSP`, plus the ElevenLabs widget's origins only while the Voice tab offers the widget."""
+    if widget_agent_id(settings) is None:
+        return CSP
+    directives = []
+    for directive in CSP.split("; "):
+        name = directive.split(" ", 1)[0]
+        directives.append(" ".join([directive, *WIDGET_SOURCES.get(name, ())]))
+    return "; ".join(directives)
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -73,10 +85,10 @@ class HostOriginGuard:
 class SecurityHeaders:
     """CSP (with frame-ancestors), nosniff, Referrer-Policy on every response; HSTS behind TLS."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, csp: str = CSP) -> None:
         self.app = app
         self.headers = [
-            (b"content-security-policy", CSP.encode()),
+            (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"x-frame-options", b"DENY"),

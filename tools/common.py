@@ -1,4 +1,4 @@
-"""Small helpers shared by the tool modules: truncation, cursors, pages."""
+"""Small helpers shared by the tool modules: truncation, cursors, pages, base64 uploads."""
 
 from __future__ import annotations
 
@@ -78,3 +78,19 @@ def page_limit(limit: int | None) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
     return limit
+
+
+def decode_base64(value: str, *, field: str, max_mb: float, too_large: str = "send a smaller file") -> bytes:
+    """``value`` (the argument ``field``) as bytes, refusing more than ``max_mb`` before decoding anything;
+    ``too_large`` says what to do instead."""
+    cleaned = "".join(value.split())
+    size_mb = len(cleaned) * 3 / 4 / 1048576
+    if size_mb > max_mb:
+        raise InvalidInputError(
+            f"{field} is about {size_mb:.1f} MB, over the {max_mb:g} MB upload limit (SUPPORT_MAX_UPLOAD_MB); "
+            f"{too_large}"
+        )
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputError(f"{field} is not valid base64 ({exc}); send the file's bytes base64-encoded") from exc

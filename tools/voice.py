@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import re
 from typing import Literal
 
@@ -13,6 +11,7 @@ from pydantic import BaseModel, Field
 from store.audio import MIME_OF, AudioError, Pcm, decode, encode, format_of
 from store.speech import Hint, SpeechEngines, SpeechUnavailableError, Transcript
 from tools.actor import Actor
+from tools.common import decode_base64
 from tools.desk import Desk
 from tools.errors import InvalidInputError, UnavailableError
 from tools.permissions import require
@@ -58,13 +57,7 @@ def speech_engines(desk: Desk) -> SpeechEngines:
 
 def audio_bytes(desk: Desk, audio_base64: str) -> bytes:
     """Decode the base64 payload, refusing anything over the upload limit before decoding it."""
-    limit = int(desk.settings.max_upload_mb * 1024 * 1024)
-    if len(audio_base64) > limit * 4 // 3 + 4:
-        raise InvalidInputError(f"the audio is larger than {desk.settings.max_upload_mb:g} MB; send a shorter clip")
-    try:
-        return base64.b64decode(audio_base64.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInputError("audio_base64 is not valid base64; send the file's bytes base64-encoded") from exc
+    return decode_base64(audio_base64, field="audio_base64", max_mb=desk.settings.max_upload_mb)
 
 
 async def transcribe(

@@ -65,13 +65,20 @@ def _visible(actor: Actor) -> ColumnElement[bool]:
 
 
 async def mark_abandoned(desk: Desk) -> None:
-    """Active conversations with no turn for the configured time become abandoned (one UPDATE)."""
+    """Active conversations with no turn for the configured time become abandoned.
+
+    Called before every voice read; it only reads unless some conversation has gone quiet, so reads do not
+    open a write transaction (on SQLite, one writer for the whole database) every time.
+    """
     cutoff = desk.clock() - timedelta(minutes=desk.settings.voice_abandon_minutes)
+    quiet = (VoiceConversation.status == "active", VoiceConversation.last_turn_at < cutoff)
+    async with desk.sessions() as session:
+        found = (await session.execute(select(VoiceConversation.id).where(*quiet).limit(1))).first()
+    if found is None:
+        return
     async with desk.sessions.begin() as session:
         await session.execute(
-            update(VoiceConversation)
-            .where(VoiceConversation.status == "active", VoiceConversation.last_turn_at < cutoff)
-            .values(status="abandoned", ended_at=VoiceConversation.last_turn_at)
+            update(VoiceConversation).where(*quiet).values(status="abandoned", ended_at=VoiceConversation.last_turn_at)
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
+from store.config import Settings
 from store.models import User
 from store.models_voice import VoiceConversation, VoiceTurn, WebhookReceipt
 from store.speech import SpeechUnavailableError, elevenlabs_client
@@ -22,6 +23,27 @@ from tools.desk import Desk
 from tools.errors import ConflictError, InvalidInputError, UnavailableError
 
 logger = logging.getLogger(__name__)
+
+WIDGET_SCRIPT = "https://unpkg.com/@elevenlabs/convai-widget-embed"
+"""ElevenLabs' conversation widget (the ``<elevenlabs-convai>`` element), as ElevenLabs publishes it."""
+WIDGET_SOURCES: dict[str, tuple[str, ...]] = {
+    "script-src": ("https://unpkg.com",),
+    "connect-src": (
+        "https://api.elevenlabs.io",
+        "wss://api.elevenlabs.io",
+        "https://livekit.rtc.elevenlabs.io",
+        "wss://livekit.rtc.elevenlabs.io",
+    ),
+}
+"""What the page's Content-Security-Policy adds, per directive, while the widget is offered: its script's
+origin, and the ElevenLabs API and WebRTC endpoints it talks to. Nothing is added otherwise."""
+
+
+def widget_agent_id(settings: Settings) -> str | None:
+    """The ElevenLabs agent the Voice tab embeds, when both ``ELEVENLABS_API_KEY`` and an agent id are set."""
+    agent = (settings.elevenlabs_agent_id or "").strip()
+    return agent if agent and settings.elevenlabs_api_key is not None else None
+
 
 STATUSES = {"done": "completed", "failed": "abandoned", "initiated": "active", "in-progress": "active"}
 

@@ -26,7 +26,14 @@ def build_admin_voice_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any
         turn = gr.Number(label="Turn to play", value=1, precision=0, elem_id="av-turn", scale=1)
         play = gr.Button("Play turn", elem_id="av-play", scale=0)
     transcript = gr.Markdown(elem_id="av-transcript")
-    audio = gr.Audio(label="Turn audio", interactive=False, elem_id="av-audio")
+    # The browser's own player (seekable, keyboard-operable, an <audio> with the turn's file as its source)
+    # rather than a waveform drawn in a canvas.
+    audio = gr.Audio(
+        label="Turn audio",
+        interactive=False,
+        elem_id="av-audio",
+        waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+    )
 
     @shown
     async def load(state: str, request: gr.Request) -> pd.DataFrame:

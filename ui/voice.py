@@ -1,5 +1,6 @@
 """The Voice tab: push to talk (or upload), see what was heard, hear the answer as soon as its first
 sentence is ready, follow the running conversation, stop playback, open any ticket the agent opened.
+With ElevenLabs configured (a key and an agent id) the tab offers ElevenLabs' conversation widget instead.
 
 Handlers reach the desk through :class:`ui.context.UIContext` as the signed-in person; the turn itself is
 :func:`agent.voice.voice_turn`, the same one the ``voice_ask`` tool runs.
@@ -19,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from tools.errors import DeskError
+from tools.voice_import import WIDGET_SCRIPT, widget_agent_id
 from ui.context import UIContext
 from ui.errors import as_gradio_error
 
@@ -29,9 +31,9 @@ HELP = (
     "**Talk to the support desk.** Press record, ask your question, press stop: the answer is shown and "
     "spoken. You can also upload a recording (WAV, MP3, OGG, WebM or FLAC)."
 )
-WIDGET = (
-    '<elevenlabs-convai agent-id="{agent}"></elevenlabs-convai>'
-    '<script src="https://unpkg.com/@elevenlabs/convai-widget-embed" async type="text/javascript"></script>'
+WIDGET_HELP = (
+    "**Talk to the support desk** through our ElevenLabs voice agent: press its button and speak. The call "
+    "is recorded in the desk (Admin › Voice conversations) once it ends."
 )
 
 
@@ -49,11 +51,17 @@ def reply_block(reply: Any) -> str:
 
 
 def build_voice_tab(ctx: UIContext) -> None:
+    agent_id = widget_agent_id(ctx.settings)
+    if agent_id is not None:
+        # ElevenLabs holds the conversation in its own widget; the post-call webhook records it here.
+        gr.Markdown(WIDGET_HELP, elem_id="voice-help")
+        gr.HTML(
+            f'<elevenlabs-convai agent-id="{html.escape(agent_id, quote=True)}"></elevenlabs-convai>',
+            head=f'<script src="{WIDGET_SCRIPT}" async type="text/javascript"></script>',
+            elem_id="voice-widget",
+        )
+        return
     gr.Markdown(HELP, elem_id="voice-help")
-    agent_id = ctx.settings.elevenlabs_agent_id
-    if agent_id:
-        with gr.Accordion("Talk to our ElevenLabs agent instead", open=False, elem_id="voice-widget"):
-            gr.HTML(WIDGET.format(agent=html.escape(agent_id, quote=True)))
     with gr.Row():
         with gr.Column(scale=1):
             mic = gr.Audio(

@@ -123,7 +123,7 @@ async def test_upload_limit_checked_before_decoding(desk: Desk, admin: Actor, kn
     try:
         async with client(desk) as c:
             text = await error_text(c, "document_ingest", {"content_base64": "A" * 20_000, "filename": "big.txt"})
-        assert "over the 0.01 MB upload limit" in text
+        assert "over the 0.01 MB upload limit" in text and "POST /uploads" in text
     finally:
         desk.settings = original
 

@@ -100,3 +100,59 @@ async def test_abandoned_after_the_configured_quiet_time(voice_desk: Desk, admin
         listed = await call(c, "voice_conversation_list", {})
     assert listed["items"][0]["conversation_id"] == first["conversation_id"]
     assert listed["items"][0]["status"] == "abandoned"
+
+
+async def test_reading_voice_conversations_writes_nothing_while_none_has_gone_quiet(
+    voice_desk: Desk, admin: Actor, say: Say
+) -> None:
+    from sqlalchemy import event
+
+    clip = base64.b64encode(say("How do I reset my password?")).decode()
+    writes: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        words = statement.split()
+        if words[0].upper() in ("UPDATE", "INSERT", "DELETE") and "voice_" in statement:
+            writes.append(" ".join(words[:3]))
+
+    async with client(voice_desk, "admin") as c:
+        asked = await call(c, "voice_ask", {"audio_base64": clip})
+        event.listen(voice_desk.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            await call(c, "voice_conversation_list", {})
+            await call(c, "voice_conversation_get", {"id": asked["conversation_id"]})
+            await call(c, "analytics_voice", {})
+        finally:
+            event.remove(voice_desk.engine.sync_engine, "before_cursor_execute", seen)
+    assert writes == []
+
+
+@pytest.mark.usefixtures("drop_checkpoints")
+async def test_latency_counts_from_the_end_of_the_callers_audio_to_the_first_reply_audio(
+    voice_desk: Desk, make_user: MakeUser, say: Say
+) -> None:
+    """The clip has arrived when the turn starts: hearing it is part of the wait, not before it."""
+    import time
+
+    from agent.runner import SupportAgent
+    from agent.voice import Heard, Sentence, TurnDone, voice_turn
+    from server.app import in_memory_client_factory
+
+    alice = await make_user("alice")
+    clip = say("How do I reset my VPN password?")
+    settings = voice_desk.settings
+    async with SupportAgent(
+        settings, desk=voice_desk, client_factory=in_memory_client_factory(settings, voice_desk)
+    ) as agent:
+        start = time.perf_counter()
+        heard_after = first_audio_after = None
+        async for event in voice_turn(voice_desk, agent, alice, clip):
+            if isinstance(event, Heard):
+                heard_after = time.perf_counter() - start
+            elif isinstance(event, Sentence) and first_audio_after is None:
+                first_audio_after = time.perf_counter() - start
+            elif isinstance(event, TurnDone):
+                done = event
+    assert heard_after is not None and first_audio_after is not None and done.latency_ms is not None
+    # Bounded by what the caller saw: at least the time to hear the clip, at most the time to the first audio.
+    assert heard_after * 1000 <= done.latency_ms <= first_audio_after * 1000 + 1

