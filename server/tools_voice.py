@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field
 from agent.reply import Citation, Handoff
 from server.context import CurrentActor, CurrentAgent, CurrentDesk
 from server.surface import Registrar
-from store.audio import encode
+from store.audio import MIME_OF, encode
 from tools import voice as voice_ops
 from tools import voice_analytics, voice_conversations
 from tools.common import Page
@@ -113,6 +114,7 @@ def register_conversations(reg: Registrar) -> None:
             str | None,
             Field(description="Continue this conversation (voice or text); omit to start one.", max_length=100),
         ] = None,
+        format: Annotated[Literal["mp3", "wav"], Field(description="Audio format of the spoken reply.")] = "mp3",
     ) -> Annotated[CallToolResult, VoiceAnswer]:
         """Ask the support agent by voice: transcribe, answer with citations and actions, and speak the reply."""
         from agent.voice import TurnDone, voice_turn
@@ -140,8 +142,19 @@ def register_conversations(reg: Registrar) -> None:
         )
         content: list[Any] = [TextContent(type="text", text=reply.reply)]
         if done.audio is not None:
-            wav = encode(done.audio, "wav")
-            content.insert(0, AudioContent(type="audio", data=base64.b64encode(wav).decode(), mime_type="audio/wav"))
+            # MP3: a spoken answer of a minute is ~0.4 MB instead of ~2.6 MB of WAV, inside one MCP message.
+            audio = await asyncio.to_thread(encode, done.audio, format)
+            if voice_ops.fits_one_message(audio):
+                content.insert(
+                    0, AudioContent(type="audio", data=base64.b64encode(audio).decode(), mime_type=MIME_OF[format])
+                )
+            else:
+                content.append(
+                    TextContent(
+                        type="text",
+                        text="(The spoken reply is too long for one message; read the text, or ask for format mp3.)",
+                    )
+                )
         return CallToolResult(content=content, structured_content=answer.model_dump(mode="json"))
 
     @reg.tool(toolset="voice", capability="voice.use", kind="read", title="List voice conversations")

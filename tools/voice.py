@@ -148,13 +148,30 @@ async def synthesize(desk: Desk, text: str, *, voice: str | None = None) -> tupl
     return pcm, engine
 
 
+MAX_MESSAGE_AUDIO_BYTES = 740 * 1024
+"""The most audio one tool result carries: base64 makes it a third larger, and MCP clients refuse a message
+over 1 MiB (the SDK's streamable HTTP client drops a server-sent event above that), so this keeps the
+whole result, text and JSON included, inside one MiB."""
+
+
+def fits_one_message(audio: bytes) -> bool:
+    return len(audio) <= MAX_MESSAGE_AUDIO_BYTES
+
+
 async def speak(
     desk: Desk, actor: Actor, text: str, *, voice: str | None = None, fmt: Literal["wav", "mp3"] = "wav"
 ) -> tuple[bytes, SpeakResult]:
-    """The encoded audio of ``text`` and what describes it."""
+    """The encoded audio of ``text`` and what describes it; audio too large for one MCP message is refused
+    with what to ask for instead."""
     require(actor, "voice.use", "speaking text")
     pcm, engine = await synthesize(desk, text, voice=voice)
     audio = await asyncio.to_thread(encode, pcm, fmt)
+    if not fits_one_message(audio):
+        instead = "ask for format mp3 (about a tenth of the size) or" if fmt == "wav" else ""
+        raise InvalidInputError(
+            f"the speech is {pcm.duration_s:.0f} s long; as {fmt.upper()} that is {len(audio) / 1048576:.1f} MiB, "
+            f"more than one MCP message carries (1 MiB with base64): {instead} send shorter text"
+        )
     return audio, SpeakResult(
         duration_s=round(pcm.duration_s, 2), engine=engine, mime_type=MIME_OF[fmt], sample_rate=pcm.sample_rate
     )
