@@ -497,9 +497,10 @@ async def run_with_model(args: argparse.Namespace, settings: Settings) -> int:
         return await run_new(model_settings, embeddings=not args.no_embeddings, limit=args.limit)
     from tests.agent import local_model
 
-    with local_model.serve(threads=args.threads) as url:
+    chosen = local_model.selected(args.local_model)
+    with local_model.serve(model=chosen.key, threads=args.threads) as url:
         model_settings = settings.model_copy(
-            update={"llm": "openai", "openai_base_url": url, "openai_model": local_model.MODEL_NAME, "llm_timeout": 600}
+            update={"llm": "openai", "openai_base_url": url, "openai_model": chosen.name, "llm_timeout": 600}
         )
         return await run_new(model_settings, embeddings=not args.no_embeddings, limit=args.limit)
 
@@ -514,6 +515,9 @@ def main() -> int:
     parser.add_argument("--llm", help="run the new set with a chat model: an OpenAI-compatible /v1 URL or 'local'")
     parser.add_argument("--model", default="local", help="the model name at --llm URL")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads for --llm local")
+    parser.add_argument(
+        "--local-model", choices=("0.5b", "1.5b"), help="which model --llm local serves (default: SUPPORT_LOCAL_MODEL)"
+    )
     parser.add_argument("--limit", type=int, help="only the first N scenarios of the new set")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

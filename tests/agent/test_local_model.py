@@ -1,8 +1,9 @@
-"""The agent with a real language model over real HTTP (llama.cpp + Qwen2.5-0.5B from the local-model extra).
+"""The agent with a real language model over real HTTP (llama.cpp + Qwen2.5-Coder from a local-model extra;
+``SUPPORT_LOCAL_MODEL=0.5b|1.5b`` picks the model).
 
-Marked ``local_model``; skipped when the extra is not installed. Assertions are on outcomes (what the desk
-stored, which source was cited, that no program text reached the user), never on wording; every
-conversation is a fixed, short list of turns.
+Marked ``local_model``; skipped when the chosen model's extra is not installed. Assertions are on outcomes
+(what the desk stored, which source was cited, that no program text reached the user), never on wording;
+every conversation is a fixed, short list of turns.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from tests.agent.fakedesk import FakeDesk, build_fake_server
 
 pytestmark = [
     pytest.mark.local_model,
-    pytest.mark.skipif(not local_model.available(), reason="the local-model extra is not installed"),
+    pytest.mark.skipif(
+        not local_model.available(), reason=f"the local-model extra for {local_model.selected().key} is not installed"
+    ),
 ]
 
 
@@ -35,7 +38,7 @@ def settings_for(tmp_path: Path, url: str) -> Settings:
     return Settings(
         data_dir=tmp_path,
         openai_base_url=url,
-        openai_model=local_model.MODEL_NAME,
+        openai_model=local_model.selected().name,
         llm="openai",
         llm_timeout=300,
         _env_file=None,  # type: ignore[call-arg]
