@@ -333,9 +333,15 @@ def make_agent_node(model: BaseChatModel) -> Any:
 
 def _clean(text: str) -> str:
     """The model's answer without sentences that read like instructions to an assistant (quoted from a
-    document the model should not have obeyed)."""
-    kept = [s for s in re.split(r"(?<=[.!?])\s+", text) if not policy.INJECTION_RE.search(s)]
-    return " ".join(kept).strip() or LLM_EMPTY_REPLY
+    document the model should not have obeyed). Paragraphs, lines and numbered steps stay as written."""
+    lines = []
+    for line in text.strip().splitlines():
+        sentences = re.split(r"(?<=[.!?])[ \t]+", line.strip())
+        kept = " ".join(s for s in sentences if not policy.INJECTION_RE.search(s))
+        if kept or not line.strip():
+            lines.append(kept)
+    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return cleaned or LLM_EMPTY_REPLY
 
 
 async def _retrieve_for_model(
@@ -411,7 +417,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     actions = list(state.get("actions", []))
     update: dict[str, Any] = {}
     results: list[ToolMessage] = []
-    message = llm_turn.last_human(state.get("messages", []))
+    message = nodes.last_user_text(state)
     pending_before = ctx.extra.get("pending_before") or {}
     read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
     held: str | None = None
