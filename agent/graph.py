@@ -358,12 +358,10 @@ async def _retrieve_for_model(
     record = state.get("record") or {}
     query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
     query = query or message
-    outcome = await nodes.call(state, runtime, "knowledge_search", {"query": query, "k": 5})
-    hits = (search_hits(outcome.data) or []) if outcome.ok else []
+    hits = await nodes.search(state, runtime, query)
     if not hits:
         return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
-    ranked, sims = policy.rank_hits(query, hits, await nodes.similarities(runtime, query, hits))
-    conf = nodes.supported(query, ranked, policy.confidence(query, ranked, sims), sims)
+    ranked, conf = await nodes.scored(runtime, query, hits)
     found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
     if conf >= nodes.ANSWER_THRESHOLD:
         found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
