@@ -94,8 +94,6 @@ def answer_body(query: str, text: str) -> str:
         # The procedure: the line that introduces it and every step, in order.
         start = steps[0]
         intro = [ordered[start - 1]] if start > 0 and not STEP_RE.match(ordered[start - 1]) else []
-        if not intro and start > 0:
-            intro = []
         body_lines = intro + ordered[start : steps[-1] + 1]
         body = "\n".join(body_lines)
         if len(body) <= ANSWER_LIMIT:

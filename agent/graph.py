@@ -344,9 +344,15 @@ def make_agent_node(model: BaseChatModel) -> Any:
 
 def _clean(text: str) -> str:
     """The model's answer without sentences that read like instructions to an assistant (quoted from a
-    document the model should not have obeyed)."""
-    kept = [s for s in re.split(r"(?<=[.!?])\s+", text) if not policy.INJECTION_RE.search(s)]
-    return " ".join(kept).strip() or LLM_EMPTY_REPLY
+    document the model should not have obeyed). Paragraphs, lines and numbered steps stay as written."""
+    lines = []
+    for line in text.strip().splitlines():
+        sentences = re.split(r"(?<=[.!?])[ \t]+", line.strip())
+        kept = " ".join(s for s in sentences if not policy.INJECTION_RE.search(s))
+        if kept or not line.strip():
+            lines.append(kept)
+    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return cleaned or LLM_EMPTY_REPLY
 
 
 async def _retrieve_for_model(
@@ -363,12 +369,10 @@ async def _retrieve_for_model(
     record = state.get("record") or {}
     query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
     query = query or message
-    outcome = await nodes.call(state, runtime, "knowledge_search", {"query": query, "k": 5})
-    hits = (search_hits(outcome.data) or []) if outcome.ok else []
+    hits = await nodes.search(state, runtime, query)
     if not hits:
         return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
-    ranked, sims = policy.rank_hits(query, hits, await nodes.similarities(runtime, query, hits))
-    conf = nodes.supported(query, ranked, policy.confidence(query, ranked, sims), sims)
+    ranked, conf = await nodes.scored(runtime, query, hits)
     found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
     if conf >= nodes.ANSWER_THRESHOLD:
         found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
@@ -422,7 +426,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     actions = list(state.get("actions", []))
     update: dict[str, Any] = {}
     results: list[ToolMessage] = []
-    message = llm_turn.last_human(state.get("messages", []))
+    message = nodes.last_user_text(state)
     pending_before = ctx.extra.get("pending_before") or {}
     read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
     held: str | None = None

@@ -10,7 +10,7 @@ import logging
 import re
 from typing import Any
 
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AnyMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agent import compose, policy
@@ -168,13 +168,6 @@ def asked_for(name: str, message: str, pending: dict[str, Any] | None = None) ->
     if name == "ticket_create" and (pending or {}).get("kind") in ("offer_ticket", "ticket"):
         return True  # answering the agent's own offer or form
     return pattern.search(message) is not None
-
-
-def last_human(messages: list[AnyMessage]) -> str:
-    for m in reversed(messages):
-        if isinstance(m, HumanMessage):
-            return m.content if isinstance(m.content, str) else str(m.content)
-    return ""
 
 
 REFUSALS: list[tuple[re.Pattern[str], str, str]] = [

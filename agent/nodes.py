@@ -57,7 +57,9 @@ def _base(state: AgentState) -> dict[str, Any]:
 # --- knowledge ----------------------------------------------------------------------------------------
 
 
-async def _search(state: AgentState, runtime: Runtime[AgentContext], query: str, k: int = 5) -> list[dict[str, Any]]:
+async def search(state: AgentState, runtime: Runtime[AgentContext], query: str, k: int = 5) -> list[dict[str, Any]]:
+    """The search hits for ``query`` (knowledge_search, else the KB article search with the best article's
+    full body); [] when the search fails."""
     toolbox = runtime.context.toolbox
     if toolbox.has("knowledge_search"):
         outcome = await call(state, runtime, "knowledge_search", {"query": query, "k": k})
@@ -74,9 +76,17 @@ async def _search(state: AgentState, runtime: Runtime[AgentContext], query: str,
     return hits
 
 
-async def _confidence(runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]) -> float:
+async def scored(
+    runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], float]:
+    """The hits ranked for ``query`` (words and, with an embedding layer, meaning) and the confidence that
+    the first one answers it."""
     ranked, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
-    return supported(query, ranked, policy.confidence(query, ranked, sims), sims)
+    return ranked, supported(query, ranked, policy.confidence(query, ranked, sims), sims)
+
+
+async def _confidence(runtime: Runtime[AgentContext], query: str, hits: list[dict[str, Any]]) -> float:
+    return (await scored(runtime, query, hits))[1]
 
 
 async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -85,20 +95,20 @@ async def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[st
     record = state.get("record") or {}
     if pending.get("kind") == "clarify":
         query = f"{pending.get('query', '')} {message}".strip()
-        return {**_base(state), "query": query, "hits": await _search(state, runtime, query)}
+        return {**_base(state), "query": query, "hits": await search(state, runtime, query)}
     rewritten = rec.followup_query(record, message)
     if rewritten and rec.FOLLOW_UP.search(message):
         # "and on a Mac?": the question is the conversation's topic with this turn's change.
-        return {**_base(state), "query": rewritten, "hits": await _search(state, runtime, rewritten)}
-    hits = await _search(state, runtime, message)
+        return {**_base(state), "query": rewritten, "hits": await search(state, runtime, rewritten)}
+    hits = await search(state, runtime, message)
     if not hits and (fixed := rec.spelled(message)):
         # Nothing at all for "outlok kepps askin for my pasword": try again with the words spelt out.
-        fixed_hits = await _search(state, runtime, fixed)
+        fixed_hits = await search(state, runtime, fixed)
         if fixed_hits:
             return {**_base(state), "query": fixed, "hits": fixed_hits}
     if rewritten and await _confidence(runtime, message, hits) < ANSWER_THRESHOLD:
         # A short follow-up that does not stand on its own ("how long does the new one need to be?").
-        more = await _search(state, runtime, rewritten)
+        more = await search(state, runtime, rewritten)
         if await _confidence(runtime, rewritten, more) >= ANSWER_THRESHOLD:
             return {**_base(state), "query": rewritten, "hits": more}
     return {**_base(state), "query": message, "hits": hits}
@@ -142,15 +152,14 @@ async def _procedure(
     pool = list(hits)
     if compose.needs_neighbours(best, pool):
         # The rest of the list is in a chunk the search did not return: ask for the section by name.
-        pool += await _search(state, runtime, f"{compose.section_of(best)} {policy.hit_text(best)[-200:]}", k=10)
+        pool += await search(state, runtime, f"{compose.section_of(best)} {policy.hit_text(best)[-200:]}", k=10)
     return compose.join_neighbours(best, pool)
 
 
 async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     query = state.get("query") or last_user_text(state)
     hits = state.get("hits") or []
-    hits, sims = policy.rank_hits(query, hits, await similarities(runtime, query, hits))
-    conf = supported(query, hits, policy.confidence(query, hits, sims), sims)
+    hits, conf = await scored(runtime, query, hits)
     pending = state.get("pending") or {}
     clarifying = pending.get("kind") == "clarify"
     detail = last_user_text(state)

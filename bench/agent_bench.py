@@ -1,24 +1,32 @@
-"""Offline agent benchmark: turns per second over scripted conversations, and the share that end as expected.
+"""Agent benchmark: the offline policy and a chat model side by side, on two sets of conversations.
 
-Conversations are generated from templates (FAQ answers, ticket creation with an expected priority, status
-lookups, escalations, out-of-scope requests, injection attempts, ticket lists), run against a fresh desk
-through MCP with the offline policy, and checked against the expected outcome.
+Two sets: "old" (templated conversations below, written with the policy: FAQ answers, tickets with an
+expected priority, status look-ups, escalations, out-of-scope requests, injection attempts, ticket lists,
+typos, paraphrased questions and intents) on one seeded desk, and "new" (multi-turn conversations in the
+style of real users from tests/agent/scenarios.py, each on a freshly seeded desk and checked through the
+desk's own tools). For each engine and set it prints: the share of conversations with the expected outcome,
+the right-first-citation rate on the paraphrased questions, the calibration of confidence (of the answers
+at or above the threshold on labelled turns, how many cite the expected source), turns to a complete ticket,
+p50/p95 turn latency and, on the LLM path, prompt tokens per turn (llama.cpp-sized estimate, chars/4).
 
-    .venv/bin/python bench/agent_bench.py            # SQLite in a temporary directory
+With ``--llm`` the model runs on a representative subset (the first ``--per-kind`` conversations of each
+kind, optionally only ``--kinds``), and the offline policy is measured on the same subset as well as on the
+whole sets (skip those with ``--skip-full``).
+
+    .venv/bin/python bench/agent_bench.py            # both sets, offline, SQLite in a temporary directory
     .venv/bin/python bench/agent_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/agent_bench.py --no-embeddings   # the rules-only baseline
-    .venv/bin/python bench/agent_bench.py --set new         # only the real-user scenarios (tests/agent/scenarios.py)
-    .venv/bin/python bench/agent_bench.py --set new --llm local --limit 12   # the same with the local model
-    .venv/bin/python bench/agent_bench.py --set new --llm http://127.0.0.1:11434/v1 --model qwen2.5:1.5b
-
-Two sets: "old" (the templated conversations below, written with the policy) and "new" (multi-turn
-conversations in the style of real users, each on a freshly seeded desk and checked through the desk's tools).
+    .venv/bin/python bench/agent_bench.py --set new         # only the real-user scenarios
+    .venv/bin/python bench/agent_bench.py --llm local --local-model 1.5b --skip-full \\
+        --kinds faq,paraphrase,status,out_of_scope,ticket_from_record,vague,cancel,plain_errors
+    .venv/bin/python bench/agent_bench.py --llm http://127.0.0.1:11434/v1 --model qwen2.5:1.5b
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import logging
 import statistics
@@ -28,8 +36,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mcp import Client
 
@@ -147,6 +156,10 @@ class Conversation:
     kind: str
     turns: list[str]
     check: Check
+    title: str | None = None
+    """The source the last turn must cite first (a labelled turn for the calibration)."""
+    no_answer: bool = False
+    """The last turn has no answer in the knowledge base (any answer claimed there is wrong)."""
 
 
 def cited(title: str) -> Check:
@@ -172,7 +185,7 @@ def only_searched(replies: list[AgentReply]) -> bool:
 def conversations(status_numbers: list[str]) -> list[Conversation]:
     convs: list[Conversation] = []
     for title, (_, questions) in ARTICLES.items():
-        convs += [Conversation("faq", [q], cited(title)) for q in questions]
+        convs += [Conversation("faq", [q], cited(title), title) for q in questions]
     for problem, (impact, priority), contact in itertools.islice(
         itertools.product(PROBLEMS, IMPACTS, CONTACTS), 0, None, 3
     ):
@@ -188,6 +201,7 @@ def conversations(status_numbers: list[str]) -> list[Conversation]:
         )
     for problem in UNKNOWN:
         convs.append(Conversation("escalate", [problem, "I want to talk to a human"], handed_off("customer_asked")))
+        convs.append(Conversation("unknown", [problem], lambda r: not r[-1].citations, no_answer=True))
         convs.append(
             Conversation(
                 "missing_knowledge",
@@ -200,7 +214,7 @@ def conversations(status_numbers: list[str]) -> list[Conversation]:
     convs += [Conversation("list", ["show my open tickets"], lambda r: "open ticket" in r[-1].reply) for _ in range(5)]
     # Harder ones: misspellings, other words for the same thing, vague answers, changing the subject mid-way.
     convs += [
-        Conversation("typo", [q], cited(t))
+        Conversation("typo", [q], cited(t), t)
         for q, t in [
             ("how do i resett my vpn pasword", "Reset your VPN password"),
             ("outlok keeps askng for my password", "Outlook keeps asking for a password"),
@@ -208,7 +222,7 @@ def conversations(status_numbers: list[str]) -> list[Conversation]:
         ]
     ]
     convs += [
-        Conversation("paraphrase", turns, cited(t))
+        Conversation("paraphrase", turns, cited(t), t)
         for turns, t in [
             (["I forgot my remote access credentials", "it's for the VPN password"], "Reset your VPN password"),
             (["colleagues can't hear me in calls", "in Teams, the microphone"], "Teams microphone not working"),
@@ -218,7 +232,7 @@ def conversations(status_numbers: list[str]) -> list[Conversation]:
     ]
     # Paraphrases sharing few or no words with the right article: answered on meaning (the embedding layer).
     convs += [
-        Conversation("paraphrase", [q], cited(t))
+        Conversation("paraphrase", [q], cited(t), t)
         for q, t in [
             ("the computer says storage is nearly full", "Free up disk space"),
             ("how can I get new programs onto my work computer?", "Install software from the Software Center"),
@@ -315,53 +329,105 @@ async def seed(settings: Settings) -> list[str]:
         return numbers * 3
 
 
-async def run(settings: Settings, *, embeddings: bool = True) -> int:
+@dataclass
+class Metrics:
+    """What one engine did on one set of conversations."""
+
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    totals: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    claimed: int = 0
+    """Answers at or above the threshold on labelled turns ..."""
+    right: int = 0
+    """... and of them, with the expected source first."""
+    ticket_turns: list[int] = field(default_factory=list)
+    """Turns until the ticket was created, per conversation that should end in a ticket."""
+    prompt_tokens: list[int] = field(default_factory=list)
+    wall: float = 0.0
+
+    def record(self, kind: str, ok: bool, failure: str) -> None:
+        print(
+            f"  [{self.name}] {kind}: {'ok' if ok else 'FAIL'}  turns so far {len(self.latencies)}, "
+            f"last {self.latencies[-1] if self.latencies else 0:.1f} s, prompt tokens {self.prompt_tokens[-3:]}",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.totals[kind] += 1
+        if ok:
+            self.outcomes[kind] += 1
+        else:
+            self.failures.append(failure)
+
+    def turn(self, seconds: float, reply: AgentReply) -> None:
+        self.latencies.append(seconds)
+        if reply.prompt_tokens:
+            self.prompt_tokens.append(reply.prompt_tokens)
+
+    def claim(self, reply: AgentReply, title: str | None) -> None:
+        if reply.citations and reply.confidence is not None and reply.confidence >= new_set.THRESHOLD:
+            self.claimed += 1
+            self.right += title is not None and reply.citations[0].title == title
+
+
+KINDS: set[str] | None = None
+"""--kinds: the subset keeps only these kinds (None: every kind)."""
+
+
+def subset(items: list[Any], per_kind: int | None) -> list[Any]:
+    """The first ``per_kind`` conversations of every kind (all of them for None), of the --kinds chosen: a
+    representative subset."""
+    if per_kind is None:
+        return items
+    seen: Counter[str] = Counter()
+    out = []
+    for item in items:
+        seen[item.kind] += 1
+        if seen[item.kind] <= per_kind and (KINDS is None or item.kind in KINDS):
+            out.append(item)
+    return out
+
+
+def agent_for(settings: Settings, desk: Desk, *, embeddings: bool) -> SupportAgent:
+    return SupportAgent(
+        settings,
+        desk=desk,
+        model="auto" if settings.llm == "openai" else None,
+        embedder="auto" if embeddings else None,
+        client_factory=in_memory_client_factory(settings, desk),
+    )
+
+
+async def run(settings: Settings, name: str, *, embeddings: bool = True, per_kind: int | None = None) -> Metrics:
+    """The "old" set: templated conversations on one seeded desk."""
     numbers = await seed(settings)
-    convs = conversations(numbers)
-    latencies: list[float] = []
-    outcomes: Counter[str] = Counter()
-    totals: Counter[str] = Counter()
-    failures: list[str] = []
-    async with (
-        open_desk(settings) as desk,
-        SupportAgent(
-            settings,
-            desk=desk,
-            model=None,
-            embedder="auto" if embeddings else None,
-            client_factory=in_memory_client_factory(settings, desk),
-        ) as agent,
-    ):
+    convs = subset(conversations(numbers), per_kind)
+    m = Metrics(name)
+    async with open_desk(settings) as desk, agent_for(settings, desk, embeddings=embeddings) as agent:
         await agent.ask("hello", actor=USER)  # warm up: MCP client, graph, checkpointer
         start = time.perf_counter()
         for conv in convs:
             cid = uuid.uuid4().hex
-            replies = []
+            replies: list[AgentReply] = []
             for turn in conv.turns:
                 t0 = time.perf_counter()
-                replies.append(await agent.ask(turn, cid, actor=USER))
-                latencies.append(time.perf_counter() - t0)
-            totals[conv.kind] += 1
-            if conv.check(replies):
-                outcomes[conv.kind] += 1
-            else:
-                failures.append(f"{conv.kind}: {conv.turns[-1]!r} -> {replies[-1].reply[:120]!r}")
-        elapsed = time.perf_counter() - start
-    turns = len(latencies)
-    ok = sum(outcomes.values())
-    latencies.sort()
-    print(f"backend: {'postgresql' if settings.is_postgres else 'sqlite'}  intent: rules{' + embeddings' * embeddings}")
-    print(f"conversations: {len(convs)}  turns: {turns}  wall: {elapsed:.2f} s")
-    print(
-        f"turns/s: {turns / elapsed:.1f}  p50: {statistics.median(latencies) * 1000:.1f} ms  "
-        f"p95: {latencies[int(0.95 * (turns - 1))] * 1000:.1f} ms"
-    )
-    print(f"expected outcome: {ok}/{len(convs)} = {ok / len(convs):.1%}")
-    for kind in totals:
-        print(f"  {kind:18s} {outcomes[kind]:3d}/{totals[kind]:3d}")
-    for failure in failures[:20]:
-        print("  FAIL", failure)
-    return 0
+                reply = await agent.ask(turn, cid, actor=USER)
+                m.turn(time.perf_counter() - t0, reply)
+                replies.append(reply)
+            ok = conv.check(replies)
+            m.record(conv.kind, ok, f"{conv.kind}: {conv.turns[-1]!r} -> {replies[-1].reply[:120]!r}")
+            if conv.title or conv.no_answer:
+                m.claim(replies[-1], conv.title)
+            if conv.kind in TICKET_KINDS:
+                created = next((i + 1 for i, r in enumerate(replies) if r.actions), None)
+                if created is not None:
+                    m.ticket_turns.append(created)
+        m.wall = time.perf_counter() - start
+    return m
+
+
+TICKET_KINDS = {"ticket", "missing_knowledge", "intent_create", "vague_impact", "ticket_from_record"}
 
 
 async def _wipe(desk: Desk) -> None:
@@ -378,85 +444,92 @@ async def _wipe(desk: Desk) -> None:
             await vectors.drop(name)
 
 
-async def run_new(settings: Settings, *, embeddings: bool = True, limit: int | None = None) -> int:
-    """The real-user scenarios, each on a freshly seeded desk, outcomes read back through the desk's tools."""
-    llm = settings.llm == "openai"
-    prompt_tokens: list[int] = []
-    latencies: list[float] = []
-    outcomes: Counter[str] = Counter()
-    totals: Counter[str] = Counter()
-    failures: list[str] = []
-    claimed = right = 0
-    ticket_turns: list[int] = []
+async def run_new(settings: Settings, name: str, *, embeddings: bool = True, per_kind: int | None = None) -> Metrics:
+    """The "new" set: real-user scenarios, each on a freshly seeded desk, outcomes read back through the desk's
+    tools."""
+    m = Metrics(name)
+    start = time.perf_counter()
     async with open_desk(settings) as desk:
-        for scenario in new_set.SCENARIOS:
+        for scenario in subset(new_set.SCENARIOS, per_kind):
             await _wipe(desk)
             numbers = await new_set.seed_desk(desk)
             before = await new_set.snapshot(settings, desk)
             replies: list[AgentReply] = []
-            async with SupportAgent(
-                settings,
-                desk=desk,
-                model="auto" if llm else None,
-                embedder="auto" if embeddings else None,
-                client_factory=in_memory_client_factory(settings, desk),
-            ) as agent:
+            async with agent_for(settings, desk, embeddings=embeddings) as agent:
                 cid = None
                 for turn in scenario.render(numbers):
                     t0 = time.perf_counter()
                     reply = await agent.ask(turn, cid, actor=new_set.USER)
-                    latencies.append(time.perf_counter() - t0)
+                    m.turn(time.perf_counter() - t0, reply)
                     cid = reply.conversation_id
                     replies.append(reply)
             after = await new_set.snapshot(settings, desk)
             result = new_set.outcome(before, after, replies, numbers)
             problems = new_set.failures(scenario, result)
-            totals[scenario.kind] += 1
-            if problems:
-                failures.append(f"{scenario.name}: {problems[0][:160]}")
-            else:
-                outcomes[scenario.kind] += 1
-            claimed_here, right_here = new_set.calibration(scenario, replies)
-            claimed += claimed_here
-            right += right_here
-            created = next((i for i, r in enumerate(replies) if r.actions and result.new_tickets), None)
-            if created is not None and scenario.kind == "ticket_from_record":
-                ticket_turns.append(created + 1)
-    report("new (local model)" if llm else "new", latencies, outcomes, totals, failures)
-    if prompt_tokens:
-        prompt_tokens.sort()
-        print(
-            f"prompt tokens per model request (chars/4): p50 {statistics.median(prompt_tokens):.0f}, "
-            f"max {prompt_tokens[-1]}"
-        )
-    if claimed:
-        print(f"calibration: answers at/above {new_set.THRESHOLD}: {claimed}, right: {right} = {right / claimed:.1%}")
-    if ticket_turns:
-        print(f"turns to a complete ticket: mean {statistics.mean(ticket_turns):.1f}, max {max(ticket_turns)}")
-    return 0
+            m.record(scenario.kind, not problems, f"{scenario.name}: {problems[0][:160] if problems else ''}")
+            claimed, right = new_set.calibration(scenario, replies)
+            m.claimed += claimed
+            m.right += right
+            if scenario.kind in TICKET_KINDS and result.new_tickets:
+                created = next((i + 1 for i, r in enumerate(replies) if r.actions), None)
+                if created is not None:
+                    m.ticket_turns.append(created)
+    m.wall = time.perf_counter() - start
+    return m
 
 
-def report(
-    name: str, latencies: list[float], outcomes: Counter[str], totals: Counter[str], failures: list[str]
-) -> None:
-    turns = len(latencies)
-    ok = sum(outcomes.values())
-    n = sum(totals.values())
-    latencies = sorted(latencies)
-    print(f"[{name}] conversations: {n}  turns: {turns}")
-    print(
-        f"[{name}] p50: {statistics.median(latencies) * 1000:.1f} ms  "
-        f"p95: {latencies[int(0.95 * (turns - 1))] * 1000:.1f} ms"
-    )
-    print(f"[{name}] expected outcome: {ok}/{n} = {ok / n:.1%}")
-    for kind in totals:
-        print(f"  {kind:18s} {outcomes[kind]:3d}/{totals[kind]:3d}")
-    for failure in failures[:40]:
-        print("  FAIL", failure)
+def _pct(a: int, b: int) -> str:
+    return f"{a}/{b} = {a / b:.0%}" if b else "-"
+
+
+def _p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
+
+
+def summary(rows: list[Metrics]) -> None:
+    """The figures the issue asks for, one column per engine and set."""
+    lines: list[tuple[str, list[str]]] = [
+        ("conversations / turns", [f"{sum(m.totals.values())} / {len(m.latencies)}" for m in rows]),
+        ("expected outcome", [_pct(sum(m.outcomes.values()), sum(m.totals.values())) for m in rows]),
+        ("right first citation (paraphrases)", [_pct(m.outcomes["paraphrase"], m.totals["paraphrase"]) for m in rows]),
+        (f"calibration (right at conf >= {new_set.THRESHOLD})", [_pct(m.right, m.claimed) for m in rows]),
+        (
+            "turns to a complete ticket (mean/max)",
+            [
+                f"{statistics.mean(m.ticket_turns):.1f} / {max(m.ticket_turns)} (n={len(m.ticket_turns)})"
+                if m.ticket_turns
+                else "-"
+                for m in rows
+            ],
+        ),
+        ("turn latency p50 / p95 (s)", [f"{_p(m.latencies, 0.5):.2f} / {_p(m.latencies, 0.95):.2f}" for m in rows]),
+        (
+            "prompt tokens per turn p50 / max",
+            [
+                f"{_p([float(t) for t in m.prompt_tokens], 0.5):.0f} / {max(m.prompt_tokens)}"
+                if m.prompt_tokens
+                else "-"
+                for m in rows
+            ],
+        ),
+        ("wall (s)", [f"{m.wall:.0f}" for m in rows]),
+    ]
+    width = max(24, *(len(m.name) + 2 for m in rows))
+    print(f"\n{'':38s}" + "".join(f"{m.name:>{width}s}" for m in rows))
+    for label, cells in lines:
+        print(f"{label:38s}" + "".join(f"{c:>{width}s}" for c in cells))
+    for m in rows:
+        print(f"\n[{m.name}] by kind:")
+        for kind in m.totals:
+            print(f"  {kind:20s} {m.outcomes[kind]:3d}/{m.totals[kind]:3d}")
+        for failure in m.failures[:40]:
+            print("  FAIL", failure)
 
 
 async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
+        database: str | None = None
         if args.postgres:
             import asyncpg
 
@@ -464,44 +537,63 @@ async def main_async(args: argparse.Namespace) -> int:
             admin = await asyncpg.connect(args.postgres)
             await admin.execute(f'CREATE DATABASE "{name}"')
             await admin.close()
-            url = args.postgres.rsplit("/", 1)[0] + "/" + name
-            try:
-                return await run(
-                    Settings(data_dir=Path(tmp), database_url=url, llm="offline", _env_file=None, **UNLIMITED),
-                    embeddings=not args.no_embeddings,
-                )  # type: ignore[call-arg]
-            finally:
+            database = args.postgres.rsplit("/", 1)[0] + "/" + name
+        try:
+            rows = await run_all(args, Path(tmp), database)
+        finally:
+            if args.postgres:
                 admin = await asyncpg.connect(args.postgres)
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await admin.close()
-        settings = Settings(data_dir=Path(tmp), llm="offline", _env_file=None, **UNLIMITED)  # type: ignore[call-arg]
-        code = 0
-        if args.set in ("old", "both"):
-            code |= await run(settings, embeddings=not args.no_embeddings)
-        if args.set in ("new", "both"):
-            (Path(tmp) / "new").mkdir()
-            new_settings = Settings(data_dir=Path(tmp) / "new", llm="offline", _env_file=None, **UNLIMITED)  # type: ignore[call-arg]
-            if args.llm:
-                code |= await run_with_model(args, new_settings)
+    intent = "rules" + " + embeddings" * (not args.no_embeddings)
+    print(f"backend: {'postgresql' if args.postgres else 'sqlite'}  intent: {intent}")
+    summary(rows)
+    return 0
+
+
+async def run_all(args: argparse.Namespace, tmp: Path, database: str | None) -> list[Metrics]:
+    """Every chosen set with the offline policy (all of it, and the model's subset when a model runs) and with
+    the chat model (on the subset), one fresh data directory each."""
+    rows: list[Metrics] = []
+    embeddings = not args.no_embeddings
+    sets = ["old", "new"] if args.set == "both" else [args.set]
+    runs: list[tuple[str, str, int | None]] = [] if args.skip_full else [(s, "offline", None) for s in sets]
+    if args.llm:
+        runs += [(s, "model", args.per_kind) for s in sets] + [(s, "offline", args.per_kind) for s in sets]
+    with contextlib.ExitStack() as stack:
+        model_update: dict[str, Any] = {}
+        if args.llm:
+            model_update = {"llm": "openai", "llm_timeout": 600, "openai_model": args.model}
+            if args.llm == "local":
+                from tests.agent import local_model
+
+                chosen = local_model.selected(args.local_model)
+                url = stack.enter_context(local_model.serve(model=chosen.key, threads=args.threads))
+                model_update.update(openai_base_url=url, openai_model=chosen.name)
             else:
-                code |= await run_new(new_settings, embeddings=not args.no_embeddings, limit=args.limit)
-        return code
+                model_update["openai_base_url"] = args.llm
+        for n, (which, engine, per_kind) in enumerate(runs):
+            data = tmp / f"run{n}"
+            data.mkdir()
+            extra: dict[str, Any] = {"database_url": database} if database else {}
+            settings = Settings(data_dir=data, llm="offline", _env_file=None, **UNLIMITED, **extra)  # type: ignore[call-arg]
+            if engine == "model":
+                settings = settings.model_copy(update=model_update)
+            label = f"{which} {engine if engine == 'offline' else model_update['openai_model']}"
+            if per_kind is not None:
+                label += f" ({per_kind}/kind)"
+            print(f"running {label} ...", file=sys.stderr, flush=True)
+            if database:
+                await _reset(settings)
+            go = run if which == "old" else run_new
+            rows.append(await go(settings, label, embeddings=embeddings, per_kind=per_kind))
+    return rows
 
 
-async def run_with_model(args: argparse.Namespace, settings: Settings) -> int:
-    """The new set with a chat model: an endpoint URL, or "local" for llama.cpp with the local-model extra."""
-    if args.llm != "local":
-        model_settings = settings.model_copy(
-            update={"llm": "openai", "openai_base_url": args.llm, "openai_model": args.model, "llm_timeout": 600}
-        )
-        return await run_new(model_settings, embeddings=not args.no_embeddings, limit=args.limit)
-    from tests.agent import local_model
-
-    with local_model.serve(threads=args.threads) as url:
-        model_settings = settings.model_copy(
-            update={"llm": "openai", "openai_base_url": url, "openai_model": local_model.MODEL_NAME, "llm_timeout": 600}
-        )
-        return await run_new(model_settings, embeddings=not args.no_embeddings, limit=args.limit)
+async def _reset(settings: Settings) -> None:
+    """Empty a reused PostgreSQL database between runs."""
+    async with open_desk(settings) as desk:
+        await _wipe(desk)
 
 
 def main() -> int:
@@ -511,11 +603,20 @@ def main() -> int:
         "--no-embeddings", action="store_true", help="rules and word coverage only (the agent without its embedder)"
     )
     parser.add_argument("--set", choices=("old", "new", "both"), default="both", help="which conversations to run")
-    parser.add_argument("--llm", help="run the new set with a chat model: an OpenAI-compatible /v1 URL or 'local'")
+    parser.add_argument("--llm", help="also run a chat model: an OpenAI-compatible /v1 URL or 'local'")
     parser.add_argument("--model", default="local", help="the model name at --llm URL")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads for --llm local")
-    parser.add_argument("--limit", type=int, help="only the first N scenarios of the new set")
+    parser.add_argument(
+        "--local-model", choices=("0.5b", "1.5b"), help="which model --llm local serves (default: SUPPORT_LOCAL_MODEL)"
+    )
+    parser.add_argument(
+        "--per-kind", type=int, default=1, help="with --llm: the first N conversations of every kind (the subset)"
+    )
+    parser.add_argument("--skip-full", action="store_true", help="with --llm: skip the offline runs of whole sets")
+    parser.add_argument("--kinds", help="with --llm: only these kinds in the subset (comma-separated)")
     args = parser.parse_args()
+    global KINDS
+    KINDS = set(args.kinds.split(",")) if args.kinds else None
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))
 

@@ -1,15 +1,19 @@
-"""Fixtures for the agent tests: a fake MCP desk (no database), scripted chat models, and agent factories."""
+"""Fixtures and helpers for the agent tests: a fake MCP desk (no database), scripted chat models (in process
+and a scripted OpenAI-compatible server over real HTTP), and the ways the tests build a SupportAgent."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -19,7 +23,9 @@ from pydantic import Field
 from sqlalchemy import text
 
 from agent import policy
+from agent.reply import AgentReply
 from agent.runner import SupportAgent
+from server.app import in_memory_client_factory
 from store.config import Settings
 from store.external import CHECKPOINT_TABLES
 from tests.agent.fakedesk import FakeDesk, build_fake_server
@@ -108,6 +114,100 @@ def tool_call(name: str, args: dict[str, Any], call_id: str = "call_1") -> AIMes
     return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}])
 
 
+class ScriptedOpenAI:
+    """POST /v1/chat/completions answers with the next scripted message (repeating the last); requests and
+    their Authorization headers are recorded."""
+
+    def __init__(self) -> None:
+        self.script: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.auth: list[str | None] = []
+
+    async def completions(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.auth.append(request.headers.get("Authorization"))
+        message = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": body.get("model", "scripted"),
+                "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            }
+        )
+
+
+def call(name: str, args: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:
+    """A scripted OpenAI assistant message calling one tool."""
+    return {
+        "content": None,
+        "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}],
+    }
+
+
+@contextlib.asynccontextmanager
+async def serve_completions(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """An OpenAI-compatible endpoint on loopback answering POST /v1/chat/completions with ``handler``; yields
+    its /v1 base URL."""
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def openai_server() -> AsyncIterator[tuple[ScriptedOpenAI, str]]:
+    """A :class:`ScriptedOpenAI` over real HTTP and its /v1 base URL."""
+    scripted = ScriptedOpenAI()
+    async with serve_completions(scripted.completions) as url:
+        yield scripted, url
+
+
+def llm_settings(tmp_path: Path, url: str, **update: Any) -> Settings:
+    """Settings for the LLM path against the OpenAI-compatible endpoint at ``url``."""
+    values: dict[str, Any] = {
+        "openai_api_key": "dummy-key",
+        "openai_model": "scripted-model",
+        **update,
+    }
+    return Settings(data_dir=tmp_path, openai_base_url=url, _env_file=None, **values)  # type: ignore[call-arg]
+
+
+def fake_client_factory(fake: FakeDesk) -> Callable[[str | None, str | None], Client]:
+    """MCP clients on the fake desk, as the asking user (alice by default)."""
+    return lambda actor, token: Client(build_fake_server(fake, actor or "alice"))
+
+
+async def converse(settings: Settings, fake: FakeDesk, *messages: str, actor: str = "alice") -> list[AgentReply]:
+    """One conversation with a fresh agent (no embedder) on the fake desk; the replies in order."""
+    replies = []
+    async with SupportAgent(settings, embedder=None, client_factory=fake_client_factory(fake)) as agent:
+        conversation = None
+        for message in messages:
+            reply = await agent.ask(message, conversation, actor=actor)
+            conversation = reply.conversation_id
+            replies.append(reply)
+    return replies
+
+
+def desk_agent(desk: Desk, settings: Settings | None = None, **kwargs: Any) -> SupportAgent:
+    """An agent (offline unless ``model`` is given) on this desk, reaching it through in-memory MCP clients."""
+    settings = settings or desk.settings
+    kwargs.setdefault("model", None)
+    return SupportAgent(settings, desk=desk, client_factory=in_memory_client_factory(settings, desk), **kwargs)
+
+
 @pytest.fixture
 def fake() -> FakeDesk:
     return FakeDesk(docs=[dict(VPN_DOC), dict(INJECTION_DOC)])
@@ -129,12 +229,7 @@ async def fake_agent(fake: FakeDesk, agent_settings: Settings) -> AsyncIterator[
 
     async def make(model: BaseChatModel | None = None, **kwargs: Any) -> SupportAgent:
         kwargs.setdefault("embedder", FakeEmbedder())
-        agent = SupportAgent(
-            agent_settings,
-            model=model,
-            client_factory=lambda actor, token: Client(build_fake_server(fake, actor or "alice")),
-            **kwargs,
-        )
+        agent = SupportAgent(agent_settings, model=model, client_factory=fake_client_factory(fake), **kwargs)
         await agent.start()
         opened.append(agent)
         return agent

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from agent.runner import SupportAgent
-from server.app import build_server, in_memory_client_factory
+from server.app import build_server
+from tests.agent.conftest import desk_agent
 from tests.conftest import MakeUser
 from tools.actor import Actor
 from tools.desk import Desk
@@ -52,9 +52,7 @@ async def read_ticket(desk: Desk, number: str) -> dict[str, Any]:
 async def test_faq_answered_with_citation(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     await seed_kb(desk, VPN, PRINTER)
     await make_user("alice")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         reply = await agent.ask("How do I reset my VPN password?", actor="alice")
     assert "vpn.example.com/reset" in reply.reply
     assert reply.citations and reply.citations[0].title == "Reset your VPN password"
@@ -65,9 +63,7 @@ async def test_faq_answered_with_citation(desk: Desk, admin: Actor, make_user: M
 
 async def test_ticket_created_with_fields_and_priority(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     await make_user("alice")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         r1 = await agent.ask("Please open a ticket: my laptop shows a blue screen on boot", actor="alice")
         assert "describe" in r1.reply
         cid = r1.conversation_id
@@ -97,9 +93,7 @@ async def test_ticket_created_with_fields_and_priority(desk: Desk, admin: Actor,
 async def test_status_comment_and_list(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     await make_user("alice")
     await make_user("bob")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         r = await agent.ask("open a ticket: the shared drive is read-only for me, minor issue", actor="alice")
         assert "describe" in r.reply
         r = await agent.ask("Only the Finance folder, I can still read files", r.conversation_id, actor="alice")
@@ -125,9 +119,7 @@ async def test_status_comment_and_list(desk: Desk, admin: Actor, make_user: Make
 
 async def test_escalation_records_reason_and_summary(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     await make_user("alice")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         r1 = await agent.ask("Outlook keeps asking for my password every five minutes", actor="alice")
         assert r1.citations == []
         r2 = await agent.ask("I want to talk to a human", r1.conversation_id, actor="alice")
@@ -142,9 +134,7 @@ async def test_escalation_records_reason_and_summary(desk: Desk, admin: Actor, m
 async def test_out_of_scope_and_injection(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     ids = await seed_kb(desk, VPN, PRINTER)
     await make_user("alice")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         weather = await agent.ask("What's the weather going to be like in Paris tomorrow?", actor="alice")
         assert "outside what I can help with" in weather.reply and weather.tool_calls == []
         injected = await agent.ask("how do I install printer drivers?", actor="alice")
@@ -159,16 +149,12 @@ async def test_out_of_scope_and_injection(desk: Desk, admin: Actor, make_user: M
 
 async def test_conversation_survives_a_restart(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     await make_user("alice")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         r1 = await agent.ask("I need a new ticket", actor="alice")
         assert "what is the problem" in r1.reply
         r2 = await agent.ask("The scanner on floor 3 is offline", r1.conversation_id, actor="alice")
         assert "describe" in r2.reply
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as restarted:
+    async with desk_agent(desk) as restarted:
         r3 = await restarted.ask("It shows 'device not found' since this morning", r1.conversation_id, actor="alice")
         assert "affecting your work" in r3.reply
         r4 = await restarted.ask("the whole office can't scan", r1.conversation_id, actor="alice")
@@ -200,10 +186,3 @@ async def test_support_ask_tool(desk: Desk, admin: Actor, make_user: MakeUser) -
         assert second.structured_content is not None
         assert "affecting your work" in second.structured_content["reply"]
         assert second.structured_content["conversation_id"] == data["conversation_id"]
-
-
-def agent_on(desk: Desk) -> SupportAgent:
-    """The offline agent on this desk, reaching it through in-memory MCP clients."""
-    return SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    )

@@ -9,11 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from agent import llm_turn
-from agent.runner import SupportAgent
-from server.app import in_memory_client_factory
+from tests.agent.conftest import ScriptedOpenAI, desk_agent
 from tests.agent.scenarios import ARTICLES, USER, seed_desk
-from tests.agent.test_llm_http import ScriptedOpenAI
-from tests.agent.test_llm_path import scripted  # noqa: F401 - the scripted endpoint fixture
 from tools.desk import Desk
 
 pytestmark = pytest.mark.usefixtures("drop_checkpoints")
@@ -24,9 +21,9 @@ FIRST_TURN_BUDGET = 3000
 
 async def test_first_turn_fits_a_small_context(
     desk: Desk,
-    scripted: tuple[ScriptedOpenAI, str],  # noqa: F811
+    openai_server: tuple[ScriptedOpenAI, str],
 ) -> None:
-    server, url = scripted
+    server, url = openai_server
     server.script = [{"content": "Reset it at https://vpn.example.com/reset [1]."}]
     await seed_desk(desk)
     settings = desk.settings.model_copy(
@@ -37,8 +34,7 @@ async def test_first_turn_fits_a_small_context(
             "llm": "openai",
         }
     )
-    factory = in_memory_client_factory(settings, desk)
-    async with SupportAgent(settings, desk=desk, embedder=None, client_factory=factory) as agent:
+    async with desk_agent(desk, settings, model="auto", embedder=None) as agent:
         everything = await agent.toolbox(USER)
         reply = await agent.ask("How do I reset my VPN password? It says my password is wrong.", actor=USER)
     body = server.requests[0]

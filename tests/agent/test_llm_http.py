@@ -3,66 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest_asyncio
-from aiohttp import web
-from mcp import Client
 
 from agent.llm import llm_configured, make_chat_model
 from agent.runner import SupportAgent
 from store.config import Settings
-from tests.agent.fakedesk import FakeDesk, build_fake_server
-
-
-class ScriptedOpenAI:
-    """POST /v1/chat/completions answers with the next scripted message; requests are recorded."""
-
-    def __init__(self) -> None:
-        self.script: list[dict[str, Any]] = []
-        self.requests: list[dict[str, Any]] = []
-        self.auth: list[str | None] = []
-
-    async def completions(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.requests.append(body)
-        self.auth.append(request.headers.get("Authorization"))
-        message = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
-        finish = "tool_calls" if message.get("tool_calls") else "stop"
-        return web.json_response(
-            {
-                "id": f"chatcmpl-{len(self.requests)}",
-                "object": "chat.completion",
-                "created": 1_700_000_000,
-                "model": body.get("model", "scripted"),
-                "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            }
-        )
-
-
-def call(name: str, args: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:
-    return {
-        "content": None,
-        "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}],
-    }
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def openai_server() -> AsyncIterator[tuple[ScriptedOpenAI, str]]:
-    scripted = ScriptedOpenAI()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", scripted.completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield scripted, f"http://127.0.0.1:{port}/v1"
-    finally:
-        await runner.cleanup()
+from tests.agent.conftest import ScriptedOpenAI, call, fake_client_factory, llm_settings
+from tests.agent.fakedesk import FakeDesk
 
 
 def test_factory_follows_settings(tmp_path: Any) -> None:
@@ -90,16 +37,8 @@ async def test_tool_calling_over_http(openai_server: tuple[ScriptedOpenAI, str],
             }
         ]
     )
-    settings = Settings(
-        data_dir=tmp_path,
-        openai_base_url=url,
-        openai_api_key="dummy-key",  # type: ignore[arg-type]
-        openai_model="scripted-model",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    async with SupportAgent(
-        settings, client_factory=lambda actor, token: Client(build_fake_server(fake, actor or "alice"))
-    ) as agent:
+    settings = llm_settings(tmp_path, url)
+    async with SupportAgent(settings, client_factory=fake_client_factory(fake)) as agent:
         assert agent.model is not None
         reply = await agent.ask("My VPN password reset fails, please open a ticket", actor="alice")
 

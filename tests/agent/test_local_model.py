@@ -1,8 +1,9 @@
-"""The agent with a real language model over real HTTP (llama.cpp + Qwen2.5-0.5B from the local-model extra).
+"""The agent with a real language model over real HTTP (llama.cpp + Qwen2.5-Coder from a local-model extra;
+``SUPPORT_LOCAL_MODEL=0.5b|1.5b`` picks the model).
 
-Marked ``local_model``; skipped when the extra is not installed. Assertions are on outcomes (what the desk
-stored, which source was cited, that no program text reached the user), never on wording; every
-conversation is a fixed, short list of turns.
+Marked ``local_model``; skipped when the chosen model's extra is not installed. Assertions are on outcomes
+(what the desk stored, which source was cited, that no program text reached the user), never on wording;
+every conversation is a fixed, short list of turns.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mcp import Client
 
-from agent.runner import SupportAgent
 from store.config import Settings
 from tests.agent import local_model
-from tests.agent.conftest import VPN_DOC
-from tests.agent.fakedesk import FakeDesk, build_fake_server
+from tests.agent.conftest import VPN_DOC, converse, llm_settings
+from tests.agent.fakedesk import FakeDesk
 
 pytestmark = [
     pytest.mark.local_model,
-    pytest.mark.skipif(not local_model.available(), reason="the local-model extra is not installed"),
+    pytest.mark.skipif(
+        not local_model.available(), reason=f"the local-model extra for {local_model.selected().key} is not installed"
+    ),
 ]
 
 
@@ -32,33 +33,13 @@ def local_url() -> Iterator[str]:
 
 
 def settings_for(tmp_path: Path, url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        openai_base_url=url,
-        openai_model=local_model.MODEL_NAME,
-        llm="openai",
-        llm_timeout=300,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-
-
-async def converse(settings: Settings, fake: FakeDesk, *turns: str) -> list[object]:
-    replies = []
-    async with SupportAgent(
-        settings, embedder=None, client_factory=lambda actor, token: Client(build_fake_server(fake, actor or "alice"))
-    ) as agent:
-        cid = None
-        for turn in turns:
-            reply = await agent.ask(turn, cid, actor="alice")
-            cid = reply.conversation_id
-            replies.append(reply)
-    return replies
+    return llm_settings(tmp_path, url, openai_model=local_model.selected().name, llm="openai", llm_timeout=300)
 
 
 async def test_knowledge_answer_cites_the_article(local_url: str, tmp_path: Path) -> None:
     fake = FakeDesk(docs=[dict(VPN_DOC)])
     (reply,) = await converse(settings_for(tmp_path, local_url), fake, "How do I reset my VPN password?")
-    assert reply.citations and reply.citations[0].title == "Reset your VPN password"  # type: ignore[attr-defined]
+    assert reply.citations and reply.citations[0].title == "Reset your VPN password"
     assert fake.tickets == {}
 
 
@@ -80,6 +61,6 @@ async def test_ticket_created_with_the_record(local_url: str, tmp_path: Path) ->
 async def test_status_lookup_and_a_tool_error(local_url: str, tmp_path: Path) -> None:
     fake = FakeDesk(docs=[])
     replies = await converse(settings_for(tmp_path, local_url), fake, "What is the status of TCK-000077?")
-    text = replies[0].reply  # type: ignore[attr-defined]
+    text = replies[0].reply
     assert "Error executing" not in text and "ToolError" not in text
     assert fake.tickets == {}

@@ -9,13 +9,12 @@ from typing import Any
 
 from aiohttp import web
 from langchain_core.messages import AIMessage
-from mcp import Client
 
 from agent.graph import LLM_EMPTY_REPLY, LLM_FAILED_REPLY, _history
 from agent.runner import DESK_UNAVAILABLE_REPLY, SupportAgent
 from store.config import Settings
-from tests.agent.conftest import MakeAgent, ScriptedChatModel
-from tests.agent.fakedesk import FakeDesk, build_fake_server
+from tests.agent.conftest import MakeAgent, ScriptedChatModel, converse, llm_settings, serve_completions
+from tests.agent.fakedesk import FakeDesk
 
 
 def free_port() -> int:
@@ -25,41 +24,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def llm_settings(tmp_path: Path, url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        openai_base_url=url,
-        openai_api_key="dummy-key",  # type: ignore[arg-type]
-        openai_model="scripted-model",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-
-
-async def serve(handler: Any) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/v1"
-
-
 async def ask_over_http(tmp_path: Path, url: str, *messages: str) -> list[Any]:
-    fake = FakeDesk(docs=[])
-    replies = []
-    async with SupportAgent(
-        llm_settings(tmp_path, url),
-        embedder=None,
-        client_factory=lambda actor, token: Client(build_fake_server(fake, actor or "alice")),
-    ) as agent:
-        conversation = None
-        for message in messages:
-            reply = await agent.ask(message, conversation, actor="alice")
-            conversation = reply.conversation_id
-            replies.append(reply)
-    return replies
+    return await converse(llm_settings(tmp_path, url), FakeDesk(docs=[]), *messages)
 
 
 async def test_llm_endpoint_down_is_a_polite_reply(tmp_path: Path) -> None:
@@ -76,12 +42,9 @@ async def test_llm_endpoint_errors_and_garbage_are_polite_replies(tmp_path: Path
         return web.Response(text="<html>not an API</html>", content_type="text/html")
 
     for handler in (error, garbage):
-        runner, url = await serve(handler)
         (tmp_path / handler.__name__).mkdir()
-        try:
+        async with serve_completions(handler) as url:
             (reply,) = await ask_over_http(tmp_path / handler.__name__, url, "my VPN is broken")
-        finally:
-            await runner.cleanup()
         assert reply.reply == LLM_FAILED_REPLY
 
 
@@ -106,11 +69,8 @@ async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_
             }
         )
 
-    runner, url = await serve(completions)
-    try:
+    async with serve_completions(completions) as url:
         first, second = await ask_over_http(tmp_path, url, "my VPN is broken", "hello again")
-    finally:
-        await runner.cleanup()
     assert first.reply == LLM_EMPTY_REPLY
     assert second.reply == "Second answer."
     # An OpenAI endpoint rejects an assistant tool call that has no tool result after it.

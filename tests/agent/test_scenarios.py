@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.runner import SupportAgent
-from server.app import in_memory_client_factory
+from tests.agent.conftest import desk_agent
 from tests.agent.scenarios import SCENARIOS, USER, Scenario, failures, outcome, seed_desk, snapshot
 from tools.desk import Desk
 
@@ -46,8 +45,7 @@ async def test_conversation_outcome(desk: Desk, scenario: Scenario) -> None:
     numbers = await seed_desk(desk)
     before = await snapshot(desk.settings, desk)
     replies = []
-    factory = in_memory_client_factory(desk.settings, desk)
-    async with SupportAgent(desk.settings, desk=desk, model=None, client_factory=factory) as agent:
+    async with desk_agent(desk) as agent:
         conversation = None
         for turn in scenario.render(numbers):
             reply = await agent.ask(turn, conversation, actor=USER)

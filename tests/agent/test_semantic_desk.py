@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.runner import SupportAgent
-from server.app import in_memory_client_factory
+from tests.agent.conftest import desk_agent
 from tests.agent.test_agent_desk import seed_kb
 from tests.conftest import MakeUser
 from tools.actor import Actor
@@ -27,9 +26,7 @@ SHARE = (
 async def test_paraphrase_answered_with_the_right_citation(desk: Desk, admin: Actor, make_user: MakeUser) -> None:
     await seed_kb(desk, DISK, SHARE)
     await make_user("alice")
-    async with SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    ) as agent:
+    async with desk_agent(desk) as agent:
         reply = await agent.ask("my C: drive has no room left", actor="alice")
         again = await agent.ask("my C: drive has no room left", actor="alice")
         unrelated = await agent.ask("the badge reader at door 4 blinks red", actor="alice")
@@ -38,10 +35,3 @@ async def test_paraphrase_answered_with_the_right_citation(desk: Desk, admin: Ac
     assert reply.confidence is not None and reply.confidence >= 0.5
     assert (again.reply, again.confidence) == (reply.reply, reply.confidence)
     assert unrelated.citations == [] and "tell me a bit more" in unrelated.reply
-
-
-def agent_on(desk: Desk) -> SupportAgent:
-    """The offline agent on this desk, reaching it through in-memory MCP clients."""
-    return SupportAgent(
-        desk.settings, desk=desk, model=None, client_factory=in_memory_client_factory(desk.settings, desk)
-    )
