@@ -1020,9 +1020,14 @@ async def seed_desk(desk: Desk) -> dict[str, str]:
             assert not result.is_error, result.content
         result = await client.call_tool(
             "document_ingest",
-            {"content_base64": base64.b64encode(DOCK_GUIDE.encode()).decode(), "filename": "laptop-onboarding.md"},
+            {
+                "content_base64": base64.b64encode(DOCK_GUIDE.encode()).decode(),
+                "filename": "laptop-onboarding.md",
+                "wait": True,  # the shared test desk runs no ingestion worker
+            },
         )
         assert not result.is_error, result.content
+        assert result.structured_content and result.structured_content["document"]["status"] == "ready", result
     # A shared desk has no index worker of its own (a server process runs one): embed the articles now, as the
     # worker would within a second, so dense retrieval sees them.
     await drain(desk)

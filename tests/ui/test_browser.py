@@ -388,9 +388,10 @@ def test_chat_voice_admin_in_a_browser(ui_server: Served, tmp_path: Path) -> Non
         page.locator("#kb-ingest").click()
         results = page.locator("#kb-results")
         expect(results).to_contain_text("ui-test-note.md", timeout=AGENT_MS)
-        expect(results).to_contain_text("added")
+        expect(results).to_contain_text("queued")  # ingestion runs in the background; the table follows it
         expect(page.locator("#docs-table")).to_contain_text("ui-test-note.md")
-        expect(page.locator("#docs-table")).to_contain_text("Badge printer")
+        expect(page.locator("#docs-table")).to_contain_text("Badge printer", timeout=AGENT_MS)
+        expect(page.locator("#docs-table")).to_contain_text("ready", timeout=AGENT_MS)
         # Picking its row opens it; Delete asks (on the server) for confirmation, then it is gone.
         page.locator("#docs-table").get_by_text("ui-test-note.md").locator("visible=true").first.click()
         expect(page.locator("#doc-detail")).to_contain_text("Badge printer")
