@@ -223,10 +223,10 @@ def specific_words(message: str) -> list[str]:
 def update(record: Record | None, message: str, *, correction: bool = False) -> Record:
     """The record with what ``message`` says about the problem added; a ``correction`` ("actually it's the
     printer, not the laptop") replaces the system, the statement and the impact instead of adding to them."""
-    rec = {**new(), **(record or {})}
-    rec = {k: list(v) if isinstance(v, list) else v for k, v in rec.items()}
+    rec = _copied(record)
     if not is_problem_text(message):
-        return add_tried(rec, message)
+        _note_tried_in_problem(rec, message)
+        return rec
     text = message.strip()
     system = system_of(NOT_THE.sub(" ", text))
     if system and (correction or not rec.get("system")):
@@ -266,11 +266,21 @@ def _note_tried(rec: Record, text: str) -> None:
 def add_tried(record: Record | None, message: str) -> Record:
     """The record with what ``message`` says was already tried, whatever else the message is (a reply to
     "shall I open a ticket?" such as "tried restarting, didn't help")."""
+    rec = _copied(record)
+    _note_tried_in_problem(rec, message)
+    return rec
+
+
+def _copied(record: Record | None) -> Record:
+    """A copy of the record (its lists too) with every key present, for a turn to change."""
     rec = {**new(), **(record or {})}
-    rec = {k: list(v) if isinstance(v, list) else v for k, v in rec.items()}
+    return {k: list(v) if isinstance(v, list) else v for k, v in rec.items()}
+
+
+def _note_tried_in_problem(rec: Record, message: str) -> None:
+    """What was tried counts only once there is a problem it was tried on."""
     if rec.get("statement"):
         _note_tried(rec, message.strip())
-    return rec
 
 
 def related(rec: Record | None, message: str) -> bool:

@@ -152,7 +152,8 @@ def register_conversations(reg: Registrar) -> None:
                 content.append(
                     TextContent(
                         type="text",
-                        text="(The spoken reply is too long for one message; read the text, or ask for format mp3.)",
+                        text="(The spoken reply is too long for one message; read the text"
+                        + (", or ask for format mp3.)" if format == "wav" else ".)"),
                     )
                 )
         return CallToolResult(content=content, structured_content=answer.model_dump(mode="json"))

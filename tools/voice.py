@@ -167,10 +167,10 @@ async def speak(
     pcm, engine = await synthesize(desk, text, voice=voice)
     audio = await asyncio.to_thread(encode, pcm, fmt)
     if not fits_one_message(audio):
-        instead = "ask for format mp3 (about a tenth of the size) or" if fmt == "wav" else ""
+        instead = "ask for format mp3 (about a tenth of the size) or " if fmt == "wav" else ""
         raise InvalidInputError(
             f"the speech is {pcm.duration_s:.0f} s long; as {fmt.upper()} that is {len(audio) / 1048576:.1f} MiB, "
-            f"more than one MCP message carries (1 MiB with base64): {instead} send shorter text"
+            f"more than one MCP message carries (1 MiB with base64): {instead}send shorter text"
         )
     return audio, SpeakResult(
         duration_s=round(pcm.duration_s, 2), engine=engine, mime_type=MIME_OF[fmt], sample_rate=pcm.sample_rate
