@@ -282,6 +282,10 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float) 
                 await asyncio.gather(*tasks)
                 wall = time.perf_counter() - t0
                 lost_tickets, lost_comments = await check_nothing_lost(settings, tally)
+            if os.environ.get("LOAD_BENCH_LOGS"):  # keep the server's log, whose temporary folder goes
+                keep = Path(os.environ["LOAD_BENCH_LOGS"]) / f"{backend}-{processes}-serve.log"
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                keep.write_bytes((work / "serve.log").read_bytes())
     calls = sum(len(v) for v in tally.latencies.values())
     every = [x for v in tally.latencies.values() for x in v]
     report: dict[str, Any] = {

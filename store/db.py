@@ -1,23 +1,31 @@
 """Engine, session factory and schema-revision checks, built from settings.
 
 SQLite runs in WAL mode with foreign keys on. A write transaction (``sessions.begin()``, or any connection
-not marked as a reader) starts with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
-failing half-way with "database is locked"; the optimistic version checks then decide which update wins,
-exactly as on PostgreSQL. A read session (``sessions()``, which never commits) starts a deferred ``BEGIN``:
-under WAL it reads the last committed state and never waits for a writer.
+not marked as a reader) starts with ``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way with
+"database is locked"; the optimistic version checks then decide which update wins, exactly as on PostgreSQL.
+A read session (``sessions()``, which never commits) starts a deferred ``BEGIN``: under WAL it reads the last
+committed state and never waits for a writer.
+
+Within one process, SQLite writers queue on an asyncio lock, first come first served, before they take the
+database's write lock. SQLite's own busy handler would make them poll with growing sleeps, which under fifty
+concurrent clients let some writes wait ten seconds while others went straight through. Another process (the
+CLI beside a server) still queues on the busy timeout. Connections are pooled, so a request does not start a
+new connection thread and re-run the pragmas.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
-from sqlalchemy.pool import NullPool
 
 from store import outbox as _outbox  # noqa: F401  (its flush hook writes the index outbox with each change)
 from store.config import Settings
@@ -28,13 +36,20 @@ READER = "desk_reader"
 """Execution option that marks a connection as read-only work: on SQLite its transactions do not take the
 write lock."""
 
+WRITE_WAIT_SECONDS = 60.0
+"""How long a SQLite writer waits for the process's write queue, as long as the busy timeout."""
+
+_holding_write = contextvars.ContextVar("desk_holding_sqlite_write", default=False)
+
 
 def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for the configured database, with the SQLite pragmas the desk relies on."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 60}, poolclass=NullPool)
+        engine = create_async_engine(
+            url, echo=settings.db_echo, connect_args={"timeout": 60}, pool_size=pool_size, max_overflow=pool_size
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -71,9 +86,28 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine.execution_options(**{READER: True}), expire_on_commit=False)
         self._writer = async_sessionmaker(engine, expire_on_commit=False)
+        self._serialise = engine.dialect.name == "sqlite"
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
-    def begin(self) -> _AsyncSessionContextManager[AsyncSession]:
-        return self._writer.begin()
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]  # same use: async with
+        if not self._serialise or _holding_write.get():
+            async with self._writer.begin() as session:
+                yield session
+            return
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            async with asyncio.timeout(WRITE_WAIT_SECONDS):
+                await lock.acquire()
+        except TimeoutError:
+            raise PoolTimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS:.0f} s") from None
+        token = _holding_write.set(True)
+        try:
+            async with self._writer.begin() as session:
+                yield session
+        finally:
+            _holding_write.reset(token)
+            lock.release()
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

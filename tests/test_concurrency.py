@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from store.models import Ticket
 from tests.ticket_helpers import audit_events, new_ticket
+from tools import ticket_activity as tickets_activity
 from tools import tickets
 from tools.actor import Actor
 from tools.desk import Desk
@@ -90,3 +92,37 @@ async def test_a_read_then_write_call_waits_for_an_open_writer_instead_of_failin
     voice_id, last_reply = await asyncio.wait_for(started, timeout=30)
     assert voice_id > 0 and last_reply is None
     assert (await find_or_start(desk, admin, "conv-during-a-write"))[0] == voice_id
+
+
+async def test_replies_and_status_changes_racing_on_one_ticket_all_land(
+    desk: Desk, admin: Actor, make_user: Any
+) -> None:
+    """Replies and status changes posted at once on one ticket all succeed (no deadlock between the rows
+    they add and the ticket lock the analytics rollup takes), and the rollup counts every staff reply."""
+    requester = await make_user("rosa.requester", "end_user")
+    tech = await make_user("teo.tech", "technician")
+    t = await new_ticket(desk, requester)
+
+    async def reply(i: int) -> None:
+        author = tech if i % 2 else requester
+        await tickets_activity.ticket_comment(desk, author, t.id, body=f"reply {i}")
+
+    async def set_status(status: str) -> None:
+        for _ in range(20):  # a version conflict is the caller's to retry; any other error fails the test
+            current = (await ticket_get(desk, admin, t.id)).ticket
+            try:
+                await ticket_update(desk, tech, t.id, TicketUpdate(version=current.version, status=status))
+                return
+            except ConflictError:
+                continue
+        raise AssertionError(f"status {status!r} never applied")
+
+    work = [reply(i) for i in range(16)] + [set_status(s) for s in ("open", "in_progress", "pending")]
+    async with asyncio.timeout(120), asyncio.TaskGroup() as group:  # a failure cancels the others
+        for job in work:
+            group.create_task(job)
+    async with desk.sessions() as session:
+        replies = (
+            await session.execute(text("SELECT public_replies FROM ticket_metrics WHERE ticket_id = :id"), {"id": t.id})
+        ).scalar_one()
+    assert replies == 8

@@ -245,9 +245,12 @@ async def refresh_metrics(session: AsyncSession, settings: Settings, ticket_ids:
         await sync_calendar(session, calendar)
     if d.pg:
         # Another transaction writing the same ticket must commit first, so this statement's snapshot
-        # sees its comment or status change: the rollup is never computed from a stale view.
+        # sees its comment or status change: the rollup is never computed from a stale view. NO KEY UPDATE,
+        # not UPDATE: the comment or status row this transaction (and a concurrent one) already inserted
+        # holds a KEY SHARE lock on the ticket through its foreign key, and FOR UPDATE would wait on the
+        # other's KEY SHARE while it waits on ours: a deadlock. NO KEY UPDATE still queues the refreshers.
         await session.execute(
-            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR UPDATE").bindparams(
+            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR NO KEY UPDATE").bindparams(
                 bindparam("ids", expanding=True)
             ),
             {"ids": ids},

@@ -102,6 +102,11 @@ async def suggest(desk: Desk, actor: Actor, text: str, k: int, *, exclude_ticket
     async with desk.sessions() as session:
         if engine == "fulltext":
             ticket_scores, article_scores = await _fulltext(session, actor, text, wanted, exclude_ticket_id)
+        else:
+            # Hybrid search finds resolved tickets only (the vector index holds what fixed a problem); a ticket
+            # still open on the same problem is found by its words, so a likely duplicate is suggested either way.
+            by_words, _ = await _fulltext(session, actor, text, wanted, exclude_ticket_id)
+            ticket_scores = _best_of(ticket_scores, by_words)
         tickets = await _tickets(session, actor, ticket_scores, k, exclude_ticket_id)
         articles = await _articles(session, article_scores, k)
     return Suggestions(tickets=tickets, articles=articles, engine=engine)
@@ -122,6 +127,16 @@ def _split(hits: Iterable[Any]) -> tuple[dict[int, float], dict[int, float]]:
             continue
         target.setdefault(int(row_id), float(score or 0.0))
     return tickets, articles
+
+
+def _best_of(*lists: dict[int, float]) -> dict[int, float]:
+    """Each list scaled by its best score (their scales differ), then the better score of each id."""
+    merged: dict[int, float] = {}
+    for scores in lists:
+        top = max(scores.values(), default=0.0) or 1.0
+        for key, score in scores.items():
+            merged[key] = max(merged.get(key, 0.0), score / top)
+    return merged
 
 
 async def _fulltext(

@@ -76,7 +76,9 @@ async def ticket_comment(
     now = desk.clock()
     with stale_as_conflict(ref) as label:
         async with desk.sessions.begin() as session:
-            ticket = await require_ticket(session, actor, ref)
+            # Locked: a reply decides first response and reopening from the ticket's current state, and a
+            # reply posted at the same moment by someone else is not a conflict of this one.
+            ticket = await require_ticket(session, actor, ref, lock=True)
             label.text = number = ticket.number
             if ticket.status == "closed" and not permissions.is_staff(actor):
                 raise InvalidInputError(f"ticket {number} is closed; create a new ticket with ticket_create")
@@ -136,7 +138,8 @@ async def ticket_add_resolution_step(
         performed_at = performed_at.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
     now = desk.clock()
     async with desk.sessions.begin() as session:
-        ticket = await require_ticket(session, actor, ref)
+        # Locked: two steps appended at the same moment get consecutive positions instead of a conflict.
+        ticket = await require_ticket(session, actor, ref, lock=True)
         last = (
             await session.execute(
                 select(func.coalesce(func.max(ResolutionStep.position), 0)).where(ResolutionStep.ticket_id == ticket.id)

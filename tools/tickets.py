@@ -101,12 +101,18 @@ def _not_found(ref: object) -> NotFoundError:
     )
 
 
-async def find_ticket(session: AsyncSession, ref: TicketRef, *, actor: Actor | None = None) -> Ticket | None:
+async def find_ticket(
+    session: AsyncSession, ref: TicketRef, *, actor: Actor | None = None, lock: bool = False
+) -> Ticket | None:
     """A ticket by id or number (any case, with or without leading zeros), with its people and category.
 
-    With ``actor``, only a ticket that actor may see (:func:`tools.permissions.visible_tickets`).
+    With ``actor``, only a ticket that actor may see (:func:`tools.permissions.visible_tickets`). With
+    ``lock``, the ticket's row is locked until the transaction ends (``FOR NO KEY UPDATE`` on PostgreSQL;
+    SQLite's writers are serialised already), for a change decided from the ticket's current state.
     """
     stmt = select(Ticket).options(*LOAD)
+    if lock:
+        stmt = stmt.with_for_update(of=Ticket, key_share=True)
     if actor is not None:
         stmt = stmt.where(permissions.visible_tickets(actor))
     text = str(ref).strip()
@@ -121,9 +127,9 @@ async def find_ticket(session: AsyncSession, ref: TicketRef, *, actor: Actor | N
     return (await session.execute(stmt)).unique().scalar_one_or_none()
 
 
-async def require_ticket(session: AsyncSession, actor: Actor, ref: TicketRef) -> Ticket:
+async def require_ticket(session: AsyncSession, actor: Actor, ref: TicketRef, *, lock: bool = False) -> Ticket:
     """The ticket, if the actor may see it; otherwise the same not-found error whether it exists or not."""
-    ticket = await find_ticket(session, ref, actor=actor)
+    ticket = await find_ticket(session, ref, actor=actor, lock=lock)
     if ticket is None:
         raise _not_found(ref)
     return ticket
@@ -427,7 +433,8 @@ async def ticket_escalate(
     now = desk.clock()
     with stale_as_conflict(ref) as label:
         async with desk.sessions.begin() as session:
-            ticket = await require_ticket(session, actor, ref)
+            # Locked: the caller sends no version, so a reply landing at the same moment is not a conflict.
+            ticket = await require_ticket(session, actor, ref, lock=True)
             label.text = number = ticket.number
             if ticket.status == "closed":
                 raise InvalidInputError(
