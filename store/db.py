@@ -16,7 +16,6 @@ new connection thread and re-run the pragmas.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -38,8 +37,6 @@ write lock."""
 
 WRITE_WAIT_SECONDS = 60.0
 """How long a SQLite writer waits for the process's write queue, as long as the busy timeout."""
-
-_holding_write = contextvars.ContextVar("desk_holding_sqlite_write", default=False)
 
 
 def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
@@ -87,27 +84,45 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
         super().__init__(engine.execution_options(**{READER: True}), expire_on_commit=False)
         self._writer = async_sessionmaker(engine, expire_on_commit=False)
         self._serialise = engine.dialect.name == "sqlite"
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteQueue] = weakref.WeakKeyDictionary()
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]  # same use: async with
-        if not self._serialise or _holding_write.get():
+        if not self._serialise:
             async with self._writer.begin() as session:
                 yield session
             return
-        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        queue = self._queues.setdefault(asyncio.get_running_loop(), _WriteQueue())
+        async with queue.turn(), self._writer.begin() as session:
+            yield session
+
+
+class _WriteQueue:
+    """One process's SQLite writers, first come first served; a task already writing is not queued again."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            yield  # nested in this task's own write: SQLite's busy timeout decides, as before
+            return
         try:
             async with asyncio.timeout(WRITE_WAIT_SECONDS):
-                await lock.acquire()
+                await self._lock.acquire()
         except TimeoutError:
-            raise PoolTimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS:.0f} s") from None
-        token = _holding_write.set(True)
+            raise PoolTimeoutError(
+                f"no database write slot within {WRITE_WAIT_SECONDS:g} s; another write held the database that long"
+            ) from None
+        self._owner = task
         try:
-            async with self._writer.begin() as session:
-                yield session
+            yield
         finally:
-            _holding_write.reset(token)
-            lock.release()
+            self._owner = None
+            self._lock.release()
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

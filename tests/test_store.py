@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from store import db
 from store.config import Settings
 from store.db import create_engine
 from store.external import include_object
@@ -102,3 +105,43 @@ async def test_ids_of_deleted_rows_are_never_reused(desk: Desk) -> None:
         await session.execute(text("DELETE FROM tickets WHERE id = :id"), {"id": first.id})
     second = await new_ticket(desk, admin, subject="Second")
     assert second.id > first.id and second.number != first.number
+
+
+async def test_sqlite_writers_of_one_process_take_turns_in_arrival_order(desk: Desk) -> None:
+    if desk.dialect != "sqlite":
+        pytest.skip("PostgreSQL writers run side by side")
+    order: list[int] = []
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def write(i: int) -> None:
+        async with desk.sessions.begin() as session:
+            await session.execute(text("SELECT 1"))
+            order.append(i)
+            if i == 0:
+                first_in.set()
+                await release.wait()
+
+    async with asyncio.timeout(60), asyncio.TaskGroup() as group:
+        group.create_task(write(0))
+        await first_in.wait()
+        for i in range(1, 6):
+            group.create_task(write(i))
+            await asyncio.sleep(0)  # each queues before the next arrives
+        release.set()
+    assert order == [0, 1, 2, 3, 4, 5]
+
+
+async def test_a_writer_stuck_behind_another_gets_a_clear_error(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    if desk.dialect != "sqlite":
+        pytest.skip("the write queue is SQLite's")
+    monkeypatch.setattr(db, "WRITE_WAIT_SECONDS", 0.2)
+    async with desk.sessions.begin():
+        with pytest.raises(PoolTimeoutError, match=r"no database write slot within 0.2 s"):
+            await asyncio.create_task(_write_once(desk))
+    await _write_once(desk)  # the queue is free again
+
+
+async def _write_once(desk: Desk) -> None:
+    async with desk.sessions.begin() as session:
+        await session.execute(text("SELECT 1"))
