@@ -4,11 +4,12 @@
 
 Each setup is a fresh desk (the demo data loaded, rate limits lifted) served by ``support-agent serve
 --no-ui`` (``--workers N`` for N > 1, which needs PostgreSQL, a Chroma server and Redis: the bench starts
-``chroma run`` and uses Redis at $SUPPORT_TEST_REDIS_URL). Every client is a real MCP client with its own
+``chroma run``); every PostgreSQL setup uses Redis at $SUPPORT_TEST_REDIS_URL, as deployed. Every client is a real MCP client with its own
 HTTP connection, running a mix of create 20 %, get 30 %, list 20 %, comment 15 %, search 10 % and update
 5 % for ``--seconds``, while a probe times ``/health`` once a second. Printed per setup: calls/s, p50 and
 p99 per tool and overall, errors by kind (an update's version conflict is counted, not an error of the
-desk), the /health latency, and whether every acknowledged ticket and comment exists afterwards.
+desk), the /health latency, CPU milliseconds per call spent by the clients, the server processes and
+PostgreSQL, and whether every acknowledged ticket and comment exists afterwards.
 Figures are for a shared 2-core machine: print ``uptime`` beside them; they are pessimistic.
 """
 
@@ -223,23 +224,83 @@ async def database(backend: str) -> AsyncIterator[str | None]:
         await conn.close()
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = (task / "children").read_text().split() if (task / "children").exists() else []
+            todo.extend(int(c) for c in children)
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the processes (0 for any that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by the bench's clients, the server processes and PostgreSQL during the timed run."""
+
+    server_pid: int
+    start: dict[str, float] = field(default_factory=dict)
+
+    def read(self) -> dict[str, float]:
+        own = os.times()
+        return {
+            "clients": own.user + own.system,
+            "server": _cpu_seconds(_descendants(self.server_pid)),
+            "postgres": _cpu_seconds(_postgres_pids()),
+        }
+
+    def begin(self) -> None:
+        self.start = self.read()
+
+    def per_call_ms(self, calls: int) -> dict[str, float]:
+        end = self.read()
+        return {k: round(1000 * (end[k] - self.start[k]) / max(calls, 1), 1) for k in end}
+
+
 @contextmanager
-def served(work: Path, db_url: str | None, processes: int) -> Iterator[tuple[str, str]]:
+def served(work: Path, db_url: str | None, processes: int) -> Iterator[tuple[str, str, int]]:
     """The desk served on one port by ``processes`` processes: its URL and an admin token."""
     extra = {**UNLIMITED, "SUPPORT_HTTP_STATELESS": "true"}
     with ExitStack() as stack:
         if db_url:
-            extra["SUPPORT_DATABASE_URL"] = db_url
+            # PostgreSQL as it is deployed: with Redis, which also carries the credential cache's generation
+            # (without Redis a PostgreSQL desk checks every token in the database).
+            extra.update(
+                SUPPORT_DATABASE_URL=db_url,
+                SUPPORT_REDIS_URL=REDIS_URL,
+                SUPPORT_RATE_LIMIT_PREFIX=f"loadbench-{uuid.uuid4().hex}",
+            )
         if processes > 1:
             chroma = f"http://127.0.0.1:{free_port()}"
             args = [str(CHROMA), "run", "--path", str(work / "chroma"), "--host", "127.0.0.1"]
             args += ["--port", chroma.rsplit(":", 1)[1]]
             stack.enter_context(running(args, ready_url=f"{chroma}/api/v2/heartbeat", log_path=work / "chroma.log"))
-            extra.update(
-                SUPPORT_CHROMA_URL=chroma,
-                SUPPORT_REDIS_URL=REDIS_URL,
-                SUPPORT_RATE_LIMIT_PREFIX=f"loadbench-{uuid.uuid4().hex}",
-            )
+            extra["SUPPORT_CHROMA_URL"] = chroma
         env = desk_env(work / "data", **extra)
         subprocess.run([str(BIN), "demo", "load"], env=env, capture_output=True, timeout=600, check=True)
         # The demo's KB articles and resolved tickets are embedded before the clock starts.
@@ -250,15 +311,15 @@ def served(work: Path, db_url: str | None, processes: int) -> Iterator[tuple[str
         port = free_port()
         args = [str(BIN), "serve", "--no-ui", "--port", str(port), "--workers", str(processes)]
         ready = f"http://127.0.0.1:{port}/health"
-        stack.enter_context(running(args, ready_url=ready, log_path=work / "serve.log", env=env, timeout=240))
-        yield f"http://127.0.0.1:{port}", made.stdout.strip()
+        proc = stack.enter_context(running(args, ready_url=ready, log_path=work / "serve.log", env=env, timeout=240))
+        yield f"http://127.0.0.1:{port}", made.stdout.strip(), proc.pid
 
 
 async def run_setup(backend: str, processes: int, clients: int, seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         work = Path(tmp)
         async with database(backend) as db_url:
-            with served(work, db_url, processes) as (base, token):
+            with served(work, db_url, processes) as (base, token, server_pid):
                 settings = Settings(
                     data_dir=work / "data",
                     database_url=db_url,
@@ -276,11 +337,14 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float) 
                 tasks.append(asyncio.create_task(probe_health(base, tally, clock)))
                 await asyncio.wait(connected, timeout=600)
                 load = os.getloadavg()
+                meter = CpuMeter(server_pid)
+                meter.begin()
                 clock.stop_at = time.monotonic() + seconds
                 clock.start.set()
                 t0 = time.perf_counter()
                 await asyncio.gather(*tasks)
                 wall = time.perf_counter() - t0
+                cpu = meter.per_call_ms(sum(len(v) for v in tally.latencies.values()))
                 lost_tickets, lost_comments = await check_nothing_lost(settings, tally)
             if os.environ.get("LOAD_BENCH_LOGS"):  # keep the server's log, whose temporary folder goes
                 keep = Path(os.environ["LOAD_BENCH_LOGS"]) / f"{backend}-{processes}-serve.log"
@@ -301,6 +365,7 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float) 
         "errors": dict(tally.errors),
         "health_p50_ms": round(1000 * pct(tally.health, 0.5)) if tally.health else None,
         "health_max_ms": round(1000 * max(tally.health)) if tally.health else None,
+        "cpu_ms_per_call": cpu,
         "lost_tickets": lost_tickets,
         "lost_comments": lost_comments,
         "acknowledged": {"tickets": len(tally.tickets), "comments": len(tally.comments)},
