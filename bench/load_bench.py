@@ -2,15 +2,16 @@
 
     .venv/bin/python bench/load_bench.py [--clients 50] [--seconds 60] [--setups sqlite:1,postgresql:1,postgresql:2]
 
-Each setup is a fresh desk (the demo data loaded, rate limits lifted) served by ``support-agent serve --no-
-ui`` (``--workers N`` for N > 1, which needs PostgreSQL, a Chroma server and Redis: the bench starts ``chroma
-run``); every PostgreSQL setup uses Redis at $SUPPORT_TEST_REDIS_URL, as deployed. Every client is a real MCP
+Each setup is a fresh desk (the demo data loaded, rate limits lifted) served by ``support-agent serve
+--no-ui`` (``--workers N`` for N > 1, which needs PostgreSQL, a Chroma server and Redis: the bench starts
+``chroma run``); every PostgreSQL setup uses Redis at $SUPPORT_TEST_REDIS_URL, as deployed. Every client is a real MCP
 client with its own HTTP connection, running a mix of create 20 %, get 30 %, list 20 %, comment 15 %, search
 10 % and update 5 % for ``--seconds``, while a probe times ``/health`` once a second. Printed per setup:
 calls/s, p50 and p99 per tool and overall, errors by kind (an update's version conflict is counted, not an
 error of the desk), the /health latency, CPU milliseconds per call spent by the clients, the server processes
 and PostgreSQL, and whether every acknowledged ticket and comment exists afterwards. Figures are for a shared
-2-core machine: print ``uptime`` beside them; they are pessimistic."""
+2-core machine: print ``uptime`` beside them; they are pessimistic.
+"""
 
 from __future__ import annotations
 
