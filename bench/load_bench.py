@@ -101,7 +101,14 @@ class Clock:
 
 
 async def one_client(
-    base: str, token: str, seed_numbers: list[str], tally: Tally, clock: Clock, connected: asyncio.Future[None], i: int
+    base: str,
+    token: str,
+    seed_numbers: list[str],
+    tally: Tally,
+    clock: Clock,
+    connected: asyncio.Future[None],
+    i: int,
+    think_s: float = 0.0,
 ) -> None:
     rng = random.Random(i)
     ops, weights = list(MIX), list(MIX.values())
@@ -112,6 +119,8 @@ async def one_client(
             connected.set_result(None)
             await clock.start.wait()
             while time.monotonic() < clock.stop_at:
+                if think_s:  # a person or an agent between two calls: exponential pauses of that mean
+                    await asyncio.sleep(rng.expovariate(1 / think_s))
                 op = rng.choices(ops, weights)[0]
                 known = tally.tickets or seed_numbers
                 number = rng.choice(known)
@@ -315,7 +324,7 @@ def served(work: Path, db_url: str | None, processes: int) -> Iterator[tuple[str
         yield f"http://127.0.0.1:{port}", made.stdout.strip(), proc.pid
 
 
-async def run_setup(backend: str, processes: int, clients: int, seconds: float) -> dict[str, Any]:
+async def run_setup(backend: str, processes: int, clients: int, seconds: float, think_s: float = 0.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         work = Path(tmp)
         async with database(backend) as db_url:
@@ -331,7 +340,7 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float) 
                 loop = asyncio.get_running_loop()
                 connected: list[asyncio.Future[None]] = [loop.create_future() for _ in range(clients)]
                 tasks = [
-                    asyncio.create_task(one_client(base, token, seed, tally, clock, connected[i], i))
+                    asyncio.create_task(one_client(base, token, seed, tally, clock, connected[i], i, think_s))
                     for i in range(clients)
                 ]
                 tasks.append(asyncio.create_task(probe_health(base, tally, clock)))
@@ -353,7 +362,7 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float) 
     calls = sum(len(v) for v in tally.latencies.values())
     every = [x for v in tally.latencies.values() for x in v]
     report: dict[str, Any] = {
-        "setup": f"{backend} x{processes}",
+        "setup": f"{backend} x{processes}" + (f", think {think_s * 1000:g} ms" if think_s else ""),
         "calls_per_s": round(calls / wall, 1),
         "p50_ms": round(1000 * statistics.median(every), 0) if every else None,
         "p99_ms": round(1000 * pct(every, 0.99), 0) if every else None,
@@ -388,11 +397,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause of each client between calls (0: back to back, so latency is clients / throughput)",
+    )
     parser.add_argument("--setups", default="sqlite:1,postgresql:1,postgresql:2", help="backend:processes,...")
     args = parser.parse_args()
     for spec in args.setups.split(","):
         backend, _, n = spec.partition(":")
-        report = asyncio.run(run_setup(backend, int(n or 1), args.clients, args.seconds))
+        report = asyncio.run(run_setup(backend, int(n or 1), args.clients, args.seconds, args.think_ms / 1000))
         print(f"== {report.pop('setup')} ({args.clients} clients, {args.seconds:g} s)")
         for key, value in report.items():
             print(f"  {key}: {value}")
