@@ -15,7 +15,7 @@ from store.config import Settings
 from store.embedder import Embedder
 from tools.desk import open_desk
 from tools.errors import DeskError
-from tools.knowledge import document_ingest, get_knowledge, open_knowledge
+from tools.knowledge import document_ingest
 from tools.users import ensure_actor
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,7 @@ async def ingest_paths(
     files, outcomes = collect(paths)
     async with open_desk(settings) as desk:
         if embedder is not None:
-            await open_knowledge(desk, embedder=embedder)
-        else:
-            await get_knowledge(desk)
+            desk.open_knowledge(embedder=embedder)
         actor = await ensure_actor(desk, settings.actor, settings.actor_role)
         with tqdm(total=len(files), unit="file", file=out, desc="ingest", dynamic_ncols=True) as bar:
             for f in files:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -11,11 +10,12 @@ from sqlalchemy import func, select
 
 from store.models import AuditEvent, KBArticle, KBArticleRevision, Ticket, TicketKBLink
 from tests.conftest import FakeClock, MakeUser
+from tests.search_fakes import FakeSearch, hit
 from tools import kb
 from tools.actor import Actor
 from tools.common import TRUNCATION_MARKER
 from tools.desk import Desk
-from tools.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from tools.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
 
 async def _create(desk: Desk, actor: Actor, title: str = "Reset a forgotten password", **extra: Any) -> int:
@@ -325,63 +325,44 @@ def test_snippet_centres_on_the_first_match() -> None:
     assert kb.snippet("Short body.", "nothing") == "Short body."
 
 
-@dataclass
-class _Hit:
-    """Shaped like tools.search.SearchHit."""
-
-    source: str
-    id: str
-    score: float
-    text: str
-
-
-class _FakeKnowledge:
-    """Stands in for the hybrid search of the knowledge issue."""
-
-    def __init__(self, hits: list[Any] | None) -> None:
-        self.hits = hits
-        self.calls: list[tuple[str, int, list[str]]] = []
-
-    async def search(self, actor: Actor, query: str, k: int, sources: list[str]) -> list[Any]:
-        self.calls.append((query, k, sources))
-        if self.hits is None:
-            raise UnavailableError("the embedding model is not installed")
-        return self.hits
-
-
-async def test_search_routes_through_hybrid_knowledge_when_present(desk: Desk, admin: Actor) -> None:
+async def test_search_routes_through_hybrid_knowledge_when_present(
+    desk: Desk, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     one = await _create(desk, admin, title="One", body="alpha text")
     two = await _create(desk, admin, title="Two", body="beta text", tags=["b"])
-    fake = _FakeKnowledge(
+    fake = FakeSearch(
         [
-            _Hit("kb", f"kb:{two}", 0.9, "beta chunk"),
-            {"article_id": one, "score": 0.5},
-            _Hit("kb", f"kb:{two}", 0.4, "dup"),
-            _Hit("document", f"doc:{one}:0", 2.0, "a document chunk"),
-            _Hit("kb", "kb:x", 1.0, ""),
+            hit("kb", f"kb:{two}", 0.9, "beta chunk"),
+            hit("kb", f"kb:{one}", 0.5),
+            hit("kb", f"kb:{two}", 0.4, "dup"),
+            hit("document", f"doc:{one}:0", 2.0, "a document chunk"),
         ]
-    )
-    desk.knowledge = fake
-    try:
-        hits = await kb.kb_article_search(desk, admin, "semantic question", limit=5)
-        only_b = await kb.kb_article_search(desk, admin, "semantic question", tags=["b"], limit=5)
-    finally:
-        desk.knowledge = None
+    ).install(monkeypatch)
+    hits = await kb.kb_article_search(desk, admin, "semantic question", limit=5)
+    only_b = await kb.kb_article_search(desk, admin, "semantic question", tags=["b"], limit=5)
     assert [(h.id, h.score) for h in hits] == [(two, 0.9), (one, 0.5)]
     assert hits[0].snippet == "beta chunk" and hits[1].snippet == "alpha text"
     assert [h.id for h in only_b] == [two]
-    assert fake.calls[0] == ("semantic question", 5, ["kb"])
+    assert fake.calls[0] == ("admin", "semantic question", 5, ("kb",))
 
 
-async def test_search_falls_back_to_full_text_when_hybrid_is_unavailable(desk: Desk, admin: Actor) -> None:
+async def test_search_falls_back_to_full_text_when_hybrid_is_unavailable(
+    desk: Desk, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     aid = await _create(desk, admin, title="Error 0x80070005 on update", body="Run as administrator.")
-    fake = _FakeKnowledge(None)
-    desk.knowledge = fake
-    try:
-        hits = await kb.kb_article_search(desk, admin, "0x80070005")
-    finally:
-        desk.knowledge = None
+    fake = FakeSearch(None).install(monkeypatch)
+    hits = await kb.kb_article_search(desk, admin, "0x80070005")
     assert fake.calls and [h.id for h in hits] == [aid]
+
+
+async def test_search_without_knowledge_services_uses_full_text(
+    desk: Desk, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = await _create(desk, admin, title="Error 0x80070005 on update", body="Run as administrator.")
+    fake = FakeSearch([]).install(monkeypatch)
+    monkeypatch.setattr(desk, "knowledge", None)
+    assert [h.id for h in await kb.kb_article_search(desk, admin, "0x80070005")] == [aid]
+    assert fake.calls == []
 
 
 def test_markdown_rendering() -> None:

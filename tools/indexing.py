@@ -24,7 +24,7 @@ from store.outbox import RESOLVED_STATUSES
 from store.types import utcnow
 from store.vectors import Metadata
 from tools.desk import Desk
-from tools.knowledge import EmbedderMismatchError, Knowledge, get_knowledge, read_collection
+from tools.knowledge_service import EmbedderMismatchError, Knowledge
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ async def _claim(desk: Desk, batch: int) -> list[tuple[str, int]]:
 
 async def _embed_items(desk: Desk, knowledge: Knowledge, keys: list[str]) -> tuple[int, int]:
     """Write the current vectors of these items (or remove them); returns (embedded, removed)."""
-    coll = await read_collection(desk, knowledge)
+    coll = await knowledge.write_collection()
     kb_ids = [int(k[3:]) for k in keys if k.startswith("kb:")]
     ticket_ids = [int(k[7:]) for k in keys if k.startswith("ticket:")]
     ids: list[str] = []
@@ -159,7 +159,7 @@ async def _release(desk: Desk, claimed: list[tuple[str, int]]) -> None:
 
 async def drain_once(desk: Desk, *, batch: int = BATCH) -> DrainResult:
     """Claim and index one batch of queued items."""
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     result = DrainResult()
     claimed = await _claim(desk, batch)
     if not claimed:

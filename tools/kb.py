@@ -27,7 +27,7 @@ from store import fulltext
 from store.models import KBArticle, KBArticleRevision, TicketKBLink, User
 from store.models_knowledge import IndexOutbox
 from store.outbox import enqueue
-from tools import permissions
+from tools import permissions, search
 from tools.actor import Actor
 from tools.audit import record_event
 from tools.common import Page, decode_cursor, encode_cursor, page_limit, parse_id, truncate
@@ -625,39 +625,13 @@ def _tags_clause(dialect: str, tags: Sequence[str], params: dict[str, object]) -
     return f"(SELECT count(DISTINCT value) FROM json_each(t.tags) WHERE value IN ({', '.join(names)})) = {len(tags)}"
 
 
-def _hit_fields(hit: Any) -> tuple[int | None, float, str | None]:
-    """(article id, score, text) from a hybrid-search hit, or a None id for a hit that is not a KB article.
-
-    Hits are objects or mappings; tools.search's ``SearchHit`` names articles ``id="kb:<id>"`` with
-    ``source="kb"``, and a plain ``article_id`` / ``source_id`` / numeric ``id`` is accepted too.
-    """
-
-    def pick(*names: str) -> Any:
-        for name in names:
-            value = hit.get(name) if isinstance(hit, dict) else getattr(hit, name, None)
-            if value is not None:
-                return value
-        return None
-
-    source = pick("source")
-    if source is not None and source != "kb":
-        return None, 0.0, None
-    raw = pick("article_id", "source_id", "id")
-    text = str(raw).strip() if raw is not None else ""
-    if text.startswith("kb:"):
-        text = text[3:]
-    article_id = int(text) if text.isdigit() else None
-    return article_id, float(pick("score") or 0.0), pick("snippet", "text")
-
-
 async def kb_article_search(
     desk: Desk, actor: Actor, query: str, *, tags: Sequence[str] | None = None, limit: int | None = None
 ) -> list[KBSearchHit]:
     """Articles matching ``query`` (every word counts; exact codes like 0x80070005 match), best first.
 
-    When ``desk.knowledge`` offers ``async search(actor, query, k, sources)`` (the hybrid search of the
-    knowledge issue), it ranks the articles (see :func:`_hit_fields` for the hits it may return).
-    Otherwise the database's full-text index does (BM25 on SQLite,
+    Ranked by hybrid search (:func:`tools.search.ranked_hits`) when the desk has its knowledge services;
+    otherwise, or while the vector side is unavailable, by the database's full-text index (BM25 on SQLite,
     ``ts_rank_cd`` on PostgreSQL).
     """
     size = page_limit(limit)
@@ -667,15 +641,13 @@ async def kb_article_search(
         wanted_tags = normalise_tags(tags)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc
-    knowledge = desk.knowledge
-    hybrid = getattr(knowledge, "search", None) if knowledge is not None else None
     async with desk.sessions() as session:
         ranked: list[tuple[int, float, str | None]] | None = None
-        if hybrid is not None:
+        if desk.knowledge is not None:
             try:
                 # Over-fetch so the tag filter below still leaves a full page.
-                hits = await hybrid(actor, query, k=size * 3 if wanted_tags else size, sources=["kb"])
-                ranked = [(i, s, t) for i, s, t in map(_hit_fields, hits) if i is not None]
+                hits = await search.ranked_hits(desk, actor, query, k=size * 3 if wanted_tags else size, sources=["kb"])
+                ranked = [(h.ref_id, h.score, h.text) for h in hits if h.source == "kb"]
             except UnavailableError as exc:
                 # The vector side (model, index) can be missing; the articles are still findable by their words.
                 logger.warning("hybrid KB search unavailable, using full-text only: %s", exc)

@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,16 +23,16 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.embedder import Embedder, create_embedder, slug
+from store.embedder import slug
 from store.models_knowledge import Document, DocumentChunk, IndexMeta, Upload
 from store.outbox import enqueue_all
-from store.vectors import Metadata, VectorIndex, collection_name
+from store.vectors import Metadata, collection_name
 from tools import permissions
 from tools.actor import Actor
 from tools.audit import record_event
 from tools.common import MAX_ID, Page, decode_cursor, encode_cursor, page_limit, truncate
 from tools.desk import Desk
-from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from tools.errors import ConflictError, DeskError, ForbiddenError, InvalidInputError, NotFoundError
 from tools.ingest_jobs import (
     Claimed,
     IngestCancelled,
@@ -47,12 +45,12 @@ from tools.ingest_jobs import (
     worker,
     write_progress,
 )
+from tools.knowledge_service import META_KEY, EmbedderMismatchError, Knowledge
 from tools.users import current_actor
 from tools.workers import heartbeat, is_alive, this_worker
 
 if TYPE_CHECKING:
     from tools.ingest.base import Chunk, Extracted
-    from tools.search import SearchHit, SearchMethod, SourceName
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +61,6 @@ Report = Callable[[Stage, int, int, "int | None", str], Awaitable[None]]
 DocStatus = Literal["processing", "ready", "failed"]
 
 EMBED_BATCH = 64
-META_KEY = "embedder"
 CANCEL_WAIT_S = 30.0
 """How long document_ingest_cancel waits for a job running in this process to record that it stopped."""
 
@@ -77,135 +74,6 @@ def _busy(doc: Document) -> ConflictError:
     return ConflictError(
         f"these bytes are being ingested right now as document {doc.id} ({doc.filename!r}); "
         "wait for it to finish and call document_get"
-    )
-
-
-class EmbedderMismatchError(ConflictError):
-    """The vector index holds another model's vectors; only a reindex can change models."""
-
-
-# --- the per-process knowledge object -------------------------------------------------------------
-
-
-@dataclass
-class Knowledge:
-    """The embedder, the vector index and the search method, opened once per process."""
-
-    desk: Desk
-    embedder: Embedder
-    vectors: VectorIndex
-    method: SearchMethod = "weighted_rrf"
-    index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held while vectors are written for a commit and during a full reindex (collection switch)."""
-    _embed_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed off the event loop; one call at a time per process (ONNX Runtime already uses every core)."""
-        lock = self._embed_lock
-
-        def run() -> list[list[float]]:
-            with lock:
-                return self.embedder.embed(texts)
-
-        return await asyncio.to_thread(run)
-
-    async def search(
-        self,
-        actor: Actor,
-        query: str,
-        k: int = 5,
-        sources: Sequence[SourceName] = ("documents", "kb", "tickets"),
-    ) -> list[SearchHit]:
-        """Hybrid search hits (the entry point other tools use, e.g. ticket_suggest).
-
-        An index built by another embedder becomes :class:`UnavailableError`, so callers fall back to
-        full-text search until an admin reindexes; ``k`` is capped at 50.
-        """
-        from tools.search import knowledge_search
-
-        try:
-            result = await knowledge_search(self.desk, actor, query, k=max(1, min(k, 50)), sources=tuple(sources))
-        except EmbedderMismatchError as exc:
-            raise UnavailableError(str(exc)) from exc
-        return result.hits
-
-
-async def open_knowledge(desk: Desk, *, embedder: Embedder | None = None) -> Knowledge:
-    """Create the desk's Knowledge (nothing heavy happens: the model loads on first embedding)."""
-    knowledge = Knowledge(
-        desk=desk, embedder=embedder or create_embedder(desk.settings), vectors=VectorIndex(desk.settings)
-    )
-    desk.knowledge = knowledge
-    return knowledge
-
-
-async def get_knowledge(desk: Desk) -> Knowledge:
-    """``desk.knowledge``, opened on first use for a desk that was built without it."""
-    if desk.knowledge is None:
-        return await open_knowledge(desk)
-    assert isinstance(desk.knowledge, Knowledge)
-    return desk.knowledge
-
-
-# --- the index record -----------------------------------------------------------------------------
-
-
-async def active_collection(desk: Desk, knowledge: Knowledge, session: AsyncSession) -> str:
-    """The collection for the configured embedder; refuses when the index was built by another model."""
-    emb = knowledge.embedder
-    row = await session.get(IndexMeta, META_KEY)
-    if row is not None and row.embedder == emb.name and row.dimension == emb.dimension and row.collection:
-        return row.collection
-    generation = int((row.value or {}).get("generation", 0)) + 1 if row is not None else 1
-    if row is not None:
-        ready = (
-            await session.execute(select(func.count()).select_from(Document).where(Document.status == "ready"))
-        ).scalar_one()
-        if ready:
-            raise EmbedderMismatchError(
-                f"the vector index was built with {row.embedder!r} ({row.dimension} dimensions) but the configured "
-                f"embedder is {emb.name!r} ({emb.dimension}); rebuild it with `support-agent index rebuild` (or "
-                "the document_reindex tool without a document id, as an admin), or switch the embedder setting back"
-            )
-    # First use, or a model change with nothing indexed yet: adopt the configured embedder. KB articles
-    # and tickets are queued again for the new, empty collection.
-    name = collection_name(slug(emb.name), emb.dimension, generation)
-    if row is not None:
-        await enqueue_all(session)
-    if row is None:
-        row = IndexMeta(key=META_KEY)
-        session.add(row)
-    row.embedder, row.dimension, row.collection = emb.name, emb.dimension, name
-    row.value = {"generation": generation}
-    row.updated_at = desk.clock()
-    await session.flush()
-    return name
-
-
-async def read_collection(desk: Desk, knowledge: Knowledge) -> str:
-    """The collection to write vectors to (adopting the configured embedder on first use)."""
-    async with desk.sessions.begin() as session:
-        return await active_collection(desk, knowledge, session)
-
-
-async def search_collection(desk: Desk, knowledge: Knowledge) -> str | None:
-    """The collection to search, without writing anything; None while nothing was ever indexed."""
-    emb = knowledge.embedder
-    async with desk.sessions() as session:
-        row = await session.get(IndexMeta, META_KEY)
-        if row is None or not row.collection:
-            return None
-        if row.embedder == emb.name and row.dimension == emb.dimension:
-            return row.collection
-        ready = (
-            await session.execute(select(func.count()).select_from(Document).where(Document.status == "ready"))
-        ).scalar_one()
-    if not ready:
-        return None  # the next write adopts the configured embedder
-    raise EmbedderMismatchError(
-        f"the vector index was built with {row.embedder!r} ({row.dimension} dimensions) but the configured "
-        f"embedder is {emb.name!r} ({emb.dimension}); rebuild it with `support-agent index rebuild` (or "
-        "the document_reindex tool without a document id, as an admin), or switch the embedder setting back"
     )
 
 
@@ -471,7 +339,7 @@ async def document_ingest(
     # Refusals that need no parsing (empty, too large, a type the desk does not read, an archive bomb)
     # leave nothing behind: no document row and no stored bytes.
     await asyncio.to_thread(_precheck_sync, data, filename, _limits(desk))
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     sha = hashlib.sha256(data).hexdigest()
     await _report(progress, 0, 1, f"received {filename} ({len(data)} bytes)")
 
@@ -586,7 +454,7 @@ async def _cancel_asked(desk: Desk, doc_id: int) -> bool:
 
 async def run_claimed(desk: Desk, job: Claimed) -> IngestResult | None:
     """Run a job an ingestion worker claimed, from the bytes stored when it was queued."""
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     async with desk.sessions() as session:
         doc = await session.get(Document, job.document_id)
         if doc is None or doc.status != "processing":
@@ -608,11 +476,18 @@ async def run_claimed(desk: Desk, job: Claimed) -> IngestResult | None:
 
 @contextlib.asynccontextmanager
 async def ingest_worker(desk: Desk) -> AsyncIterator[asyncio.Task[None]]:
-    """Run queued and orphaned ingestion jobs for the duration of the block (a server's lifespan)."""
+    """Run queued and orphaned ingestion jobs for the duration of the block (a server's lifespan).
+
+    It starts by queueing again the work a killed server left behind (:func:`recover_interrupted`).
+    """
 
     async def execute(job: Claimed) -> None:
         await run_claimed(desk, job)
 
+    try:
+        await recover_interrupted(desk)
+    except Exception:  # the worker claims orphans by itself as well; a failed sweep must not stop start-up
+        logger.exception("queueing interrupted ingestion jobs again failed")
     async with worker(desk, execute) as task:
         yield task
 
@@ -620,7 +495,7 @@ async def ingest_worker(desk: Desk) -> AsyncIterator[asyncio.Task[None]]:
 async def document_ingest_cancel(desk: Desk, actor: Actor, document_id: int) -> DocumentPublic:
     """Stop a document's ingestion: it ends ``failed`` with the reason "cancelled" (admins only)."""
     permissions.require(actor, "knowledge.write", "document ingest cancel")
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     now = desk.clock()
     async with desk.sessions.begin() as session:
         doc = await _require_document(session, document_id)
@@ -673,7 +548,7 @@ async def _process(
     await report("indexing", len(chunks), len(chunks), pages, f"indexing {len(chunks)} chunks of {filename}")
 
     async with knowledge.index_lock:
-        coll = await read_collection(desk, knowledge)
+        coll = await knowledge.write_collection()
         # A re-run (after a kill) writes the same vector ids again; anything left of the last attempt goes first.
         await knowledge.vectors.delete(coll, where={"document_id": doc_id})
         metas: list[Metadata] = [
@@ -751,7 +626,7 @@ async def recover_interrupted(desk: Desk) -> list[int]:
         stuck = (await session.execute(select(Document).where(Document.status == "processing"))).scalars().all()
         orphans = [d.id for d in stuck if not _owned(d, now)]
     if orphans:
-        knowledge = await get_knowledge(desk)
+        knowledge = desk.require_knowledge()
         for doc_id in orphans:
             await _requeue(desk, knowledge, doc_id, "resuming: the server stopped while this was being processed")
     return orphans
@@ -778,7 +653,7 @@ async def _fail(desk: Desk, knowledge: Knowledge, doc_id: int, reason: str) -> N
         doc.status, doc.error, doc.chunk_count, doc.updated_at = "failed", reason[:4000], 0, desk.clock()
         doc.worker, doc.heartbeat_at, doc.progress = None, None, None
     try:
-        coll = await read_collection(desk, knowledge)
+        coll = await knowledge.write_collection()
         await knowledge.vectors.delete(coll, where={"document_id": doc_id})
     except EmbedderMismatchError:
         pass  # another model's index: this attempt never wrote to it
@@ -851,7 +726,7 @@ async def document_get(desk: Desk, actor: Actor, document_id: int, *, chunk_limi
 async def document_delete(desk: Desk, actor: Actor, document_id: int) -> DocumentPublic:
     """Delete a document, its chunks and its vectors (admins only)."""
     permissions.require(actor, "knowledge.write", "document delete")
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     async with desk.sessions.begin() as session:
         doc = await _require_document(session, document_id)
         public = _public(doc)
@@ -859,13 +734,9 @@ async def document_delete(desk: Desk, actor: Actor, document_id: int) -> Documen
         await session.delete(doc)
         record_event(session, actor, "document.delete", "document", document_id, before={"filename": public.filename})
     # Vectors of every collection this process knows of: the row is gone, so stale hits are filtered anyway.
-    for name in await _document_collections(knowledge):
+    for name in await knowledge.document_collections():
         await knowledge.vectors.delete(name, where={"document_id": document_id})
     return public
-
-
-async def _document_collections(knowledge: Knowledge) -> list[str]:
-    return [n for n in await knowledge.vectors.list_names() if n.startswith("desk-")]
 
 
 async def document_reindex(
@@ -873,7 +744,7 @@ async def document_reindex(
 ) -> ReindexResult:
     """Re-embed one document, or every document into a fresh collection (after an embedder change)."""
     permissions.require(actor, "knowledge.write", "document reindex")
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     emb = knowledge.embedder
     if document_id is not None:
         async with desk.sessions() as session:
@@ -881,7 +752,7 @@ async def document_reindex(
             if doc.status != "ready":
                 raise InvalidInputError(f"document {document_id} is {doc.status!r}; only ready documents are indexed")
         try:
-            coll = await read_collection(desk, knowledge)
+            coll = await knowledge.write_collection()
         except EmbedderMismatchError as exc:
             raise EmbedderMismatchError(f"{exc} (reindexing one document cannot change the model)") from exc
         n = await _reindex_documents(desk, knowledge, coll, [document_id], progress)

@@ -28,7 +28,7 @@ from tools.kb import (
     kb_article_get,
     kb_article_update,
 )
-from tools.knowledge import Knowledge
+from tools.knowledge_service import Knowledge
 from tools.search import knowledge_search
 
 
@@ -173,7 +173,7 @@ def test_index_drain_command(
     from tools.desk import open_desk
     from tools.users import ensure_actor
 
-    monkeypatch.setattr("tools.knowledge.create_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("tools.knowledge_service.create_embedder", lambda settings: FakeEmbedder())
     monkeypatch.delenv("SUPPORT_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     data_dir = tmp_path / "data"

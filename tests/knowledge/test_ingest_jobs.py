@@ -21,13 +21,13 @@ from tools.errors import InvalidInputError
 from tools.knowledge import (
     CANCELLED,
     DocumentDetail,
-    Knowledge,
     document_get,
     document_ingest,
     document_ingest_cancel,
     ingest_worker,
     recover_interrupted,
 )
+from tools.knowledge_service import Knowledge
 
 WAIT_S = 15.0
 

@@ -18,14 +18,13 @@ from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError
 from tools.ingest.base import ExtractionError
 from tools.knowledge import (
-    EmbedderMismatchError,
-    Knowledge,
     document_delete,
     document_get,
     document_ingest,
     document_list,
     document_reindex,
 )
+from tools.knowledge_service import EmbedderMismatchError, Knowledge
 from tools.search import knowledge_search
 from tools.users import ensure_actor
 

@@ -18,13 +18,13 @@ from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import ConflictError
 from tools.knowledge import (
-    Knowledge,
     document_get,
     document_ingest,
     document_list,
     ingest_worker,
     recover_interrupted,
 )
+from tools.knowledge_service import Knowledge
 from tools.workers import this_worker
 
 KILL_WAIT_S = 120
