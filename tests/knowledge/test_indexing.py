@@ -20,14 +20,9 @@ from tests.knowledge.test_pipeline import vector_count
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.indexing import _claim, _finish, drain, drain_once, is_pending
-from tools.kb import (
-    KBArticleCreate,
-    KBArticleUpdate,
-    kb_article_create,
-    kb_article_delete,
-    kb_article_get,
-    kb_article_update,
-)
+from tools.kb import kb_article_create, kb_article_delete, kb_article_update
+from tools.kb_models import KBArticleCreate, KBArticleUpdate
+from tools.kb_query import kb_article_get
 from tools.knowledge_service import Knowledge
 from tools.search import knowledge_search
 

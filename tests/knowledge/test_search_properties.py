@@ -15,7 +15,7 @@ from tests.ticket_helpers import new_article, new_ticket
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import DeskError
-from tools.kb import kb_article_search
+from tools.kb_query import kb_article_search
 from tools.knowledge import document_ingest
 from tools.knowledge_service import Knowledge
 from tools.search import knowledge_search
