@@ -30,7 +30,9 @@ from mcp import Client  # noqa: E402
 from server.app import build_server  # noqa: E402
 from store.config import Settings  # noqa: E402
 from tools.desk import open_desk  # noqa: E402
-from tools.knowledge import document_get, document_ingest, ingest_worker  # noqa: E402
+from tools.ingest_runner import ingest_worker  # noqa: E402
+from tools.knowledge import document_ingest  # noqa: E402
+from tools.knowledge_query import document_get  # noqa: E402
 from tools.ticket_models import TicketCreate  # noqa: E402
 from tools.tickets import ticket_create  # noqa: E402
 from tools.users import ensure_actor  # noqa: E402

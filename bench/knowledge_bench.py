@@ -34,7 +34,8 @@ from store.config import Settings  # noqa: E402
 from store.embedder import LocalEmbedder  # noqa: E402
 from store.models_knowledge import Document, DocumentChunk  # noqa: E402
 from tools.desk import open_desk  # noqa: E402
-from tools.knowledge import document_ingest, embed_text  # noqa: E402
+from tools.ingest_pipeline import embed_text  # noqa: E402
+from tools.knowledge import document_ingest  # noqa: E402
 from tools.search import SearchMethod, knowledge_search  # noqa: E402
 from tools.users import ensure_actor  # noqa: E402
 

@@ -87,7 +87,29 @@ def test_the_desk_and_its_knowledge_services_do_not_import_search_or_ingestion()
     assert not graph["tools.desk"] & {"tools.search", "tools.knowledge"}
 
 
-@pytest.mark.parametrize("module", ["tools.desk", "tools.knowledge_service", "tools.search", "tools.knowledge"])
+def test_knowledge_and_kb_modules_stay_a_few_hundred_lines() -> None:
+    for module in KNOWLEDGE_MODULES:
+        path = ROOT / (module.replace(".", "/") + ".py")
+        assert len(path.read_text().splitlines()) <= 400, f"{path.name} is over 400 lines: split it"
+
+
+KNOWLEDGE_MODULES = [
+    "tools.desk",
+    "tools.knowledge_service",
+    "tools.search_models",
+    "tools.search",
+    "tools.knowledge_models",
+    "tools.knowledge_query",
+    "tools.knowledge",
+    "tools.ingest_pipeline",
+    "tools.ingest_runner",
+    "tools.kb_models",
+    "tools.kb",
+    "tools.kb_query",
+]
+
+
+@pytest.mark.parametrize("module", KNOWLEDGE_MODULES)
 def test_each_knowledge_module_imports_on_its_own(module: str) -> None:
     # A fresh interpreter per module: an import cycle shows up as an ImportError of a half-initialised module.
     done = subprocess.run(

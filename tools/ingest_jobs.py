@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -31,7 +31,6 @@ from tools.workers import is_alive, this_worker
 
 logger = logging.getLogger(__name__)
 
-Stage = Literal["queued", "parsing", "embedding", "indexing"]
 POLL_S = 1.0
 """How often an idle worker looks for jobs queued by another process (its own wake it at once)."""
 CLAIM_SCAN = 20

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import gradio as gr
 import pandas as pd
 
-from tools import knowledge, permissions
+from tools import knowledge, knowledge_models, knowledge_query, permissions
 from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from ui.confirm import Pending, ask, confirmed
 from ui.context import SignedIn, UIContext
@@ -117,7 +117,7 @@ async def ingest_uploads(
     return outcomes
 
 
-def status_text(doc: knowledge.DocumentPublic) -> str:
+def status_text(doc: knowledge_models.DocumentPublic) -> str:
     """The status, with how far a processing document's job has come (e.g. "processing: embedding 64/310")."""
     p = doc.progress
     if doc.status != "processing" or p is None:
@@ -129,7 +129,7 @@ def status_text(doc: knowledge.DocumentPublic) -> str:
 
 async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.DataFrame, str]:
     """The newest documents (one page) and a line saying how many there are."""
-    page = await knowledge.document_list(
+    page = await knowledge_query.document_list(
         ctx.desk(), await ctx.actor(), query=(query or "").strip() or None, limit=DOC_PAGE
     )
     rows = [
@@ -153,7 +153,7 @@ async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.D
 
 async def document_markdown(ctx: SignedIn, document_id: int) -> str:
     """A document's facts and the citations of its first chunks."""
-    doc = await knowledge.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
+    doc = await knowledge_query.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
     lines = [
         f"### {html.escape(doc.title)}",
         f"- Document {doc.id} · {doc.doc_type or 'unknown type'} · {doc.status} · {size(doc.size_bytes)}",
@@ -178,12 +178,12 @@ async def request_delete(ctx: SignedIn, document_id: int) -> Pending:
     """The question a Delete asks (nothing is deleted yet); the document must exist and the caller be an admin."""
     actor = await ctx.actor()
     permissions.require(actor, "knowledge.write", "document delete")
-    doc = await knowledge.document_get(ctx.desk(), actor, document_id, chunk_limit=1)
+    doc = await knowledge_query.document_get(ctx.desk(), actor, document_id, chunk_limit=1)
     question = html.escape(f"Delete document {doc.id} ({doc.filename}), its chunks and its vectors?")
     return ask(DELETE, doc.id, f"**{question}**")
 
 
-async def confirm_delete(ctx: SignedIn, asked: Pending | None) -> knowledge.DocumentPublic:
+async def confirm_delete(ctx: SignedIn, asked: Pending | None) -> knowledge_models.DocumentPublic:
     """Delete the document ``asked`` named, if the question is live; otherwise refuse and delete nothing."""
     return await knowledge.document_delete(ctx.desk(), await ctx.actor(), confirmed(asked, DELETE))
 

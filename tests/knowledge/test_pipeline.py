@@ -17,13 +17,8 @@ from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError
 from tools.ingest.base import ExtractionError
-from tools.knowledge import (
-    document_delete,
-    document_get,
-    document_ingest,
-    document_list,
-    document_reindex,
-)
+from tools.knowledge import document_delete, document_ingest, document_reindex
+from tools.knowledge_query import document_get, document_list
 from tools.knowledge_service import EmbedderMismatchError, Knowledge
 from tools.search import knowledge_search
 from tools.users import ensure_actor
