@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
 from server.surface import Registrar
 from tools import kb, kb_models, kb_query
-from tools.common import Page
+from tools.pagination import Page
 
 ArticleId = Annotated[int, Field(description="The article's id (from kb_article_search or ticket links).")]
 

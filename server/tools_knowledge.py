@@ -11,8 +11,9 @@ from pydantic import Field
 from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
 from server.surface import Registrar
 from tools import knowledge, knowledge_models, knowledge_query, search, usage_log
-from tools.common import Page, decode_base64, parse_id
+from tools.common import decode_base64, parse_id
 from tools.errors import InvalidInputError
+from tools.pagination import Page
 
 SourceList = list[search.SourceName]
 

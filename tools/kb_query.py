@@ -20,7 +20,6 @@ from store.models import KBArticle, KBArticleRevision, User
 from store.models_knowledge import IndexOutbox
 from tools import search
 from tools.actor import Actor
-from tools.common import Page, decode_cursor, encode_cursor, page_limit
 from tools.desk import Desk
 from tools.errors import InvalidInputError, UnavailableError
 from tools.kb import (
@@ -39,6 +38,7 @@ from tools.kb_models import (
     KBSearchHit,
     normalise_tags,
 )
+from tools.pagination import Page, PageRequest, page_limit
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def kb_article_revisions(
     """An article's revisions, newest first, a page at a time (anyone may read)."""
     del actor
     article_id = parse_article_id(article_id)
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     async with desk.sessions() as session:
         await require_article(session, article_id)
         where = KBArticleRevision.article_id == article_id
@@ -102,8 +102,8 @@ async def kb_article_revisions(
                 .outerjoin(User, User.id == KBArticleRevision.author_id)
                 .where(where)
                 .order_by(KBArticleRevision.revision.desc())
-                .offset(offset)
-                .limit(size)
+                .offset(window.offset)
+                .limit(window.size)
             )
         ).all()
     items = [
@@ -120,8 +120,7 @@ async def kb_article_revisions(
         )
         for rev, chars, username in rows
     ]
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return Page[KBRevisionPublic](items=items, total=total, next_cursor=nxt)
+    return window.page(Page[KBRevisionPublic], items, total)
 
 
 async def kb_article_list(
@@ -134,7 +133,7 @@ async def kb_article_list(
     cursor: str | None = None,
 ) -> Page[KBArticleSummary]:
     """Articles a page at a time: recently updated first (or most viewed, or by title); open to everyone."""
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     stmt = select(KBArticle)
     if tag:
         try:
@@ -152,7 +151,7 @@ async def kb_article_list(
     order = orders[sort]
     async with desk.sessions() as session:
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-        rows = (await session.execute(stmt.order_by(*order).offset(offset).limit(size))).scalars().all()
+        rows = (await session.execute(stmt.order_by(*order).offset(window.offset).limit(window.size))).scalars().all()
     items = [
         KBArticleSummary(
             id=a.id,
@@ -165,8 +164,7 @@ async def kb_article_list(
         )
         for a in rows
     ]
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return Page[KBArticleSummary](items=items, total=total, next_cursor=nxt)
+    return window.page(Page[KBArticleSummary], items, total)
 
 
 def _tags_clause(dialect: str, tags: Sequence[str], params: dict[str, object]) -> str:

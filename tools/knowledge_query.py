@@ -7,10 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models_knowledge import Document, DocumentChunk
 from tools.actor import Actor
-from tools.common import MAX_ID, Page, decode_cursor, encode_cursor, page_limit, truncate
+from tools.common import MAX_ID, truncate
 from tools.desk import Desk
 from tools.errors import InvalidInputError, NotFoundError
 from tools.knowledge_models import ChunkPreview, DocStatus, DocumentDetail, DocumentPublic, document_public
+from tools.pagination import Page, PageRequest
 
 
 async def require_document(session: AsyncSession, document_id: int) -> Document:
@@ -31,7 +32,7 @@ async def document_list(
 ) -> Page[DocumentPublic]:
     """Documents, newest first, a page at a time."""
     del actor  # everyone may see what the knowledge base holds
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     stmt = select(Document)
     if status:
         stmt = stmt.where(Document.status == status)
@@ -42,12 +43,11 @@ async def document_list(
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         rows = (
             await session.execute(
-                stmt.order_by(Document.created_at.desc(), Document.id.desc()).offset(offset).limit(size)
+                stmt.order_by(Document.created_at.desc(), Document.id.desc()).offset(window.offset).limit(window.size)
             )
         ).scalars()
         items = [document_public(d) for d in rows]
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return Page[DocumentPublic](items=items, total=total, next_cursor=nxt)
+    return window.page(Page[DocumentPublic], items, total)
 
 
 async def document_get(desk: Desk, actor: Actor, document_id: int, *, chunk_limit: int = 20) -> DocumentDetail:
