@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from store.config import Settings
 from store.models import AuditEvent
-from store.models_knowledge import Document, DocumentChunk
-from tests.knowledge.test_pipeline import MARKDOWN
+from store.models_knowledge import Document
+from tests.knowledge.test_pipeline import MARKDOWN, chunk_ordinals
 from tests.servers import desk_env
 from tools.actor import Actor
 from tools.desk import Desk
@@ -73,15 +73,6 @@ async def test_two_processes_racing_for_one_job_run_it_once(
     async with desk.sessions() as session:
         doc = await session.get(Document, doc_id)
         assert doc is not None and (doc.status, doc.error, doc.worker) == ("ready", None, None)
-        ordinals = list(
-            (
-                await session.execute(
-                    select(DocumentChunk.ordinal)
-                    .where(DocumentChunk.document_id == doc_id)
-                    .order_by(DocumentChunk.ordinal)
-                )
-            ).scalars()
-        )
         ingested = (
             await session.execute(
                 select(func.count())
@@ -89,6 +80,6 @@ async def test_two_processes_racing_for_one_job_run_it_once(
                 .where(AuditEvent.action == "document.ingest", AuditEvent.target_id == str(doc_id))
             )
         ).scalar_one()
-    assert ordinals == list(range(doc.chunk_count)) and doc.chunk_count > 0
+    assert await chunk_ordinals(desk, doc_id) == list(range(doc.chunk_count)) and doc.chunk_count > 0
     assert f"READY {doc.chunk_count}" in winner
     assert ingested == 1, "one process indexed the document, once"

@@ -68,6 +68,13 @@ async def chunk_count(desk: Desk) -> int:
         return int((await s.execute(select(func.count()).select_from(DocumentChunk))).scalar_one())
 
 
+async def chunk_ordinals(desk: Desk, document_id: int) -> list[int]:
+    """The ordinals of a document's stored chunks, in order (each once, if nothing was doubled)."""
+    async with desk.sessions() as s:
+        stmt = select(DocumentChunk.ordinal).where(DocumentChunk.document_id == document_id)
+        return list((await s.execute(stmt.order_by(DocumentChunk.ordinal))).scalars())
+
+
 async def vector_count(kn: Knowledge) -> int:
     return sum([await kn.vectors.count(n) for n in await kn.vectors.list_names()])
 
