@@ -6,6 +6,8 @@ import html
 import json
 from typing import Any
 
+from tools.search_models import parse_hits
+
 SYSTEM_PROMPT = """You are the IT support assistant of this help desk, talking with {actor}.
 - Answer IT questions only from the search results below or from knowledge_search, citing them as [1], [2].
   If they do not answer the question, ask one short question about what is missing; never guess.
@@ -66,7 +68,14 @@ def wrap_tool_result(name: str, data: Any, text: str) -> str:
 
 
 def search_hits(data: Any) -> list[dict[str, Any]] | None:
-    """The hit list of a knowledge_search / kb_article_search / ticket_suggest result, if it is one."""
+    """The hit list of a knowledge_search / kb_article_search / ticket_suggest result, if it is one.
+
+    knowledge_search hits are read as the desk's one hit type (:class:`tools.search_models.SearchHit`), so
+    every such hit the agent keeps has the same fields; a hit that is not one is dropped, never half-read.
+    """
+    hits = parse_hits(data)
+    if hits is not None:
+        return [h.model_dump() for h in hits]
     if not isinstance(data, dict):
         return None
     for key in ("hits", "articles", "items"):

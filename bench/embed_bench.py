@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from store.embedder import LocalEmbedder, ModelFileError, TorchEmbedder  # noqa: E402
 from tools.ingest.base import Limits  # noqa: E402
 from tools.ingest.extract import extract  # noqa: E402
-from tools.knowledge import embed_text  # noqa: E402
+from tools.ingest_pipeline import embed_text  # noqa: E402
 
 
 def corpus(eval_dir: Path, docs: int) -> tuple[list[str], list[str]]:

@@ -30,7 +30,9 @@ from mcp import Client  # noqa: E402
 from server.app import build_server  # noqa: E402
 from store.config import Settings  # noqa: E402
 from tools.desk import open_desk  # noqa: E402
-from tools.knowledge import document_get, document_ingest, get_knowledge, ingest_worker  # noqa: E402
+from tools.ingest_runner import ingest_worker  # noqa: E402
+from tools.knowledge import document_ingest  # noqa: E402
+from tools.knowledge_query import document_get  # noqa: E402
 from tools.ticket_models import TicketCreate  # noqa: E402
 from tools.tickets import ticket_create  # noqa: E402
 from tools.users import ensure_actor  # noqa: E402
@@ -62,7 +64,7 @@ async def run(args: argparse.Namespace, pdfs: list[Path]) -> dict[str, Any]:
     report: dict[str, Any] = {"docs": [p.name for p in pdfs], "ingest_workers": settings.ingest_workers}
     async with open_desk(settings) as desk:
         admin = await ensure_actor(desk, "admin", "admin")
-        kn = await get_knowledge(desk)
+        kn = desk.require_knowledge()
         await kn.embed(["warm up the model"])
         ticket = await ticket_create(desk, admin, TicketCreate(subject="VPN drops", description="Every hour."))
         async with Client(build_server(settings, desk=desk, with_agent=False)) as c:

@@ -34,7 +34,8 @@ from store.config import Settings  # noqa: E402
 from store.embedder import LocalEmbedder  # noqa: E402
 from store.models_knowledge import Document, DocumentChunk  # noqa: E402
 from tools.desk import open_desk  # noqa: E402
-from tools.knowledge import document_ingest, embed_text, open_knowledge  # noqa: E402
+from tools.ingest_pipeline import embed_text  # noqa: E402
+from tools.knowledge import document_ingest  # noqa: E402
 from tools.search import SearchMethod, knowledge_search  # noqa: E402
 from tools.users import ensure_actor  # noqa: E402
 
@@ -66,7 +67,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"documents": len(pdfs)}
     embedder = LocalEmbedder()
     async with open_desk(settings) as desk:
-        kn = await open_knowledge(desk, embedder=embedder)
+        kn = desk.open_knowledge(embedder=embedder)
         actor = await ensure_actor(desk, "admin", "admin")
         t0 = time.perf_counter()
         await kn.embed(["warm up the model"])

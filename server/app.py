@@ -36,7 +36,7 @@ from server.surface import TOOLSETS, Registrar
 from store.config import Settings
 from tools.desk import Desk, DeskRef, open_desk
 from tools.indexing import index_worker
-from tools.knowledge import ingest_worker
+from tools.ingest_runner import ingest_worker
 from tools.users import ensure_actor
 
 if TYPE_CHECKING:

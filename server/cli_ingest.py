@@ -13,9 +13,9 @@ from tqdm import tqdm
 
 from store.config import Settings
 from store.embedder import Embedder
+from tools.batch_ingest import BatchFile, FileOutcome, ingest_batch
 from tools.desk import open_desk
 from tools.errors import DeskError
-from tools.knowledge import document_ingest, get_knowledge, open_knowledge
 from tools.users import ensure_actor
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 class Outcome:
     path: str
     status: str
-    """added, replaced, duplicate or failed."""
+    """added, replaced, duplicate or failed (see tools/batch_ingest.py for what a failure does)."""
     detail: str
 
 
@@ -54,30 +54,23 @@ async def ingest_paths(
     files, outcomes = collect(paths)
     async with open_desk(settings) as desk:
         if embedder is not None:
-            await open_knowledge(desk, embedder=embedder)
-        else:
-            await get_knowledge(desk)
+            desk.open_knowledge(embedder=embedder)
         actor = await ensure_actor(desk, settings.actor, settings.actor_role)
         with tqdm(total=len(files), unit="file", file=out, desc="ingest", dynamic_ncols=True) as bar:
-            for f in files:
-                bar.set_postfix_str(f.name[:40])
 
-                async def progress(done: float, total: float, message: str) -> None:
-                    bar.set_postfix_str(message[:60])
+            def progress(index: int, file: BatchFile, done: float, total: float, message: str) -> None:
+                bar.set_postfix_str(message[:60])
 
-                try:
-                    result = await document_ingest(desk, actor, path=str(f), progress=progress)
-                except DeskError as exc:
-                    outcomes.append(Outcome(str(f), "failed", str(exc)))
-                else:
-                    doc = result.document
-                    if result.duplicate:
-                        outcomes.append(Outcome(str(f), "duplicate", f"same bytes as document {doc.id}"))
-                    else:
-                        what = "replaced" if result.replaced_document_id else "added"
-                        outcomes.append(Outcome(str(f), what, f"document {doc.id}, {doc.chunk_count} chunks"))
+            def finished(outcome: FileOutcome) -> None:
                 bar.update(1)
-    return outcomes
+
+            try:
+                done = await ingest_batch(
+                    desk, actor, [BatchFile(str(f), path=str(f)) for f in files], progress=progress, finished=finished
+                )
+            except DeskError as exc:  # the configured actor may not ingest at all: every file fails alike
+                done = [FileOutcome(str(f), "failed", detail=str(exc)) for f in files]
+    return outcomes + [Outcome(o.file, o.outcome, o.detail) for o in done]
 
 
 def summary(outcomes: list[Outcome]) -> str:

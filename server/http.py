@@ -44,7 +44,7 @@ from server.webhooks import webhook_routes
 from store.config import Settings
 from tools.desk import DeskRef, open_desk
 from tools.indexing import index_worker
-from tools.knowledge import ingest_worker
+from tools.ingest_runner import ingest_worker
 from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from pydantic import Field
 from server.context import CurrentActor, CurrentDesk
 from server.surface import Registrar
 from tools import audit, tokens
-from tools.common import Page
+from tools.pagination import Page
 
 LimitArg = Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)]
 CursorArg = Annotated[str | None, Field(description="next_cursor from the previous page.")]

@@ -10,9 +10,10 @@ from pydantic import Field
 
 from server.context import CurrentActor, CurrentDesk, desk_and_actor, resource_errors
 from server.surface import Registrar
-from tools import knowledge, search, usage_log
-from tools.common import Page, decode_base64, parse_id
+from tools import knowledge, knowledge_models, knowledge_query, search, usage_log
+from tools.common import decode_base64, parse_id
 from tools.errors import InvalidInputError
+from tools.pagination import Page
 
 SourceList = list[search.SourceName]
 
@@ -66,7 +67,7 @@ def register(reg: Registrar) -> None:
                 "return at once with the document processing and a job id, and follow it with document_get."
             ),
         ] = False,
-    ) -> knowledge.IngestResult:
+    ) -> knowledge_models.IngestResult:
         """Add a PDF, Office, CSV, text, Markdown, HTML or image file to the knowledge base (admins only)."""
         if sum(x is not None for x in (path, content_base64, upload_id)) != 1:
             raise ToolError(
@@ -107,7 +108,7 @@ def register(reg: Registrar) -> None:
         document_id: Annotated[int, Field(description="The processing document's id.")],
         desk: CurrentDesk,
         actor: CurrentActor,
-    ) -> knowledge.DocumentPublic:
+    ) -> knowledge_models.DocumentPublic:
         """Stop a document's ingestion, leaving it failed with the reason "cancelled" (admins only)."""
         return await knowledge.document_ingest_cancel(desk, actor, document_id)
 
@@ -116,14 +117,15 @@ def register(reg: Registrar) -> None:
         desk: CurrentDesk,
         actor: CurrentActor,
         status: Annotated[
-            knowledge.DocStatus | None, Field(description="Only documents in this state: processing, ready, failed.")
+            knowledge_models.DocStatus | None,
+            Field(description="Only documents in this state: processing, ready, failed."),
         ] = None,
         query: Annotated[str | None, Field(description="Text to find in the title or file name.")] = None,
         limit: Annotated[int, Field(description="Page size, 1-100.", ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
-    ) -> Page[knowledge.DocumentPublic]:
+    ) -> Page[knowledge_models.DocumentPublic]:
         """List the knowledge base's documents, newest first, a page at a time."""
-        return await knowledge.document_list(desk, actor, status=status, query=query, limit=limit, cursor=cursor)
+        return await knowledge_query.document_list(desk, actor, status=status, query=query, limit=limit, cursor=cursor)
 
     @reg.tool(toolset="knowledge", capability="knowledge.read", kind="read", title="Get a document")
     async def document_get(
@@ -131,16 +133,16 @@ def register(reg: Registrar) -> None:
         desk: CurrentDesk,
         actor: CurrentActor,
         chunk_limit: Annotated[int, Field(description="How many chunk previews to include, 0-200.", ge=0, le=200)] = 20,
-    ) -> knowledge.DocumentDetail:
+    ) -> knowledge_models.DocumentDetail:
         """Show a document's details and previews of its first chunks."""
-        return await knowledge.document_get(desk, actor, document_id, chunk_limit=chunk_limit)
+        return await knowledge_query.document_get(desk, actor, document_id, chunk_limit=chunk_limit)
 
     @reg.tool(
         toolset="knowledge", capability="knowledge.write", kind="write", title="Delete a document", destructive=True
     )
     async def document_delete(
         document_id: Annotated[int, Field(description="The document's id.")], desk: CurrentDesk, actor: CurrentActor
-    ) -> knowledge.DocumentPublic:
+    ) -> knowledge_models.DocumentPublic:
         """Delete a document with its chunks and vectors (admins only)."""
         return await knowledge.document_delete(desk, actor, document_id)
 
@@ -154,7 +156,7 @@ def register(reg: Registrar) -> None:
         document_id: Annotated[
             int | None, Field(description="One document; omit to rebuild the whole index (after a model change).")
         ] = None,
-    ) -> knowledge.ReindexResult:
+    ) -> knowledge_models.ReindexResult:
         """Re-embed one document, or all of them into a fresh index with the configured embedder (admins only)."""
 
         async def progress(done: float, total: float, message: str) -> None:
@@ -190,5 +192,5 @@ def register(reg: Registrar) -> None:
         number = parse_id(document_id)
         if number is None:
             raise InvalidInputError(f"document id must be a number, got {document_id!r}")
-        detail = await knowledge.document_get(desk, actor, number)
+        detail = await knowledge_query.document_get(desk, actor, number)
         return detail.model_dump_json()

@@ -10,7 +10,7 @@ from server.context import CurrentActor, CurrentDesk
 from server.surface import Registrar
 from tools import users
 from tools.actor import Role
-from tools.common import Page
+from tools.pagination import Page
 
 
 class CategoryList(BaseModel):

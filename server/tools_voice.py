@@ -16,7 +16,7 @@ from server.surface import Registrar
 from store.audio import MIME_OF, encode
 from tools import voice as voice_ops
 from tools import voice_analytics, voice_conversations
-from tools.common import Page
+from tools.pagination import Page
 
 AudioArg = Annotated[
     str, Field(description="The recording, base64-encoded (WAV, MP3, OGG/Opus, WebM or FLAC).", min_length=1)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from tests.conftest import FakeClock, MakeUser
+from tests.search_fakes import FakeSearch, hit
 from tests.ticket_helpers import audit_events, new_article, new_ticket
 from tools.actor import Actor
 from tools.desk import Desk
@@ -452,18 +452,6 @@ async def test_suggest_prefers_resolved_tickets_and_respects_visibility(
         await suggest(desk, alice, "outlook", 0)
 
 
-class _FakeKnowledge:
-    """Stands in for the hybrid search of issue 3: returns fixed hits, including one the caller may not see."""
-
-    def __init__(self, hits: list[Any]) -> None:
-        self.hits = hits
-        self.calls: list[tuple[Any, ...]] = []
-
-    async def search(self, actor: Actor, query: str, k: int, sources: list[str]) -> list[Any]:
-        self.calls.append((actor.username, query, k, tuple(sources)))
-        return self.hits
-
-
 async def test_suggest_uses_the_knowledge_seam_and_still_filters(
     desk: Desk, admin: Actor, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -471,17 +459,14 @@ async def test_suggest_uses_the_knowledge_seam_and_still_filters(
     own = await new_ticket(desk, alice, subject="Own ticket")
     other = await new_ticket(desk, admin, subject="Someone else's")
     article = await new_article(desk, admin, "An article", "Body")
-    fake = _FakeKnowledge(
+    fake = FakeSearch(
         [
-            {"source": "tickets", "id": other.id, "score": 0.9},
-            {"source": "ticket", "id": f"ticket:{own.id}", "score": 0.5},
-            SimpleNamespace(source="kb", id=f"kb:{article}", score=0.7),  # attribute-style, like SearchHit
-            {"source": "documents", "id": 1, "score": 0.99},
-            {"source": "kb", "id": "chunk-7", "score": 0.1},
-            {"source": "document", "id": "doc:1:3", "score": 0.8},
+            hit("ticket", f"ticket:{other.id}", 0.9),  # not alice's: never suggested to her
+            hit("ticket", f"ticket:{own.id}", 0.5),
+            hit("kb", f"kb:{article}", 0.7),
+            hit("document", "doc:1:3", 0.8),  # documents are not suggestions
         ]
-    )
-    monkeypatch.setattr(desk, "knowledge", fake)
+    ).install(monkeypatch)
     result = await suggest(desk, alice, "anything at all", 2)
     assert result.engine == "hybrid"
     assert [t.number for t in result.tickets] == [own.number]

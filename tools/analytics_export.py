@@ -28,10 +28,10 @@ from tools.analytics import (
     ticket_conditions,
 )
 from tools.analytics_usage import analytics_agent, analytics_knowledge
-from tools.common import decode_cursor, encode_cursor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.metrics import DURATIONS, Bucket, ensure_metrics
+from tools.pagination import decode_cursor, encode_cursor
 from tools.satisfaction import SatisfactionGroup, analytics_satisfaction
 
 Report = Literal["tickets", "ticket_metrics", "satisfaction", "agent", "handoffs", "zero_result_queries"]

@@ -19,9 +19,9 @@ from sqlalchemy.orm import aliased
 from store.models import AuditEvent, User
 from tools import permissions
 from tools.actor import Actor
-from tools.common import Page, decode_cursor, encode_cursor, page_limit
 from tools.desk import Desk
 from tools.errors import InvalidInputError, NotFoundError
+from tools.pagination import Page, PageRequest
 
 
 def record_event(
@@ -94,7 +94,7 @@ async def audit_list(
     since, until = _utc(since), _utc(until)
     if since is not None and until is not None and since > until:
         raise InvalidInputError(f"since ({since.isoformat()}) is after until ({until.isoformat()}); swap them")
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     who = aliased(User)
     conds: list[ColumnElement[bool]] = []
     async with desk.sessions() as session:
@@ -121,8 +121,8 @@ async def audit_list(
                 .outerjoin(who, who.id == AuditEvent.actor_id)
                 .where(*conds)
                 .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-                .offset(offset)
-                .limit(size)
+                .offset(window.offset)
+                .limit(window.size)
             )
         ).all()
     items = [
@@ -139,8 +139,7 @@ async def audit_list(
         )
         for e, name in rows
     ]
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return Page[AuditEventPublic](items=items, total=total, next_cursor=nxt)
+    return window.page(Page[AuditEventPublic], items, total)
 
 
 def _utc(value: datetime | None) -> datetime | None:

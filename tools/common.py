@@ -1,31 +1,15 @@
-"""Small helpers shared by the tool modules: truncation, cursors, pages, base64 uploads."""
+"""Small helpers shared by the tool modules: truncation, ids, base64 uploads (pages: :mod:`tools.pagination`)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-from typing import Generic, TypeVar
-
-from pydantic import BaseModel, Field
 
 from tools.errors import InvalidInputError
 
-T = TypeVar("T")
-
-DEFAULT_PAGE = 20
 MAX_ID = 2**63 - 1
 """The largest id (and offset) a database column holds; bigger numbers would crash the driver, not miss."""
-MAX_PAGE = 100
 TRUNCATION_MARKER = "… [truncated, {n} more characters]"
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of results, the total that match, and the cursor for the next page (None at the end)."""
-
-    items: list[T]
-    total: int
-    next_cursor: str | None = Field(default=None, description="Pass back as `cursor` to get the next page.")
 
 
 def truncate(value: str | None, limit: int) -> str | None:
@@ -50,34 +34,6 @@ def parse_id(value: int | str) -> int | None:
         return None
     number = int(text)
     return number if number <= MAX_ID else None
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The offset a cursor stands for; a cursor that was not made here is an input error."""
-    if not cursor:
-        return 0
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        offset = json.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInputError(
-            f"cursor {cursor!r} is not valid; pass the next_cursor of a previous page, or omit it"
-        ) from exc
-    if not isinstance(offset, int) or not 0 <= offset <= MAX_ID:
-        raise InvalidInputError(f"cursor {cursor!r} is not valid; pass the next_cursor of a previous page")
-    return offset
-
-
-def page_limit(limit: int | None) -> int:
-    if limit is None:
-        return DEFAULT_PAGE
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
-    return limit
 
 
 def decode_base64(value: str, *, field: str, max_mb: float, too_large: str = "send a smaller file") -> bytes:

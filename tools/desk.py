@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from store.blobs import BlobStore
 from store.config import Settings
 from store.db import SessionFactory, open_store
+from store.embedder import Embedder
 from store.migrate import ensure_schema
 from store.types import utcnow
 from tools.credential_cache import CredentialCache
 from tools.errors import UnavailableError
+from tools.knowledge_service import Knowledge
 
 
 @dataclass
@@ -29,8 +31,9 @@ class Desk:
     blobs: BlobStore
     clock: Callable[[], datetime] = utcnow
     """Injected so SLA behaviour can be tested without sleeping."""
-    knowledge: Any = None
-    """The embedder, vector index and hybrid search (issue 3); None until opened."""
+    knowledge: Knowledge | None = None
+    """The embedder and the vector index (:mod:`tools.knowledge_service`); None until opened. Without it
+    ``kb_article_search`` and ``ticket_suggest`` rank by full-text only."""
     credentials: CredentialCache = field(default_factory=CredentialCache.disabled)
     """Recently checked credentials (:mod:`tools.credential_cache`)."""
     extras: dict[str, Any] = field(default_factory=dict)
@@ -38,6 +41,15 @@ class Desk:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def open_knowledge(self, *, embedder: Embedder | None = None) -> Knowledge:
+        """Open (or replace) the desk's knowledge services; cheap: the model loads on first embedding."""
+        self.knowledge = Knowledge.open(self.settings, self.sessions, clock=lambda: self.clock(), embedder=embedder)
+        return self.knowledge
+
+    def require_knowledge(self) -> Knowledge:
+        """The desk's knowledge services, opened on first use for a desk that was built without them."""
+        return self.knowledge if self.knowledge is not None else self.open_knowledge()
 
 
 @dataclass
@@ -67,13 +79,9 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
             credentials=CredentialCache.for_settings(settings),
         )
         # Cheap: the embedding model loads on first use. With it in place, ticket_suggest and
-        # kb_article_search rank through hybrid search.
-        from tools.knowledge import open_knowledge
-
-        await open_knowledge(desk)
-        from tools.knowledge import recover_interrupted
-
-        await recover_interrupted(desk)
+        # kb_article_search rank through hybrid search. (Interrupted ingestion jobs are queued again when
+        # a server starts its ingestion worker: tools.ingest_jobs.ingest_worker.)
+        desk.open_knowledge()
         try:
             yield desk
         finally:

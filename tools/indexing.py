@@ -24,7 +24,8 @@ from store.outbox import RESOLVED_STATUSES
 from store.types import utcnow
 from store.vectors import Metadata
 from tools.desk import Desk
-from tools.knowledge import EmbedderMismatchError, Knowledge, get_knowledge, read_collection
+from tools.knowledge_service import EmbedderMismatchError, Knowledge
+from tools.workers import background, poll_forever
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ BATCH = 32
 MAX_BACKOFF_S = 300.0
 POLL_S = 0.5
 """How often the worker looks for changes written by any process."""
+MISMATCH_PAUSE_S = 30.0
+"""How long the worker waits before looking again while the index needs a rebuild for another embedder."""
 
 
 @dataclass
@@ -81,7 +84,7 @@ async def _claim(desk: Desk, batch: int) -> list[tuple[str, int]]:
 
 async def _embed_items(desk: Desk, knowledge: Knowledge, keys: list[str]) -> tuple[int, int]:
     """Write the current vectors of these items (or remove them); returns (embedded, removed)."""
-    coll = await read_collection(desk, knowledge)
+    coll = await knowledge.write_collection()
     kb_ids = [int(k[3:]) for k in keys if k.startswith("kb:")]
     ticket_ids = [int(k[7:]) for k in keys if k.startswith("ticket:")]
     ids: list[str] = []
@@ -159,7 +162,7 @@ async def _release(desk: Desk, claimed: list[tuple[str, int]]) -> None:
 
 async def drain_once(desk: Desk, *, batch: int = BATCH) -> DrainResult:
     """Claim and index one batch of queued items."""
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     result = DrainResult()
     claimed = await _claim(desk, batch)
     if not claimed:
@@ -205,28 +208,21 @@ async def drain(desk: Desk, *, batch: int = BATCH, max_batches: int = 10_000) ->
 
 async def run_worker(desk: Desk, *, poll_s: float = POLL_S) -> None:
     """The server process's background indexer: drain, then look again every ``poll_s`` seconds."""
-    while True:
+
+    async def step() -> bool:
         try:
-            step = await drain_once(desk)
+            done = await drain_once(desk)
         except EmbedderMismatchError as exc:
             logger.warning("index worker paused: %s", exc)
-            await asyncio.sleep(30)
-            continue
-        except Exception:  # a database hiccup must not end the worker; it tries again
-            logger.exception("index worker: draining the outbox failed")
-            await asyncio.sleep(5)
-            continue
-        if step.embedded + step.removed + step.failed == 0:
-            await asyncio.sleep(poll_s)
+            await asyncio.sleep(MISMATCH_PAUSE_S)
+            return True  # paused long enough: look again at once
+        return done.embedded + done.removed + done.failed > 0
+
+    await poll_forever(step, idle=lambda: asyncio.sleep(poll_s), what="index worker: draining the outbox", retry_s=5)
 
 
 @contextlib.asynccontextmanager
 async def index_worker(desk: Desk) -> AsyncIterator[asyncio.Task[None]]:
     """Run :func:`run_worker` for the duration of the block (the server's lifespan)."""
-    task = asyncio.create_task(run_worker(desk), name="index-worker")
-    try:
+    async with background("index-worker", run_worker(desk)) as task:
         yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -20,18 +20,17 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select, update
 
 from store.models_knowledge import Document
 from tools.desk import Desk
 from tools.errors import DeskError
-from tools.workers import is_alive, this_worker
+from tools.workers import background, is_alive, poll_forever, this_worker
 
 logger = logging.getLogger(__name__)
 
-Stage = Literal["queued", "parsing", "embedding", "indexing"]
 POLL_S = 1.0
 """How often an idle worker looks for jobs queued by another process (its own wake it at once)."""
 CLAIM_SCAN = 20
@@ -164,30 +163,29 @@ async def run_jobs(desk: Desk, execute: Callable[[Claimed], Awaitable[Any]], *, 
             sem.release()
             event.set()  # a slot is free: look again at once
 
-    async def claim() -> Claimed | None:
-        """Claim a job for a free slot; the slot goes back unless a job now holds it."""
+    async def claim() -> bool:
+        """Claim a job for a free slot and start it; the slot goes back unless a job now holds it."""
         await sem.acquire()
         job: Claimed | None = None
         try:
             event.clear()
             job = await claim_next(desk)
-        except Exception:  # a database hiccup must not end the worker; it tries again
-            logger.exception("ingestion worker: claiming a job failed")
         finally:
             if job is None:
                 sem.release()
-        return job
+        if job is None:
+            return False
+        task = asyncio.create_task(run(job), name=f"ingest-{job.document_id}")
+        active.add(task)
+        task.add_done_callback(active.discard)
+        return True
+
+    async def idle() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), poll_s)
 
     try:
-        while True:
-            job = await claim()
-            if job is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), poll_s)
-                continue
-            task = asyncio.create_task(run(job), name=f"ingest-{job.document_id}")
-            active.add(task)
-            task.add_done_callback(active.discard)
+        await poll_forever(claim, idle=idle, what="ingestion worker: claiming a job", retry_s=poll_s)
     finally:
         for task in list(active):
             task.cancel()
@@ -198,10 +196,5 @@ async def run_jobs(desk: Desk, execute: Callable[[Claimed], Awaitable[Any]], *, 
 @contextlib.asynccontextmanager
 async def worker(desk: Desk, execute: Callable[[Claimed], Awaitable[Any]]) -> AsyncIterator[asyncio.Task[None]]:
     """Run :func:`run_jobs` for the duration of the block (a server's lifespan)."""
-    task = asyncio.create_task(run_jobs(desk, execute), name="ingest-worker")
-    try:
+    async with background("ingest-worker", run_jobs(desk, execute)) as task:
         yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,15 +26,20 @@ from store.models import KBArticle, Ticket
 from store.models_knowledge import DOCUMENT_CHUNKS, Document, DocumentChunk
 from tools import permissions
 from tools.actor import Actor
-from tools.common import MAX_ID, truncate
+from tools.common import truncate
 from tools.desk import Desk
-from tools.errors import InvalidInputError
-from tools.knowledge import get_knowledge, search_collection
+from tools.errors import InvalidInputError, UnavailableError
+from tools.knowledge_service import EmbedderMismatchError
+from tools.search_models import (
+    ALL_SOURCES,
+    SOURCE_OF,
+    KnowledgeFilters,
+    KnowledgeSearchResult,
+    SearchHit,
+    SearchMethod,
+    SourceName,
+)
 
-SourceName = Literal["documents", "kb", "tickets"]
-SearchMethod = Literal["dense", "fulltext", "rrf", "weighted", "weighted_rrf"]
-HitSource = Literal["document", "kb", "ticket"]
-ALL_SOURCES: tuple[SourceName, ...] = ("documents", "kb", "tickets")
 RESOLVED = ("resolved", "closed")
 
 DEFAULT_ALPHA = 0.7
@@ -57,33 +61,6 @@ full-text-only (docs/benchmarks.md)."""
 TEXT_CHARS = 700
 
 _SPECIAL = re.compile(r"\b(?:0x[0-9a-f]+|[a-z0-9]*\d[a-z0-9]*(?:[-_.:/][a-z0-9]+)*|[a-z]+(?:[-_][a-z0-9]+)+)\b", re.I)
-
-
-class KnowledgeFilters(BaseModel):
-    """Optional narrowing of a search."""
-
-    document_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
-        default=None, description="Only these documents."
-    )
-    doc_types: list[str] | None = Field(default=None, description="Only documents of these types, e.g. ['pdf'].")
-
-
-class SearchHit(BaseModel):
-    source: HitSource
-    id: str = Field(description="doc:<document>:<chunk ordinal>, kb:<article id> or ticket:<ticket id>.")
-    document_id: int | None = None
-    title: str
-    text: str
-    citation: str
-    page: int | None = None
-    sheet: str | None = None
-    score: float
-
-
-class KnowledgeSearchResult(BaseModel):
-    query: str
-    hits: list[SearchHit]
-    method: SearchMethod
 
 
 @dataclass
@@ -220,17 +197,17 @@ async def knowledge_search(
     unknown = [s for s in sources if s not in ALL_SOURCES]
     if unknown or not sources:
         raise InvalidInputError(f"sources must be some of {list(ALL_SOURCES)}, got {list(sources)}")
-    knowledge = await get_knowledge(desk)
+    knowledge = desk.require_knowledge()
     method = method or knowledge.method
     n = candidates or max(50, 10 * k)
 
     # Dense first, outside the snapshot: it is validated against the snapshot below.
     dense: list[Any] = []
-    coll = await search_collection(desk, knowledge)
+    coll = await knowledge.search_collection()
     if method != "fulltext" and coll is not None:
         # Read-only: KB articles and tickets are embedded when they change (tools.indexing), not here.
         [qvec] = await knowledge.embed([query])
-        src = [{"documents": "document", "kb": "kb", "tickets": "ticket"}[s] for s in sources]
+        src = [SOURCE_OF[s] for s in sources]
         where: dict[str, Any] | None = (
             None if len(src) == 3 else ({"source": src[0]} if len(src) == 1 else {"source": {"$in": src}})
         )
@@ -260,10 +237,10 @@ async def knowledge_search(
                         ).all()
                     }
                     fts_lists.append([(f"doc:{ordmap[i][0]}:{ordmap[i][1]}", s) for i, s in rows if i in ordmap])
-            if "kb" in sources and not (filters and (filters.document_ids or filters.doc_types)):
+            if "kb" in sources and not (filters and filters.narrows_documents):
                 rows = await fulltext.search(session, fulltext.KB_ARTICLES, query, limit=n)
                 fts_lists.append([(f"kb:{i}", s) for i, s in rows])
-            if "tickets" in sources and not (filters and (filters.document_ids or filters.doc_types)):
+            if "tickets" in sources and not (filters and filters.narrows_documents):
                 rows = await fulltext.search(
                     session,
                     fulltext.TICKETS,
@@ -367,4 +344,21 @@ async def _validate(
         del cands[key]
 
 
-__all__ = ["KnowledgeFilters", "KnowledgeSearchResult", "SearchHit", "knowledge_search"]
+async def ranked_hits(
+    desk: Desk, actor: Actor, query: str, *, k: int, sources: Sequence[SourceName]
+) -> list[SearchHit]:
+    """The hybrid hits other tools rank by (``kb_article_search``, ``ticket_suggest``), ``k`` capped at 50.
+
+    Raises :class:`UnavailableError` when the vector side cannot answer (no knowledge services on this
+    desk, or an index built by another embedder until an admin reindexes), so callers fall back to full-text.
+    """
+    if desk.knowledge is None:
+        raise UnavailableError("hybrid search is not open on this desk")
+    try:
+        result = await knowledge_search(desk, actor, query, k=max(1, min(k, 50)), sources=tuple(sources))
+    except EmbedderMismatchError as exc:
+        raise UnavailableError(str(exc)) from exc
+    return result.hits
+
+
+__all__ = ["KnowledgeFilters", "KnowledgeSearchResult", "SearchHit", "knowledge_search", "ranked_hits"]

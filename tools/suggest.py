@@ -1,14 +1,9 @@
 """Suggestions for a problem: similar tickets (resolved ones first) and KB articles, with scores.
 
-:func:`suggest` is the one seam for retrieval. When ``desk.knowledge`` is set and has an async
-``search(actor, query, k, sources)`` (the hybrid search of issue 3), it is used; otherwise full-text search
-in the database (:mod:`store.fulltext`) does the work. The contract with ``knowledge.search``:
-
-* it is awaited as ``search(actor, query, k, ["tickets", "kb"])``;
-* it returns an iterable of hits, each an object or a mapping with ``source`` (``"tickets"``/``"ticket"``
-  or ``"kb"``/``"kb_article"``; other sources are ignored), ``id`` (the row id as an int, a digit string,
-  or ``"ticket:42"`` / ``"kb:7"``) and ``score`` (higher is better);
-* raising :class:`~tools.errors.UnavailableError` falls back to full-text search.
+:func:`suggest` ranks by hybrid search (:func:`tools.search.ranked_hits`, whose hits are
+:class:`~tools.search_models.SearchHit`) when the desk has its knowledge services; without them, or while
+the vector side is unavailable (:class:`~tools.errors.UnavailableError`), full-text search in the database
+(:mod:`store.fulltext`) does the work.
 
 Hits are always re-read here and filtered by the desk's visibility rules (end users see KB articles and
 their own tickets only), so a search backend can never leak a ticket.
@@ -16,10 +11,9 @@ their own tickets only), so a search backend can never leak a ticket.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -27,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import fulltext
 from store.models import KBArticle, ResolutionStep, RootCause, Ticket
-from tools import permissions
+from tools import permissions, search
 from tools.actor import Actor
 from tools.common import truncate
 from tools.desk import Desk
 from tools.errors import InvalidInputError, UnavailableError
+from tools.search_models import SearchHit
 from tools.ticket_models import TicketRef
 from tools.tickets import require_ticket
 
@@ -91,10 +86,9 @@ async def suggest(desk: Desk, actor: Actor, text: str, k: int, *, exclude_ticket
     ticket_scores: dict[int, float] = {}
     article_scores: dict[int, float] = {}
     engine: Literal["fulltext", "hybrid"] = "fulltext"
-    search = getattr(desk.knowledge, "search", None) if desk.knowledge is not None else None
-    if search is not None and inspect.iscoroutinefunction(search):
+    if desk.knowledge is not None:
         try:
-            hits = await search(actor, text, wanted, ["tickets", "kb"])
+            hits = await search.ranked_hits(desk, actor, text, k=wanted, sources=["tickets", "kb"])
             ticket_scores, article_scores = _split(hits)
             engine = "hybrid"
         except UnavailableError as exc:
@@ -112,20 +106,15 @@ async def suggest(desk: Desk, actor: Actor, text: str, k: int, *, exclude_ticket
     return Suggestions(tickets=tickets, articles=articles, engine=engine)
 
 
-def _split(hits: Iterable[Any]) -> tuple[dict[int, float], dict[int, float]]:
+def _split(hits: Iterable[SearchHit]) -> tuple[dict[int, float], dict[int, float]]:
+    """Best score per ticket and per KB article (documents are not suggested)."""
     tickets: dict[int, float] = {}
     articles: dict[int, float] = {}
     for hit in hits:
-        get = hit.get if isinstance(hit, dict) else lambda name, h=hit: getattr(h, name, None)
-        source, raw_id, score = get("source"), get("id"), get("score")
-        row_id = str(raw_id).rsplit(":", 1)[-1]  # "42" or "ticket:42" / "kb:7"
-        target = {"tickets": tickets, "ticket": tickets, "kb": articles, "kb_article": articles}.get(str(source))
-        if target is None:
-            continue
-        if not row_id.isdigit():
-            logger.debug("ignoring knowledge hit with id %r", raw_id)
-            continue
-        target.setdefault(int(row_id), float(score or 0.0))
+        if hit.source == "ticket":
+            tickets.setdefault(hit.ref_id, hit.score)
+        elif hit.source == "kb":
+            articles.setdefault(hit.ref_id, hit.score)
     return tickets, articles
 
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from store.models import Ticket
 from tools import sla
-from tools.common import Page, truncate
+from tools.common import truncate
+from tools.pagination import Page
 from tools.sla import Priority, Status
 
 ContactMethod = Literal["email", "phone", "chat"]

@@ -19,9 +19,9 @@ from store import fulltext
 from store.models import Ticket
 from tools import permissions, sla
 from tools.actor import Actor
-from tools.common import decode_cursor, encode_cursor, page_limit
 from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError
+from tools.pagination import PageRequest
 from tools.sla import Priority, Status
 from tools.ticket_models import LIST_TEXT_CHARS, TicketPage, TicketRef, ticket_public
 from tools.tickets import LOAD, resolve_category
@@ -60,7 +60,7 @@ async def ticket_list(
     relevance unless ``sort`` says otherwise; an exact imported ``external_id`` finds that ticket. End users
     only ever see their own tickets.
     """
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     if text is not None:
         # PostgreSQL refuses NUL in a text parameter; no stored number, id or word contains one.
         text = text.replace("\x00", " ")
@@ -132,13 +132,12 @@ async def ticket_list(
             raise InvalidInputError("sort='relevance' needs text; pick created_at, updated_at, priority or sla_due_at")
 
         if ranked is not None and sort in (None, "relevance"):
-            return await _page_by_relevance(session, desk, conds, ranked, size, offset, now)
+            return await _page_by_relevance(session, desk, conds, ranked, window, now)
         total = (await session.execute(select(func.count(Ticket.id)).where(*conds))).scalar_one()
         stmt = select(Ticket).options(*LOAD).where(*conds).order_by(*_ordering(sort, order))
-        rows = (await session.execute(stmt.offset(offset).limit(size))).unique().scalars().all()
+        rows = (await session.execute(stmt.offset(window.offset).limit(window.size))).unique().scalars().all()
     items = [ticket_public(t, now, LIST_TEXT_CHARS) for t in rows]
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return TicketPage(items=items, total=total, next_cursor=nxt)
+    return window.page(TicketPage, items, total)
 
 
 def _all_words(dialect: str, text: str) -> tuple[str, dict[str, object]]:
@@ -183,18 +182,16 @@ async def _page_by_relevance(
     desk: Desk,
     conds: list[ColumnElement[bool]],
     ranked: list[int],
-    size: int,
-    offset: int,
+    window: PageRequest,
     now: datetime,
 ) -> TicketPage:
     # Only ids (at most TEXT_CANDIDATES of them) come back to order by score; full rows only for one page.
     passing = set((await session.execute(select(Ticket.id).where(*conds))).scalars().all())
     ordered = [ticket_id for ticket_id in ranked if ticket_id in passing]
-    page_ids = ordered[offset : offset + size]
+    page_ids = ordered[window.offset : window.offset + window.size]
     rows = (
         (await session.execute(select(Ticket).options(*LOAD).where(Ticket.id.in_(page_ids)))).unique().scalars().all()
     )
     by_id = {t.id: t for t in rows}
     items = [ticket_public(by_id[i], now, LIST_TEXT_CHARS) for i in page_ids if i in by_id]
-    nxt = encode_cursor(offset + size) if offset + size < len(ordered) else None
-    return TicketPage(items=items, total=len(ordered), next_cursor=nxt)
+    return window.page(TicketPage, items, len(ordered))

@@ -21,9 +21,9 @@ from store.models import ApiToken, User
 from tools import permissions
 from tools.actor import Actor
 from tools.audit import record_event
-from tools.common import Page, decode_cursor, encode_cursor, page_limit
 from tools.desk import Desk
 from tools.errors import InvalidInputError, NotFoundError
+from tools.pagination import Page, PageRequest
 from tools.users import actor_of, require_user
 
 Scope = Literal["desk:read", "desk:write", "desk:admin"]
@@ -156,7 +156,7 @@ async def token_list(
 ) -> Page[TokenPublic]:
     """API tokens, newest first, optionally for one user (admins only)."""
     permissions.require(actor, "tokens.manage", "listing API tokens")
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     now = desk.clock()
     stmt = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
     async with desk.sessions() as session:
@@ -167,9 +167,8 @@ async def token_list(
                 ApiToken.revoked_at.is_(None), (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now)
             )
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-        rows = (await session.execute(stmt.order_by(ApiToken.id.desc()).offset(offset).limit(size))).all()
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return Page[TokenPublic](items=[_public(r, u, now) for r, u in rows], total=total, next_cursor=nxt)
+        rows = (await session.execute(stmt.order_by(ApiToken.id.desc()).offset(window.offset).limit(window.size))).all()
+    return window.page(Page[TokenPublic], [_public(r, u, now) for r, u in rows], total)
 
 
 async def token_revoke(desk: Desk, actor: Actor, token_id: int) -> TokenPublic:

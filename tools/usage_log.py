@@ -8,7 +8,7 @@ statistics could not be stored.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from store.models_analytics import AgentTurn, SearchLog
 from tools.actor import Actor
 from tools.desk import Desk
+from tools.search_models import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -27,16 +28,13 @@ def normalise_query(query: str) -> str:
     return " ".join(query.lower().split())[:MAX_QUERY]
 
 
-async def log_search(desk: Desk, actor: Actor | None, query: str, hits: list[Any]) -> None:
-    """Record a knowledge search: the query, how many results, and the top one (``SearchHit``-like)."""
+async def log_search(desk: Desk, actor: Actor | None, query: str, hits: Sequence[SearchHit]) -> None:
+    """Record a knowledge search: the query, how many results, and the top one."""
     top = hits[0] if hits else None
     kind = ref = title = None
     if top is not None:
-        kind = str(getattr(top, "source", "") or "")[:16] or None
-        raw_id = str(getattr(top, "id", "") or "")
         # doc:<document>:<chunk> counts per document; kb:<id> and ticket:<id> as they are.
-        ref = (f"doc:{top.document_id}" if getattr(top, "document_id", None) is not None else raw_id)[:64] or None
-        title = str(getattr(top, "title", "") or "")[:300] or None
+        kind, ref, title = top.source, top.ref[:64], top.title[:300] or None
     values = {
         "query": query.strip()[:MAX_QUERY],
         "normalized": normalise_query(query),

@@ -14,9 +14,10 @@ from store.models import Category, User
 from tools import permissions
 from tools.actor import Actor, Role
 from tools.audit import record_event
-from tools.common import Page, decode_cursor, encode_cursor, page_limit, parse_id
+from tools.common import parse_id
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, NotFoundError
+from tools.pagination import Page, PageRequest
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -164,7 +165,7 @@ async def user_list(
 ) -> Page[UserPublic]:
     """List users (staff only: end users may not browse the directory)."""
     permissions.require(actor, "people.read", "listing users")
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     stmt = select(User)
     if role:
         stmt = stmt.where(User.role == role)
@@ -179,9 +180,12 @@ async def user_list(
         )
     async with desk.sessions() as session:
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-        rows = (await session.execute(stmt.order_by(User.username).offset(offset).limit(size))).scalars().all()
-    nxt = encode_cursor(offset + size) if offset + size < total else None
-    return Page[UserPublic](items=[UserPublic.model_validate(u) for u in rows], total=total, next_cursor=nxt)
+        rows = (
+            (await session.execute(stmt.order_by(User.username).offset(window.offset).limit(window.size)))
+            .scalars()
+            .all()
+        )
+    return window.page(Page[UserPublic], [UserPublic.model_validate(u) for u in rows], total)
 
 
 async def category_list(desk: Desk, actor: Actor) -> list[CategoryPublic]:

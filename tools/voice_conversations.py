@@ -16,9 +16,10 @@ from sqlalchemy import ColumnElement, func, select, true, update
 from store.models import User
 from store.models_voice import VoiceConversation, VoiceTurn
 from tools.actor import Actor
-from tools.common import Page, decode_cursor, encode_cursor, page_limit, parse_id
+from tools.common import parse_id
 from tools.desk import Desk
 from tools.errors import InvalidInputError, NotFoundError
+from tools.pagination import Page, PageRequest
 from tools.permissions import is_staff, require
 
 VoiceStatus = Literal["active", "completed", "abandoned", "handed_off"]
@@ -207,7 +208,7 @@ async def conversation_list(
     """Voice conversations the actor may see, newest first."""
     require(actor, "voice.use", "listing voice conversations")
     await mark_abandoned(desk)
-    size, offset = page_limit(limit), decode_cursor(cursor)
+    window = PageRequest.of(limit, cursor)
     where = [_visible(actor)]
     if status:
         where.append(VoiceConversation.status == status)
@@ -228,13 +229,12 @@ async def conversation_list(
                 .outerjoin(User, User.id == VoiceConversation.user_id)
                 .where(*where)
                 .order_by(VoiceConversation.started_at.desc(), VoiceConversation.id.desc())
-                .offset(offset)
-                .limit(size)
+                .offset(window.offset)
+                .limit(window.size)
             )
         ).all()
     items = [VoiceConversationSummary(**_summary(r, u, n)) for r, u, n in rows]
-    more = offset + len(items) < total
-    return Page(items=items, total=total, next_cursor=encode_cursor(offset + size) if more else None)
+    return window.page(Page[VoiceConversationSummary], items, total)
 
 
 async def _load(desk: Desk, actor: Actor, ref: int | str) -> VoiceConversation:

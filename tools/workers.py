@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -66,6 +66,39 @@ def is_alive(worker: str | None, heartbeat_at: datetime | None, now: datetime) -
         pid = int(pid_text)
         return _pid_alive(pid) and (not start or _start_ticks(pid) in ("", start))
     return heartbeat_at is not None and now - heartbeat_at < LEASE
+
+
+async def poll_forever(
+    step: Callable[[], Awaitable[bool]], *, idle: Callable[[], Awaitable[object]], what: str, retry_s: float
+) -> None:
+    """The loop of a background worker: run ``step`` (True: it did some work), ``idle`` when it did none.
+
+    An unexpected error of one step (a database hiccup) is logged and the step runs again after ``retry_s``:
+    the worker outlives any one failure. Runs until cancelled.
+    """
+    while True:
+        try:
+            busy = await step()
+        except Exception:  # the worker must outlive any one failure; it tries again
+            logger.exception("%s failed; trying again in %g s", what, retry_s)
+            await asyncio.sleep(retry_s)
+            continue
+        if not busy:
+            await idle()
+
+
+@contextlib.asynccontextmanager
+async def background(name: str, loop: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``loop`` as the task ``name`` for the duration of the block (a server's lifespan); on exit it is
+    cancelled and awaited, so nothing of it outlives the block."""
+    task = asyncio.ensure_future(loop)
+    task.set_name(name)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager

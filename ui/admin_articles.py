@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from tools import kb
+from tools import kb, kb_models, kb_query
 from ui.context import SignedIn, UIContext
 from ui.errors import shown
 from ui.format import cell_int, csv_list, table
@@ -23,22 +23,22 @@ async def search_articles(ctx: SignedIn, query: str | None) -> pd.DataFrame:
     # On page load Gradio passes None for a textbox nobody has typed in.
     query = (query or "").strip()
     if not query:
-        page = await kb.kb_article_list(ctx.desk(), await ctx.actor(), limit=SEARCH_LIMIT)
+        page = await kb_query.kb_article_list(ctx.desk(), await ctx.actor(), limit=SEARCH_LIMIT)
         rows = [
             [a.id, a.title, ", ".join(a.tags), "", f"revision {a.revision}, {a.view_count} views"] for a in page.items
         ]
         return table(rows, HEADERS)
-    hits = await kb.kb_article_search(ctx.desk(), await ctx.actor(), query, limit=SEARCH_LIMIT)
+    hits = await kb_query.kb_article_search(ctx.desk(), await ctx.actor(), query, limit=SEARCH_LIMIT)
     return table([[h.id, h.title, ", ".join(h.tags), round(h.score, 3), h.snippet] for h in hits], HEADERS)
 
 
 async def article_markdown(ctx: SignedIn, article_id: int) -> str:
-    article = await kb.kb_article_get(ctx.desk(), await ctx.actor(), article_id)
-    return kb.kb_article_markdown(article)
+    article = await kb_query.kb_article_get(ctx.desk(), await ctx.actor(), article_id)
+    return kb_models.kb_article_markdown(article)
 
 
-async def create_article(ctx: SignedIn, title: str, body: str, tags: str, url: str) -> kb.KBArticlePublic:
-    data = kb.KBArticleCreate(title=title, body=body, tags=csv_list(tags), url=url.strip() or None)
+async def create_article(ctx: SignedIn, title: str, body: str, tags: str, url: str) -> kb_models.KBArticlePublic:
+    data = kb_models.KBArticleCreate(title=title, body=body, tags=csv_list(tags), url=url.strip() or None)
     return await kb.kb_article_create(ctx.desk(), await ctx.actor(), data)
 
 
@@ -88,7 +88,7 @@ def build_articles_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]]
     ) -> tuple[Any, ...]:
         created = await create_article(await ctx.signed_in(request), title_text, body_text, tags_text, url_text)
         gr.Info(html.escape(f"Created article {created.id}: {created.title}"))
-        return str(created.id), kb.kb_article_markdown(created), "", "", "", ""
+        return str(created.id), kb_models.kb_article_markdown(created), "", "", "", ""
 
     search.click(run_search, [query], [hits])
     query.submit(run_search, [query], [hits])

@@ -3,19 +3,19 @@ server, see :mod:`ui.confirm`)."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from tools import knowledge, permissions
-from tools.errors import DeskError, ForbiddenError, InvalidInputError
+from tools import knowledge, knowledge_models, knowledge_query, permissions
+from tools.batch_ingest import BatchFile, FileOutcome, ingest_batch
+from tools.errors import InvalidInputError
 from ui.confirm import Pending, ask, confirmed
 from ui.context import SignedIn, UIContext
 from ui.errors import shown
@@ -34,22 +34,8 @@ Report = Callable[[float, str], None]
 """Overall progress of a batch: fraction done (0-1) and what is happening."""
 
 
-@dataclass
-class UploadOutcome:
-    file: str
-    outcome: Literal["added", "replaced", "duplicate", "queued", "failed"]
-    document_id: int | None = None
-    chunks: int | None = None
-    detail: str = ""
-
-    def row(self) -> list[Any]:
-        return [
-            self.file,
-            self.outcome,
-            self.document_id or "",
-            self.chunks if self.chunks is not None else "",
-            self.detail,
-        ]
+def result_row(o: FileOutcome) -> list[Any]:
+    return [o.file, o.outcome, o.document_id or "", o.chunks if o.chunks is not None else "", o.detail]
 
 
 def _read_upload(path: str, max_mb: float) -> bytes:
@@ -62,62 +48,34 @@ def _read_upload(path: str, max_mb: float) -> bytes:
 
 async def ingest_uploads(
     ctx: SignedIn, paths: Sequence[str], report: Report | None = None, *, wait: bool = True
-) -> list[UploadOutcome]:
-    """Ingest each uploaded file through document_ingest; one file's failure does not stop the others.
+) -> list[FileOutcome]:
+    """Ingest each uploaded file through the desk's batch ingest (one file's failure does not stop the
+    others: see :mod:`tools.batch_ingest`).
 
     Without ``wait`` each file is stored and queued (outcome ``queued``): the server's ingestion worker
     does the parsing and embedding, and the documents table shows how far it has come.
     """
     desk, actor = ctx.desk(), await ctx.actor()
-    outcomes: list[UploadOutcome] = []
     count = len(paths)
-    for index, path in enumerate(paths):
-        name = Path(path).name
+    max_mb = desk.settings.max_upload_mb
 
-        async def progress(done: float, total: float, message: str, index: int = index, name: str = name) -> None:
-            if report is not None:
-                fraction = done / total if total else 0.0
-                report((index + min(max(fraction, 0.0), 1.0)) / count, f"{name} ({index + 1}/{count}): {message}")
+    def progress(index: int, file: BatchFile, done: float, total: float, message: str) -> None:
+        if report is not None:
+            fraction = done / total if total else 0.0
+            report((index + min(max(fraction, 0.0), 1.0)) / count, f"{file.name} ({index + 1}/{count}): {message}")
 
-        try:
-            # The upload's own name is the source key, as for a base64 upload over MCP: uploading a changed
-            # file of the same name replaces the earlier version.
-            # The bytes are read here and sent as content: Gradio's temporary file is not a server path a
-            # caller chose, and the HTTP app (where the UI lives) refuses server paths outside SUPPORT_INGEST_ROOTS.
-            data = await asyncio.to_thread(_read_upload, path, desk.settings.max_upload_mb)
-            result = await knowledge.document_ingest(
-                desk, actor, data=data, filename=name, source_key=name, wait=wait, progress=progress if wait else None
-            )
-        except ForbiddenError:
-            raise  # the same for every file: say it once
-        except DeskError as exc:
-            outcomes.append(UploadOutcome(name, "failed", detail=str(exc)))
-            continue
-        except Exception as exc:
-            # One broken file must not lose the results of the rest of the batch; the document is already
-            # recorded as failed by the tool, and the traceback goes to the log.
-            logger.exception("ingesting upload %r failed", name)
-            outcomes.append(UploadOutcome(name, "failed", detail=f"internal error: {type(exc).__name__}"))
-            continue
-        doc = result.document
-        if not wait and not result.duplicate and doc.status == "processing":
-            detail = f"job {result.job_id}: the Documents table below shows its progress"
-            outcomes.append(UploadOutcome(name, "queued", doc.id, None, detail))
-        elif result.duplicate:
-            outcomes.append(
-                UploadOutcome(name, "duplicate", doc.id, doc.chunk_count, f"same bytes as document {doc.id}")
-            )
-        elif result.replaced_document_id is not None:
-            detail = f"new version; replaced document {result.replaced_document_id}"
-            outcomes.append(UploadOutcome(name, "replaced", doc.id, doc.chunk_count, detail))
-        else:
-            outcomes.append(UploadOutcome(name, "added", doc.id, doc.chunk_count, "; ".join(doc.warnings)))
+    # The upload's own name is the source key, as for a base64 upload over MCP: uploading a changed file of
+    # the same name replaces the earlier version. The bytes are read here and sent as content: Gradio's
+    # temporary file is not a server path a caller chose, and the HTTP app (where the UI lives) refuses
+    # server paths outside SUPPORT_INGEST_ROOTS.
+    files = [BatchFile(Path(p).name, read=partial(_read_upload, p, max_mb), source_key=Path(p).name) for p in paths]
+    outcomes = await ingest_batch(desk, actor, files, wait=wait, progress=progress)
     if report is not None:
         report(1.0, f"{count} file(s) processed")
     return outcomes
 
 
-def status_text(doc: knowledge.DocumentPublic) -> str:
+def status_text(doc: knowledge_models.DocumentPublic) -> str:
     """The status, with how far a processing document's job has come (e.g. "processing: embedding 64/310")."""
     p = doc.progress
     if doc.status != "processing" or p is None:
@@ -129,7 +87,7 @@ def status_text(doc: knowledge.DocumentPublic) -> str:
 
 async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.DataFrame, str]:
     """The newest documents (one page) and a line saying how many there are."""
-    page = await knowledge.document_list(
+    page = await knowledge_query.document_list(
         ctx.desk(), await ctx.actor(), query=(query or "").strip() or None, limit=DOC_PAGE
     )
     rows = [
@@ -153,7 +111,7 @@ async def documents_table(ctx: SignedIn, query: str | None = None) -> tuple[pd.D
 
 async def document_markdown(ctx: SignedIn, document_id: int) -> str:
     """A document's facts and the citations of its first chunks."""
-    doc = await knowledge.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
+    doc = await knowledge_query.document_get(ctx.desk(), await ctx.actor(), document_id, chunk_limit=10)
     lines = [
         f"### {html.escape(doc.title)}",
         f"- Document {doc.id} · {doc.doc_type or 'unknown type'} · {doc.status} · {size(doc.size_bytes)}",
@@ -178,12 +136,12 @@ async def request_delete(ctx: SignedIn, document_id: int) -> Pending:
     """The question a Delete asks (nothing is deleted yet); the document must exist and the caller be an admin."""
     actor = await ctx.actor()
     permissions.require(actor, "knowledge.write", "document delete")
-    doc = await knowledge.document_get(ctx.desk(), actor, document_id, chunk_limit=1)
+    doc = await knowledge_query.document_get(ctx.desk(), actor, document_id, chunk_limit=1)
     question = html.escape(f"Delete document {doc.id} ({doc.filename}), its chunks and its vectors?")
     return ask(DELETE, doc.id, f"**{question}**")
 
 
-async def confirm_delete(ctx: SignedIn, asked: Pending | None) -> knowledge.DocumentPublic:
+async def confirm_delete(ctx: SignedIn, asked: Pending | None) -> knowledge_models.DocumentPublic:
     """Delete the document ``asked`` named, if the question is live; otherwise refuse and delete nothing."""
     return await knowledge.document_delete(ctx.desk(), await ctx.actor(), confirmed(asked, DELETE))
 
@@ -247,7 +205,7 @@ def build_knowledge_tab(ctx: UIContext) -> list[tuple[Callable[..., Any], list[A
         if failed:
             gr.Warning(html.escape(f"{len(failed)} of {len(outcomes)} file(s) failed; the table says why."))
         table_value, line = await documents_table(me, filter_text)
-        return table([o.row() for o in outcomes], RESULT_HEADERS), table_value, line, None
+        return table([result_row(o) for o in outcomes], RESULT_HEADERS), table_value, line, None
 
     @shown
     async def refresh_docs(filter_text: str, request: gr.Request) -> tuple[pd.DataFrame, str]:

@@ -11,26 +11,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from tools.search_models import KnowledgeSearchResult, SearchHit
+
 SLA = {"critical": 4, "high": 8, "medium": 24, "low": 72}
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class Hit(BaseModel):
-    source: str
-    id: str
-    document_id: str | None = None
-    title: str
-    text: str
-    citation: str
-    page: int | None = None
-    sheet: str | None = None
-    score: float
-
-
-class SearchResult(BaseModel):
-    query: str
-    hits: list[Hit]
-    method: str = "fake"
 
 
 class Ticket(BaseModel):
@@ -89,7 +73,7 @@ def build_fake_server(fake: FakeDesk, actor: str = "alice") -> MCPServer[Any]:
         query: Annotated[str, Field(description="What to look for.")],
         k: Annotated[int, Field(description="How many hits.")] = 5,
         sources: Annotated[list[str] | None, Field(description="documents, kb, tickets.")] = None,
-    ) -> SearchResult:
+    ) -> KnowledgeSearchResult:
         """Search documents, KB articles and resolved tickets."""
         fake.calls.append(("knowledge_search", {"query": query}))
         q = words(query)
@@ -100,7 +84,7 @@ def build_fake_server(fake: FakeDesk, actor: str = "alice") -> MCPServer[Any]:
                 scored.append((overlap / max(len(q), 1), doc))
         scored.sort(key=lambda s: -s[0])
         hits = [
-            Hit(
+            SearchHit(
                 source=d.get("source", "kb"),
                 id=str(d["id"]),
                 title=d["title"],
@@ -110,7 +94,8 @@ def build_fake_server(fake: FakeDesk, actor: str = "alice") -> MCPServer[Any]:
             )
             for s, d in scored[:k]
         ]
-        return SearchResult(query=query, hits=hits)
+        # Word overlap: the fake's stand-in for the desk's full-text retriever.
+        return KnowledgeSearchResult(query=query, hits=hits, method="fulltext")
 
     @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False))
     async def ticket_create(

@@ -18,6 +18,7 @@ from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError
 from tools.satisfaction import analytics_satisfaction, ticket_rate
+from tools.search_models import SearchHit
 from tools.ticket_models import TicketUpdate
 from tools.tickets import ticket_get, ticket_update
 from tools.usage_log import log_search
@@ -101,9 +102,8 @@ async def test_agent_resolutions_tickets_and_handoffs(desk: Desk, clock: FakeClo
 async def test_knowledge_searches_and_zero_result_queries(desk: Desk, clock: FakeClock, make_user: MakeUser) -> None:
     mona = await make_user("mona", "manager")
 
-    class Hit:
-        def __init__(self, ref: str, title: str) -> None:
-            self.source, self.id, self.document_id, self.title = "kb", ref, None, title
+    def Hit(ref: str, title: str) -> SearchHit:
+        return SearchHit(source="kb", id=ref, title=title, text="", citation=title, score=1.0)
 
     for q in ("Printer  jam", "printer jam", "badge", "vpn"):
         await log_search(desk, mona, q, [])

@@ -14,7 +14,7 @@ from store.config import Settings
 from store.embedder import LocalEmbedder
 from store.vectors import VectorIndex
 from tools.desk import Desk
-from tools.knowledge import Knowledge, open_knowledge
+from tools.knowledge_service import Knowledge
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -58,7 +58,7 @@ def local_embedder() -> LocalEmbedder:
 
 
 async def attach(desk: Desk, embedder: object) -> Knowledge:
-    knowledge = await open_knowledge(desk, embedder=embedder)  # type: ignore[arg-type]
+    knowledge = desk.open_knowledge(embedder=embedder)  # type: ignore[arg-type]
     knowledge.vectors = shared_vectors(desk.settings)
     return knowledge
 

@@ -15,7 +15,7 @@ from tests.knowledge.test_pipeline import MARKDOWN
 from tests.servers import free_port, running
 from tools.actor import Actor
 from tools.desk import Desk
-from tools.knowledge import document_delete, document_ingest, open_knowledge
+from tools.knowledge import document_delete, document_ingest
 from tools.search import knowledge_search
 
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -36,7 +36,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def test_ingest_and_search_on_a_chroma_server(desk: Desk, admin: Actor, chroma_url: str) -> None:
     original, previous = desk.settings, desk.knowledge
     desk.settings = original.model_copy(update={"chroma_url": chroma_url})
-    kn = await open_knowledge(desk, embedder=FakeEmbedder())
+    kn = desk.open_knowledge(embedder=FakeEmbedder())
     try:
         assert isinstance(kn.vectors, VectorIndex) and kn.vectors.location == chroma_url
         assert await asyncio.to_thread(kn.vectors.heartbeat_sync) > 0

@@ -14,7 +14,7 @@ from tests.knowledge.test_pipeline import MARKDOWN
 def test_ingest_command_summarises_added_duplicate_and_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("tools.knowledge.create_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("tools.knowledge_service.create_embedder", lambda settings: FakeEmbedder())
     docs = tmp_path / "docs"
     (docs / "sub").mkdir(parents=True)
     (docs / "vpn.md").write_bytes(MARKDOWN)
@@ -46,7 +46,7 @@ def test_an_index_of_another_embedder_is_refused_until_index_rebuild(
 
     from store.config import Settings
     from tools.desk import open_desk
-    from tools.knowledge import EmbedderMismatchError
+    from tools.knowledge_service import EmbedderMismatchError
     from tools.search import knowledge_search
     from tools.users import ensure_actor
 
@@ -55,11 +55,11 @@ def test_an_index_of_another_embedder_is_refused_until_index_rebuild(
     monkeypatch.delenv("SUPPORT_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     (tmp_path / "vpn.md").write_bytes(MARKDOWN)
-    monkeypatch.setattr("tools.knowledge.create_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("tools.knowledge_service.create_embedder", lambda settings: FakeEmbedder())
     assert main(["--data-dir", str(data_dir), "ingest", str(tmp_path / "vpn.md")]) == 0
 
     # The model changes (as from the PyTorch MiniLM to the ONNX one): the old index is never mixed in.
-    monkeypatch.setattr("tools.knowledge.create_embedder", lambda settings: FakeEmbedder(name="fake-new"))
+    monkeypatch.setattr("tools.knowledge_service.create_embedder", lambda settings: FakeEmbedder(name="fake-new"))
 
     async def search() -> list[str]:
         async with open_desk(Settings(data_dir=data_dir, _env_file=None)) as desk:  # type: ignore[call-arg]

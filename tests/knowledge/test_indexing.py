@@ -20,15 +20,10 @@ from tests.knowledge.test_pipeline import vector_count
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.indexing import _claim, _finish, drain, drain_once, is_pending
-from tools.kb import (
-    KBArticleCreate,
-    KBArticleUpdate,
-    kb_article_create,
-    kb_article_delete,
-    kb_article_get,
-    kb_article_update,
-)
-from tools.knowledge import Knowledge
+from tools.kb import kb_article_create, kb_article_delete, kb_article_update
+from tools.kb_models import KBArticleCreate, KBArticleUpdate
+from tools.kb_query import kb_article_get
+from tools.knowledge_service import Knowledge
 from tools.search import knowledge_search
 
 
@@ -173,7 +168,7 @@ def test_index_drain_command(
     from tools.desk import open_desk
     from tools.users import ensure_actor
 
-    monkeypatch.setattr("tools.knowledge.create_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("tools.knowledge_service.create_embedder", lambda settings: FakeEmbedder())
     monkeypatch.delenv("SUPPORT_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     data_dir = tmp_path / "data"

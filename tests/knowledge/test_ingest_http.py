@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from store.config import Settings
 from store.models_knowledge import DocumentChunk, Upload
 from store.vectors import VectorIndex
-from tests.knowledge.test_pipeline import MARKDOWN
+from tests.knowledge.test_pipeline import MARKDOWN, chunk_ordinals
 from tests.servers import BIN, desk_env, free_port, running
 from tools.desk import Desk
 
@@ -167,16 +167,7 @@ async def test_a_server_killed_mid_ingest_resumes_the_job_and_ends_with_exactly_
         async with mcp_client(served) as c:
             hits = await tool(c, "knowledge_search", {"query": "iPhone net sales", "sources": ["documents"], "k": 3})
         assert hits["hits"], "the resumed document is searchable"
-    async with desk.sessions() as session:
-        ordinals = list(
-            (
-                await session.execute(
-                    select(DocumentChunk.ordinal)
-                    .where(DocumentChunk.document_id == doc_id)
-                    .order_by(DocumentChunk.ordinal)
-                )
-            ).scalars()
-        )
+    ordinals = await chunk_ordinals(desk, doc_id)
     assert ordinals == list(range(done["chunk_count"])) == list(range(mid["progress"]["total"]))
     # The vector index holds each chunk once: the re-run wrote the same ids after removing the first attempt's.
     vectors = VectorIndex(Settings(data_dir=served.data_dir, _env_file=None))  # type: ignore[call-arg]

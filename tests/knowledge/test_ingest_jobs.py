@@ -18,16 +18,12 @@ from tests.mcp_helpers import call, client
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
-from tools.knowledge import (
-    CANCELLED,
-    DocumentDetail,
-    Knowledge,
-    document_get,
-    document_ingest,
-    document_ingest_cancel,
-    ingest_worker,
-    recover_interrupted,
-)
+from tools.ingest_pipeline import CANCELLED
+from tools.ingest_runner import ingest_worker, recover_interrupted
+from tools.knowledge import document_ingest, document_ingest_cancel
+from tools.knowledge_models import DocumentDetail
+from tools.knowledge_query import document_get
+from tools.knowledge_service import Knowledge
 
 WAIT_S = 15.0
 

@@ -16,7 +16,7 @@ from tests.knowledge.test_pipeline import MARKDOWN, docx_bytes
 from tests.mcp_helpers import client
 from tools.actor import Actor
 from tools.desk import Desk
-from tools.knowledge import Knowledge
+from tools.knowledge_service import Knowledge
 
 KNOWLEDGE_TOOLS = {
     "document_ingest",

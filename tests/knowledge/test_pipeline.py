@@ -17,15 +17,9 @@ from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import ForbiddenError, InvalidInputError
 from tools.ingest.base import ExtractionError
-from tools.knowledge import (
-    EmbedderMismatchError,
-    Knowledge,
-    document_delete,
-    document_get,
-    document_ingest,
-    document_list,
-    document_reindex,
-)
+from tools.knowledge import document_delete, document_ingest, document_reindex
+from tools.knowledge_query import document_get, document_list
+from tools.knowledge_service import EmbedderMismatchError, Knowledge
 from tools.search import knowledge_search
 from tools.users import ensure_actor
 
@@ -72,6 +66,13 @@ def xlsx_bytes() -> bytes:
 async def chunk_count(desk: Desk) -> int:
     async with desk.sessions() as s:
         return int((await s.execute(select(func.count()).select_from(DocumentChunk))).scalar_one())
+
+
+async def chunk_ordinals(desk: Desk, document_id: int) -> list[int]:
+    """The ordinals of a document's stored chunks, in order (each once, if nothing was doubled)."""
+    async with desk.sessions() as s:
+        stmt = select(DocumentChunk.ordinal).where(DocumentChunk.document_id == document_id)
+        return list((await s.execute(stmt.order_by(DocumentChunk.ordinal))).scalars())
 
 
 async def vector_count(kn: Knowledge) -> int:

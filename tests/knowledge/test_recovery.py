@@ -17,14 +17,10 @@ from tests.knowledge.test_pipeline import MARKDOWN
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import ConflictError
-from tools.knowledge import (
-    Knowledge,
-    document_get,
-    document_ingest,
-    document_list,
-    ingest_worker,
-    recover_interrupted,
-)
+from tools.ingest_runner import ingest_worker, recover_interrupted
+from tools.knowledge import document_ingest
+from tools.knowledge_query import document_get, document_list
+from tools.knowledge_service import Knowledge
 from tools.workers import this_worker
 
 KILL_WAIT_S = 120

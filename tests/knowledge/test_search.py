@@ -14,8 +14,9 @@ from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.indexing import drain
-from tools.knowledge import Knowledge, document_ingest
-from tools.search import KnowledgeFilters, fuse, knowledge_search, special_tokens
+from tools.knowledge import document_ingest
+from tools.knowledge_service import Knowledge
+from tools.search import KnowledgeFilters, fuse, knowledge_search, ranked_hits, special_tokens
 
 UPDATES = (
     b"# Windows Update failures\n\n"
@@ -181,16 +182,18 @@ async def test_real_minilm_model_end_to_end(desk: Desk, admin: Actor, local_embe
         desk.knowledge = previous
 
 
-async def test_knowledge_search_method_serves_other_tools(desk: Desk, admin: Actor, knowledge: Knowledge) -> None:
+async def test_ranked_hits_serve_other_tools_and_say_when_the_index_is_unusable(
+    desk: Desk, admin: Actor, knowledge: Knowledge
+) -> None:
     from tests.knowledge.conftest import FakeEmbedder
     from tools.errors import UnavailableError
 
     async with desk.sessions.begin() as s:
         s.add(KBArticle(title="Map a network drive", body="Open Explorer and map drive.", author_id=admin.user_id))
     assert desk.knowledge is knowledge
-    hits = await desk.knowledge.search(admin, "network drive", k=200, sources=["kb"])
+    hits = await ranked_hits(desk, admin, "network drive", k=200, sources=["kb"])
     assert hits[0].source == "kb" and hits[0].id.startswith("kb:") and hits[0].score > 0
     await document_ingest(desk, admin, data=UPDATES, filename="updates.md")
     await attach(desk, FakeEmbedder(name="fake-changed"))
     with pytest.raises(UnavailableError, match="document_reindex"):
-        await desk.knowledge.search(admin, "network drive", 5, ["kb"])
+        await ranked_hits(desk, admin, "network drive", k=5, sources=["kb"])

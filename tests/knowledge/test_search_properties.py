@@ -15,8 +15,9 @@ from tests.ticket_helpers import new_article, new_ticket
 from tools.actor import Actor
 from tools.desk import Desk
 from tools.errors import DeskError
-from tools.kb import kb_article_search
-from tools.knowledge import Knowledge, document_ingest
+from tools.kb_query import kb_article_search
+from tools.knowledge import document_ingest
+from tools.knowledge_service import Knowledge
 from tools.search import knowledge_search
 from tools.suggest import ticket_suggest
 from tools.ticket_query import ticket_list

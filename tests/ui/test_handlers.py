@@ -200,7 +200,7 @@ async def test_deleting_a_document_needs_a_confirmation_held_by_the_server(
 
 
 async def test_uploads_without_waiting_are_queued_and_the_table_follows_the_job(ui: SignedIn, tmp_path: Path) -> None:
-    from tools.knowledge import ingest_worker
+    from tools.ingest_runner import ingest_worker
 
     [queued] = await ingest_uploads(ui, [_write(tmp_path, "printer-guide.md", GUIDE)], wait=False)
     assert queued.outcome == "queued" and queued.document_id and "job " in queued.detail

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from store.config import Settings
 from store.models import Ticket
-from tools import kb, tickets
+from tools import kb, kb_models, tickets
 from tools.actor import Actor
 from tools.demo.content import CATEGORIES, DEMO_PASSWORD, KB_ARTICLES, TICKETS, USERS
 from tools.desk import Desk, open_desk
@@ -86,7 +86,7 @@ async def load_demo_into(desk: Desk, settings: Settings) -> str:
 
     articles: dict[str, int] = {}
     for spec in KB_ARTICLES:
-        article = await kb.kb_article_create(desk, admin, kb.KBArticleCreate(**spec))
+        article = await kb.kb_article_create(desk, admin, kb_models.KBArticleCreate(**spec))
         articles[article.title] = article.id
 
     real_clock = desk.clock
