@@ -260,7 +260,7 @@ async def test_the_rollup_stays_exact_through_changes_and_a_late_import(
         version = (await ticket_get(desk, admin, live.number)).ticket.version
         await ticket_update(desk, admin, live.number, TicketUpdate(version=version, status=status))
     version = (await ticket_get(desk, admin, live.number)).ticket.version
-    await ticket_update(desk, admin, live.number, TicketUpdate(version=version, assignee="priya.tech"))
+    await ticket_update(desk, admin, live.number, TicketUpdate(version=version, assignee="priya.tech", priority="high"))
     # Imported late (created a month before the live ticket), then changed by a second import of its line.
     late = json.loads(json.dumps(VPN).replace("2016-02-29", "2026-02-02"))
     await _import(desk, admin, late)
@@ -275,6 +275,9 @@ async def test_the_rollup_stays_exact_through_changes_and_a_late_import(
     await ensure_metrics(desk)
     assert len(kept) == 2 and await _rollup(desk) == kept
     assert await analytics_tickets(desk, admin, **period, group_by="assignee", bucket="month") == report
+    # Figures follow the ticket's current group: the reassigned, re-prioritised live ticket counts as high.
+    by_priority = await analytics_tickets(desk, admin, **period, group_by="priority")
+    assert {r.group: r.created for r in by_priority.rows} == {"high": 1, VPN["priority"]: 1}
     [vpn] = [r for r in report.rows if r.bucket == "2026-02-01"]
     assert (vpn.group, vpn.created, vpn.on_hold_hours.median, vpn.first_resolution_hours.median) == (
         "priya.tech",
