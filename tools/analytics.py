@@ -252,7 +252,11 @@ and its label as SQL over the key ``g``, looked up once per group after the figu
 
 
 def _percentile_ctes(d: Dialect) -> list[str]:
-    """SQLite: one sorted window pass per duration picks the (at most four) values both percentiles need."""
+    """SQLite: one sorted pass per duration numbers its values; the (at most four) both percentiles need are kept.
+
+    The count comes from ``agg``, so the window is a plain ``row_number()`` that streams (a count over the whole
+    partition would make SQLite buffer every partition and read it twice).
+    """
     if d.pg:
         return []
     ctes = []
@@ -267,10 +271,9 @@ def _percentile_ctes(d: Dialect) -> list[str]:
         picks = " OR ".join(f"rn = {d.floor_int(f'({p!r} * (cnt - 1))')} + {k}" for p in (0.5, 0.9) for k in (1, 2))
         ctes.append(
             f"p_{n} AS (SELECT g, bk, {', '.join(cols)} FROM ("
-            "SELECT g, bk, v, ROW_NUMBER() OVER w AS rn, COUNT(*) OVER w AS cnt "
-            f"FROM (SELECT g, bk, {n} AS v FROM base WHERE {n} IS NOT NULL) s "
-            "WINDOW w AS (PARTITION BY g, bk ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-            f") r WHERE {picks} GROUP BY g, bk)"
+            f"SELECT r.g, r.bk, r.v, r.rn, a.{n}_n AS cnt FROM (SELECT g, bk, {n} AS v, "
+            f"ROW_NUMBER() OVER (PARTITION BY g, bk ORDER BY {n}) AS rn FROM base WHERE {n} IS NOT NULL) r "
+            f"JOIN agg a ON a.g = r.g AND a.bk = r.bk) x WHERE {picks} GROUP BY g, bk)"
         )
     return ctes
 
@@ -317,7 +320,7 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
     )
     ctes = [
         f"base AS MATERIALIZED ({base})",
-        f"agg AS (SELECT g, bk, {', '.join(aggs)} FROM base GROUP BY g, bk)",
+        f"agg AS MATERIALIZED (SELECT g, bk, {', '.join(aggs)} FROM base GROUP BY g, bk)",
         *_percentile_ctes(d),
         "ev AS (SELECT g, bk, 1 AS created, 0 AS solved, 0 AS reopened FROM base UNION ALL "
         f"SELECT {key} AS g, {d.bucket('sc.changed_at', bucket)} AS bk, 0, CASE WHEN {solve} THEN 1 ELSE 0 END, "
