@@ -113,6 +113,16 @@ class Dialect:
             return f"date({col}, 'weekday 0', '-6 days')"
         return f"substr({col}, 1, 7) || '-01'"
 
+    def bucket_key(self, col: str, bucket: Bucket) -> str:
+        """What rows are grouped by for :meth:`bucket` (cheaper to compute and compare on PostgreSQL: a timestamp,
+        not text); :meth:`bucket_label` turns it into the ``YYYY-MM-DD`` label, once per output row."""
+        if self.pg and bucket != "none":
+            return f"date_trunc('{bucket}', {col} AT TIME ZONE 'UTC')"
+        return self.bucket(col, bucket)
+
+    def bucket_label(self, key: str, bucket: Bucket) -> str:
+        return f"to_char({key}, 'YYYY-MM-DD')" if self.pg and bucket != "none" else key
+
     def business_at(self, epoch_expr: str) -> str:
         """Working seconds from the calendar's start to the instant ``epoch_expr`` (epoch seconds)."""
         inside = self.least(self.greatest(f"{epoch_expr} - bc.open_s", "0"), "bc.close_s - bc.open_s")
