@@ -97,6 +97,9 @@ class TicketMetrics(Base):
     paused_at: Mapped[datetime | None] = mapped_column()
     first_response_due_at: Mapped[datetime | None] = mapped_column()
     sla_due_at: Mapped[datetime | None] = mapped_column()
+    first_response_sla: Mapped[str | None] = mapped_column(String(8))
+    """met, missed, paused or running (tools.metrics.SLA_STATES); NULL: not computed yet."""
+    resolution_sla: Mapped[str | None] = mapped_column(String(8))
 
 
 class BusinessCalendarInterval(Base):

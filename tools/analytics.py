@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models_analytics import EVENTS_SQL, REOPEN_SQL, SOLVE_SQL
 from store.types import UTCDateTime
-from tools import permissions, sla
+from tools import permissions
 from tools.actor import Actor
 from tools.common import decode_cursor, encode_cursor
 from tools.desk import Desk
@@ -286,14 +286,14 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
     base = (
         f"SELECT {key} AS g, {d.bucket_key('t.created_at', bucket)} AS bk, t.status, t.solve_count, t.reopen_count, "
         "t.public_replies, t.first_response_at AS fr_at, t.resolution_stopped_at AS stop_at, t.paused_at, "
-        f"t.first_response_due_at AS fr_due, t.sla_due_at AS due, {', '.join(durations)} "
+        "t.first_response_due_at AS fr_due, t.sla_due_at AS due, t.first_response_sla AS fr_sla, "
+        f"t.resolution_sla AS res_sla, {', '.join(durations)} "
         f"FROM ticket_metrics t WHERE {d.scanned('t.created_at')} >= :start AND {d.scanned('t.created_at')} < :end "
         f"AND {where}"
     )
-    fr_clock, res_clock = sla.clocks_sql(
-        first_response_at="fr_at", stopped_at="stop_at", paused_at="paused_at", now=":now"
-    )
-    fr_missed, res_missed = f"{fr_clock} > fr_due", f"{res_clock} > due"
+    # The facts say where each clock stands (tools.metrics.SLA_STATES); only a running clock depends on now.
+    fr_missed = "(fr_sla = 'missed' OR (fr_sla = 'running' AND :now > fr_due))"
+    res_missed = "(res_sla = 'missed' OR (res_sla = 'running' AND :now > due))"
     unsolved = f"status NOT IN {DONE}"
     aggs = ["COUNT(*) AS tickets"]
     for n in DURATIONS:
@@ -301,7 +301,7 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
         if d.pg:
             aggs.append(f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {n}) AS {n}_pct")
     aggs += [
-        f"SUM(CASE WHEN COALESCE(fr_at, stop_at) IS NOT NULL AND NOT ({fr_missed}) THEN 1 ELSE 0 END) AS fr_met",
+        "SUM(CASE WHEN fr_sla = 'met' THEN 1 ELSE 0 END) AS fr_met",
         f"SUM(CASE WHEN {fr_missed} THEN 1 ELSE 0 END) AS fr_missed",
         f"SUM(CASE WHEN status IN {DONE} AND NOT ({res_missed}) THEN 1 ELSE 0 END) AS res_met",
         f"SUM(CASE WHEN {res_missed} THEN 1 ELSE 0 END) AS res_missed",

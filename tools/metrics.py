@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from store.config import Settings
 from store.models_analytics import DONE_SQL as DONE
 from store.models_analytics import REOPEN_SQL, SOLVE_SQL, TicketStatusChange
+from tools import sla
 from tools.business_hours import BusinessCalendar, parse_business_hours
 from tools.desk import Desk
 
@@ -62,7 +63,14 @@ FACT_COLUMNS = (
     "first_response_due_at",
     "sla_due_at",
 )
-"""Ticket columns copied into ``ticket_metrics`` as they are (plus ``resolution_stopped_at``)."""
+"""Ticket columns copied into ``ticket_metrics`` as they are (plus ``resolution_stopped_at`` and the SLA states)."""
+SLA_STATES = {
+    "first_response_sla": "met (stopped by a reply or resolution within target), missed (its clock, stopped or "
+    "paused, is past the due time), paused (pending before the due time) or running",
+    "resolution_sla": "missed (stopped or paused past the due time), stopped (within it) or running",
+}
+"""Where each SLA clock of tools.sla stands at the ticket's last write: only a running clock depends on now,
+so a report compares ``now`` with a due time for running clocks alone."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,19 @@ def _refresh_sql(d: Dialect, calendar_key: str | None) -> str:
     cols["calendar_key"] = "CAST(:calendar_key AS VARCHAR(64))"
     cols |= {name: f"t.{name}" for name in FACT_COLUMNS}
     cols["resolution_stopped_at"] = "COALESCE(t.resolved_at, t.closed_at)"
+    fr_clock, res_clock = sla.clocks_sql(
+        first_response_at="t.first_response_at",
+        stopped_at="COALESCE(t.resolved_at, t.closed_at)",
+        paused_at="t.paused_at",
+        now="NULL",
+    )
+    cols["first_response_sla"] = (
+        f"CASE WHEN {fr_clock} IS NULL THEN 'running' WHEN {fr_clock} > t.first_response_due_at THEN 'missed' "
+        "WHEN COALESCE(t.first_response_at, t.resolved_at, t.closed_at) IS NOT NULL THEN 'met' ELSE 'paused' END"
+    )
+    cols["resolution_sla"] = (
+        f"CASE WHEN {res_clock} IS NULL THEN 'running' WHEN {res_clock} > t.sla_due_at THEN 'missed' ELSE 'stopped' END"
+    )
     business_aggs = f", {spell(WORKING, True)} AS wait_bs, {spell(PENDING, True)} AS on_hold_bs" if business else ""
     names = ", ".join(["ticket_id", *cols])
     values = ", ".join(["t.id", *cols.values()])
@@ -303,9 +324,10 @@ async def ensure_metrics(desk: Desk) -> None:
         return
     async with desk.sessions.begin() as session:
         await sync_calendar(session, calendar)
-    stale = "SELECT t.id FROM tickets t LEFT JOIN ticket_metrics m ON m.ticket_id = t.id WHERE m.ticket_id IS NULL" + (
-        " OR m.calendar_key IS NULL OR m.calendar_key <> :key" if key else ""
-    )
+    stale = (
+        "SELECT t.id FROM tickets t LEFT JOIN ticket_metrics m ON m.ticket_id = t.id "
+        "WHERE m.ticket_id IS NULL OR m.resolution_sla IS NULL"
+    ) + (" OR m.calendar_key IS NULL OR m.calendar_key <> :key" if key else "")
     last = 0
     while True:
         async with desk.sessions.begin() as session:

@@ -44,6 +44,9 @@ FACTS: dict[str, Any] = {
     "paused_at": store.types.UTCDateTime(timezone=True),
     "first_response_due_at": store.types.UTCDateTime(timezone=True),
     "sla_due_at": store.types.UTCDateTime(timezone=True),
+    # Left NULL here: the desk computes both states with the rest of a row on the first analytics call.
+    "first_response_sla": sa.String(length=8),
+    "resolution_sla": sa.String(length=8),
 }
 INDEXES = {
     "ix_ticket_metrics_created_at": ["created_at"],
