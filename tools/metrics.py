@@ -326,23 +326,27 @@ async def ensure_metrics(desk: Desk) -> None:
         await sync_calendar(session, calendar)
     stale = (
         "SELECT t.id FROM tickets t LEFT JOIN ticket_metrics m ON m.ticket_id = t.id "
-        "WHERE m.ticket_id IS NULL OR m.resolution_sla IS NULL"
-    ) + (" OR m.calendar_key IS NULL OR m.calendar_key <> :key" if key else "")
+        "WHERE t.id >= :first AND t.id <= :last_id AND (m.ticket_id IS NULL OR m.resolution_sla IS NULL"
+    ) + (" OR m.calendar_key IS NULL OR m.calendar_key <> :key)" if key else ")")
+    # Walk the tickets a range of ids at a time and refresh the stale ones in it: each look-up is an index range,
+    # where asking "the next 2,000 stale tickets" re-ran the anti-join over the whole table for every batch.
     last = 0
     while True:
         async with desk.sessions.begin() as session:
-            ids = list(
+            batch = list(
                 (
                     await session.execute(
-                        text(f"SELECT id FROM ({stale}) s WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
-                        {"key": key, "last": last},
+                        text(f"SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
+                        {"last": last},
                     )
                 ).scalars()
             )
-            if not ids:
+            if not batch:
                 break
+            bounds = {"first": batch[0], "last_id": batch[-1], "key": key}
+            ids = list((await session.execute(text(stale), bounds)).scalars())
             await refresh_metrics(session, desk.settings, ids)
-            last = ids[-1]
+            last = batch[-1]
     desk.extras["metrics_ready"] = (key,)
 
 
