@@ -254,6 +254,18 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return run_index(_settings(args), args.action)
 
 
+def _cmd_analytics(args: argparse.Namespace) -> int:
+    from tools.desk import open_desk
+    from tools.metrics import rebuild_metrics
+
+    async def rebuild() -> int:
+        async with open_desk(_settings(args)) as desk:
+            return await rebuild_metrics(desk)
+
+    print(f"analytics facts recomputed for {asyncio.run(rebuild())} tickets", file=sys.stderr)
+    return 0
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
     from agent.cli import chat
     from server.app import in_memory_client_factory
@@ -363,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("action", choices=["drain", "rebuild"])
     index.set_defaults(func=_cmd_index)
+
+    stats = sub.add_parser(
+        "analytics", help="analytics: recompute every ticket's facts (after a restore or a bulk load)"
+    )
+    stats.add_argument("action", choices=["rebuild"])
+    stats.set_defaults(func=_cmd_analytics)
 
     chat = sub.add_parser("chat", help="talk to the support agent in the terminal")
     chat.add_argument("--conversation", help="resume a conversation id")

@@ -52,6 +52,17 @@ def register(reg: Registrar) -> None:
         at_risk_hours: Annotated[
             float, Field(description="A ticket due within this many hours is at risk.", ge=0, le=720)
         ] = analytics.AT_RISK_HOURS,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor from the previous call, for the next page of groups.")
+        ] = None,
+        limit: Annotated[
+            int,
+            Field(
+                description="Groups per page, most tickets first (each with all its buckets).",
+                ge=1,
+                le=analytics.MAX_GROUPS,
+            ),
+        ] = analytics.DEFAULT_GROUPS,
     ) -> analytics.TicketAnalytics:
         """Report ticket volume, backlog, response and resolution times and SLA achievement per group and period."""
         return await analytics.analytics_tickets(
@@ -64,6 +75,8 @@ def register(reg: Registrar) -> None:
             filters=filters,
             hours_kind=hours,
             at_risk_hours=at_risk_hours,
+            cursor=cursor,
+            limit=limit,
         )
 
     @reg.tool(toolset="analytics", capability="analytics.own", kind="read", title="Satisfaction analytics")

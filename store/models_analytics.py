@@ -13,11 +13,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import NO_REUSE, Base, BigId
 from store.types import utcnow
+
+DONE_SQL = "('resolved', 'closed')"
+SOLVE_SQL = f"{{sc}}to_status IN {DONE_SQL} AND ({{sc}}from_status IS NULL OR {{sc}}from_status NOT IN {DONE_SQL})"
+"""A solve in the status history, as SQL (``{sc}`` is the table's prefix, e.g. ``"sc."``)."""
+REOPEN_SQL = f"{{sc}}from_status IN {DONE_SQL} AND {{sc}}to_status NOT IN {DONE_SQL}"
+EVENTS_SQL = f"({SOLVE_SQL}) OR ({REOPEN_SQL})".format(sc="")
+"""Solves and reopens: the rows of the partial index analytics reads the history's volume from."""
 
 
 class TicketStatusChange(Base):
@@ -27,6 +34,15 @@ class TicketStatusChange(Base):
     __table_args__ = (
         Index("ix_ticket_status_changes_ticket_at", "ticket_id", "changed_at"),
         Index("ix_ticket_status_changes_changed_at", "changed_at"),
+        Index(
+            "ix_ticket_status_changes_events",
+            "changed_at",
+            "ticket_id",
+            "from_status",
+            "to_status",
+            sqlite_where=text(EVENTS_SQL),
+            postgresql_where=text(EVENTS_SQL),
+        ),
         NO_REUSE,
     )
 
@@ -39,9 +55,15 @@ class TicketStatusChange(Base):
 
 
 class TicketMetrics(Base):
-    """Per-ticket durations in whole seconds (``*_s`` calendar, ``*_bs`` business) and event counts."""
+    """The per-ticket facts analytics reads: durations in whole seconds (``*_s`` calendar, ``*_bs`` business),
+    event counts, and the ticket's group keys and SLA clock as of its last write."""
 
     __tablename__ = "ticket_metrics"
+    __table_args__ = (
+        Index("ix_ticket_metrics_created_at", "created_at"),
+        Index("ix_ticket_metrics_assignee_created", "assignee_id", "created_at"),
+        Index("ix_ticket_metrics_requester_created", "requester_id", "created_at"),
+    )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     first_solved_at: Mapped[datetime | None] = mapped_column()
@@ -61,6 +83,23 @@ class TicketMetrics(Base):
     on_hold_bs: Mapped[int | None] = mapped_column(BigInteger)
     calendar_key: Mapped[str | None] = mapped_column(String(64))
     """Which business calendar the ``*_bs`` columns were computed with (None: none configured)."""
+    # The ticket's facts as of its last write: what analytics groups, filters and checks the SLA by.
+    created_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    requester_id: Mapped[int | None] = mapped_column(BigId)
+    assignee_id: Mapped[int | None] = mapped_column(BigId)
+    category_id: Mapped[int | None] = mapped_column(BigId)
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    resolution_stopped_at: Mapped[datetime | None] = mapped_column()
+    """``coalesce(resolved_at, closed_at)``: where the resolution clock stopped, if it did."""
+    paused_at: Mapped[datetime | None] = mapped_column()
+    first_response_due_at: Mapped[datetime | None] = mapped_column()
+    sla_due_at: Mapped[datetime | None] = mapped_column()
+    first_response_sla: Mapped[str | None] = mapped_column(String(8))
+    """met, missed, paused or running (tools.metrics.SLA_STATES); NULL: not computed yet."""
+    resolution_sla: Mapped[str | None] = mapped_column(String(8))
 
 
 class BusinessCalendarInterval(Base):

@@ -27,9 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.models_analytics import EVENTS_SQL, REOPEN_SQL, SOLVE_SQL
 from store.types import UTCDateTime
 from tools import permissions
 from tools.actor import Actor
+from tools.common import decode_cursor, encode_cursor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.metrics import (
@@ -39,8 +41,6 @@ from tools.metrics import (
     Dialect,
     calendar_of,
     ensure_metrics,
-    percentile_columns,
-    percentile_expr,
 )
 from tools.sla import Priority
 
@@ -50,6 +50,9 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 3660
 AT_RISK_HOURS = 4.0
 DIGITS = 4
+DEFAULT_GROUPS = 100
+PG_WORK_MEM = "128MB"
+MAX_GROUPS = 1000
 
 TICKET_DEFINITIONS: dict[str, str] = {
     "created": "tickets created in the bucket",
@@ -126,7 +129,9 @@ class TicketAnalytics(BaseModel):
     group_by: GroupBy
     bucket: Bucket
     hours: Hours
-    rows: list[TicketMetricsRow]
+    rows: list[TicketMetricsRow] = Field(description="A page of groups (most tickets created first), each by bucket.")
+    groups_total: int = Field(description="Groups in the whole report; rows hold at most limit of them.")
+    next_cursor: str | None = Field(description="Pass back as cursor for the next page of groups; None at the end.")
     definitions: dict[str, str]
 
 
@@ -235,82 +240,127 @@ def ticket_conditions(scope: Scope, filters: TicketFilters | None) -> tuple[list
 
 # --- analytics_tickets -------------------------------------------------------------------------------------
 
+FACT_GROUPS: dict[str, tuple[str, str]] = {
+    "none": ("''", "''"),
+    "priority": ("t.priority", "g"),
+    "category": ("COALESCE(t.category_id, 0)", "COALESCE((SELECT name FROM categories WHERE id = g), '(none)')"),
+    "assignee": ("COALESCE(t.assignee_id, 0)", "COALESCE((SELECT username FROM users WHERE id = g), '(unassigned)')"),
+    "requester": ("t.requester_id", "(SELECT username FROM users WHERE id = g)"),
+    "channel": ("t.channel", "g"),
+}
+"""Per group_by: the group key over the facts table ``t`` (never NULL: ids start at 1, 0 stands for none),
+and its label as SQL over the key ``g``, looked up once per group after the figures are aggregated."""
 
-def _cohort_sql(d: Dialect, group: str, joins: str, where: str, bucket: Bucket, suffix: str) -> str:
-    part = "g, bk"
-    inner_cols = [f"{group} AS g", f"{d.bucket('t.created_at', bucket)} AS bk", "t.status", "m.*"]
-    inner_cols += [
-        "t.first_response_at AS t_fr_at",
-        "t.resolved_at AS t_res_at",
-        "t.closed_at AS t_closed_at",
-        "t.paused_at AS t_paused_at",
-        "t.first_response_due_at AS t_fr_due",
-        "t.sla_due_at AS t_due",
-    ]
-    windows = [w for n in DURATIONS for w in percentile_columns(d, f"{n}_{suffix}", part, n)]
-    outer = ["g", "bk", "COUNT(*) AS tickets"]
+
+def _percentile_ctes(d: Dialect) -> list[str]:
+    """SQLite: one sorted pass per duration numbers its values; the (at most four) both percentiles need are kept.
+
+    The count comes from ``agg``, so the window is a plain ``row_number()`` that streams (a count over the whole
+    partition would make SQLite buffer every partition and read it twice).
+    """
+    if d.pg:
+        return []
+    ctes = []
     for n in DURATIONS:
-        col = f"{n}_{suffix}"
-        outer += [
-            f"COUNT({col}) AS {n}_n",
-            f"AVG({col}) AS {n}_mean",
-            f"{percentile_expr(d, col, 0.5, n)} AS {n}_median",
-            f"{percentile_expr(d, col, 0.9, n)} AS {n}_p90",
-        ]
-    fr_clock = "COALESCE(t_fr_at, t_res_at, t_closed_at, t_paused_at, :now)"
-    res_clock = "COALESCE(t_res_at, t_closed_at, t_paused_at, :now)"
-    fr_missed = f"{fr_clock} > t_fr_due"
-    res_missed = f"{res_clock} > t_due"
+        cols = []
+        for p, label in ((0.5, "median"), (0.9, "p90")):
+            pos = f"({p!r} * (cnt - 1))"
+            lo = d.floor_int(pos)
+            x_lo = f"MAX(CASE WHEN rn = {lo} + 1 THEN v END)"
+            x_hi = f"MAX(CASE WHEN rn = {lo} + 2 THEN v END)"
+            cols.append(f"({x_lo} + MAX({pos} - {lo}) * (COALESCE({x_hi}, {x_lo}) - {x_lo})) AS {n}_{label}")
+        picks = " OR ".join(f"rn = {d.floor_int(f'({p!r} * (cnt - 1))')} + {k}" for p in (0.5, 0.9) for k in (1, 2))
+        ctes.append(
+            f"p_{n} AS (SELECT g, bk, {', '.join(cols)} FROM ("
+            f"SELECT r.g, r.bk, r.v, r.rn, a.{n}_n AS cnt FROM (SELECT g, bk, {n} AS v, "
+            f"ROW_NUMBER() OVER (PARTITION BY g, bk ORDER BY {n}) AS rn FROM paged WHERE {n} IS NOT NULL) r "
+            f"JOIN agg a ON a.g = r.g AND a.bk = r.bk) x WHERE {picks} GROUP BY g, bk)"
+        )
+    return ctes
+
+
+def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: str) -> str:
+    """One statement over ``ticket_metrics`` (the facts) and the status history: a page of groups, every figure."""
+    key, label = FACT_GROUPS[group_by]
+    durations = [f"t.{n}_{suffix} AS {n}" for n in DURATIONS]
+    base = (
+        f"SELECT {key} AS g, {d.bucket_key('t.created_at', bucket)} AS bk, t.status, t.solve_count, t.reopen_count, "
+        "t.public_replies, t.first_response_at AS fr_at, t.resolution_stopped_at AS stop_at, t.paused_at, "
+        "t.first_response_due_at AS fr_due, t.sla_due_at AS due, t.first_response_sla AS fr_sla, "
+        f"t.resolution_sla AS res_sla, {', '.join(durations)} "
+        f"FROM ticket_metrics t WHERE {d.scanned('t.created_at')} >= :start AND {d.scanned('t.created_at')} < :end "
+        f"AND {where}"
+    )
+    # The facts say where each clock stands (tools.metrics.SLA_STATES); only a running clock depends on now.
+    fr_missed = "(fr_sla = 'missed' OR (fr_sla = 'running' AND :now > fr_due))"
+    res_missed = "(res_sla = 'missed' OR (res_sla = 'running' AND :now > due))"
     unsolved = f"status NOT IN {DONE}"
-    outer += [
-        f"SUM(CASE WHEN COALESCE(t_fr_at, t_res_at, t_closed_at) IS NOT NULL AND NOT ({fr_missed}) "
-        "THEN 1 ELSE 0 END) AS fr_met",
+    aggs = ["COUNT(*) AS tickets"]
+    for n in DURATIONS:
+        aggs += [f"COUNT({n}) AS {n}_n", f"AVG({n}) AS {n}_mean"]
+        if d.pg:
+            aggs.append(f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {n}) AS {n}_pct")
+    aggs += [
+        "SUM(CASE WHEN fr_sla = 'met' THEN 1 ELSE 0 END) AS fr_met",
         f"SUM(CASE WHEN {fr_missed} THEN 1 ELSE 0 END) AS fr_missed",
         f"SUM(CASE WHEN status IN {DONE} AND NOT ({res_missed}) THEN 1 ELSE 0 END) AS res_met",
         f"SUM(CASE WHEN {res_missed} THEN 1 ELSE 0 END) AS res_missed",
         f"SUM(CASE WHEN {unsolved} AND ({fr_missed} OR {res_missed}) THEN 1 ELSE 0 END) AS breaching",
-        f"SUM(CASE WHEN {unsolved} AND t_paused_at IS NULL AND NOT ({fr_missed} OR {res_missed}) "
-        "AND (t_due <= :risk_at OR (t_fr_at IS NULL AND t_fr_due <= :risk_at)) THEN 1 ELSE 0 END) AS at_risk",
+        f"SUM(CASE WHEN {unsolved} AND paused_at IS NULL AND NOT ({fr_missed} OR {res_missed}) "
+        "AND (due <= :risk_at OR (fr_at IS NULL AND fr_due <= :risk_at)) THEN 1 ELSE 0 END) AS at_risk",
         "SUM(CASE WHEN solve_count > 0 THEN 1 ELSE 0 END) AS solved_ever",
         "SUM(CASE WHEN reopen_count > 0 AND solve_count > 0 THEN 1 ELSE 0 END) AS reopened_ever",
         f"SUM(CASE WHEN status IN {DONE} THEN 1 ELSE 0 END) AS solved_now",
         f"SUM(CASE WHEN status IN {DONE} AND public_replies <= 1 THEN 1 ELSE 0 END) AS one_touch",
     ]
-    return (
-        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(['b0.*', *windows])} FROM ("
-        f"SELECT {', '.join(inner_cols)} FROM tickets t JOIN ticket_metrics m ON m.ticket_id = t.id {joins} "
-        f"WHERE t.created_at >= :start AND t.created_at < :end AND {where}) b0) c GROUP BY g, bk"
+    solve, reopen = SOLVE_SQL.format(sc="sc."), REOPEN_SQL.format(sc="sc.")
+    # EVENTS_SQL is the condition of the partial index ix_ticket_status_changes_events: the history is read from it.
+    changes = (
+        "FROM ticket_status_changes sc JOIN ticket_metrics t ON t.ticket_id = sc.ticket_id "
+        f"WHERE ({EVENTS_SQL}) AND {where} AND "
     )
-
-
-def _volume_sql(d: Dialect, group: str, joins: str, where: str, bucket: Bucket) -> str:
-    solve = f"sc.to_status IN {DONE} AND (sc.from_status IS NULL OR sc.from_status NOT IN {DONE})"
-    reopen = f"sc.from_status IN {DONE} AND sc.to_status NOT IN {DONE}"
-
-    def events(bucket_sql_created: str, bucket_sql_change: str, created_cond: str, change_cond: str) -> str:
-        return (
-            f"SELECT {group} AS g, {bucket_sql_created} AS bk, 1 AS created, 0 AS solved, 0 AS reopened "
-            f"FROM tickets t {joins} WHERE {created_cond} AND {where} "
-            f"UNION ALL SELECT {group} AS g, {bucket_sql_change} AS bk, 0, "
-            f"CASE WHEN {solve} THEN 1 ELSE 0 END, CASE WHEN {reopen} THEN 1 ELSE 0 END "
-            f"FROM ticket_status_changes sc JOIN tickets t ON t.id = sc.ticket_id {joins} "
-            f"WHERE {change_cond} AND (({solve}) OR ({reopen})) AND {where}"
-        )
-
-    inside = events(
-        d.bucket("t.created_at", bucket),
-        d.bucket("sc.changed_at", bucket),
-        "t.created_at >= :start AND t.created_at < :end",
-        "sc.changed_at >= :start AND sc.changed_at < :end",
-    )
-    before = events("''", "''", "t.created_at < :start", "sc.changed_at < :start")
+    ctes = [
+        f"base AS MATERIALIZED ({base})",
+        "ev AS (SELECT g, bk, 1 AS created, 0 AS solved, 0 AS reopened FROM base UNION ALL "
+        f"SELECT {key} AS g, {d.bucket_key('sc.changed_at', bucket)} AS bk, 0, CASE WHEN {solve} THEN 1 ELSE 0 END, "
+        f"CASE WHEN {reopen} THEN 1 ELSE 0 END {changes} sc.changed_at >= :start AND sc.changed_at < :end)",
+        "v AS (SELECT g, bk, SUM(created) AS created, SUM(solved) AS solved, SUM(reopened) AS reopened "
+        "FROM ev GROUP BY g, bk)",
+        f"b AS (SELECT g, SUM(n) AS n FROM (SELECT {key} AS g, 1 AS n FROM ticket_metrics t "
+        f"WHERE t.created_at < :start AND {where} UNION ALL SELECT {key} AS g, CASE WHEN {solve} THEN -1 ELSE 1 END "
+        f"{changes} sc.changed_at < :start) e GROUP BY g)",
+        "vol AS (SELECT v.g, v.bk, v.created, v.solved, v.reopened, COALESCE(b.n, 0) + "
+        "SUM(v.created - v.solved + v.reopened) OVER (PARTITION BY v.g ORDER BY v.bk ROWS UNBOUNDED PRECEDING) "
+        "AS backlog FROM v LEFT JOIN b ON b.g = v.g)",
+        f"grp AS (SELECT g, n, {label} AS label FROM (SELECT g, SUM(created) AS n FROM vol GROUP BY g) s)",
+        "page AS (SELECT g AS k, n, label FROM grp ORDER BY n DESC, label LIMIT :page_limit OFFSET :page_offset)",
+        # The figures that cost (percentiles above all) only for the page's groups: a page of requesters reads
+        # a few thousand facts, not the period's million.
+        "paged AS MATERIALIZED (SELECT * FROM base WHERE g IN (SELECT k FROM page))",
+        f"agg AS MATERIALIZED (SELECT g, bk, {', '.join(aggs)} FROM paged GROUP BY g, bk)",
+        *_percentile_ctes(d),
+    ]
+    agg_cols = [c.split(" AS ")[-1] for c in aggs if not c.endswith("_pct")]
+    cols = ["page.label", "page.n AS volume", "(SELECT COUNT(*) FROM grp) AS groups_total"]
+    cols += [
+        "vol.g",
+        f"{d.bucket_label('vol.bk', bucket)} AS bk",
+        "vol.created",
+        "vol.solved",
+        "vol.reopened",
+        "vol.backlog",
+    ]
+    cols += [f"agg.{c}" for c in agg_cols]
+    joins = "LEFT JOIN agg ON agg.g = vol.g AND agg.bk = vol.bk"
+    for n in DURATIONS:
+        if d.pg:
+            cols += [f"agg.{n}_pct[1] AS {n}_median", f"agg.{n}_pct[2] AS {n}_p90"]
+        else:
+            cols += [f"p_{n}.{n}_median", f"p_{n}.{n}_p90"]
+            joins += f" LEFT JOIN p_{n} ON p_{n}.g = vol.g AND p_{n}.bk = vol.bk"
     return (
-        "WITH v AS (SELECT g, bk, SUM(created) AS created, SUM(solved) AS solved, SUM(reopened) AS reopened "
-        f"FROM ({inside}) e GROUP BY g, bk), "
-        f"b AS (SELECT g, SUM(created - solved + reopened) AS n FROM ({before}) e GROUP BY g) "
-        "SELECT v.g, v.bk, v.created, v.solved, v.reopened, COALESCE(b.n, 0) + SUM(v.created - v.solved + v.reopened) "
-        "OVER (PARTITION BY v.g ORDER BY v.bk ROWS UNBOUNDED PRECEDING) AS backlog "
-        "FROM v LEFT JOIN b ON b.g = v.g"
+        f"WITH {', '.join(ctes)} SELECT {', '.join(cols)} FROM page JOIN vol ON vol.g = page.k {joins} "
+        "ORDER BY page.n DESC, page.label, vol.bk"
     )
 
 
@@ -340,12 +390,17 @@ async def analytics_tickets(
     filters: TicketFilters | None = None,
     hours_kind: Hours = "calendar",
     at_risk_hours: float = AT_RISK_HOURS,
+    cursor: str | None = None,
+    limit: int = DEFAULT_GROUPS,
 ) -> TicketAnalytics:
-    """Ticket volume, times, SLA achievement and quality per group and bucket, computed in SQL."""
+    """Ticket volume, times, SLA achievement and quality per group and bucket, computed in SQL.
+
+    Groups come a page at a time (``limit`` groups, most tickets created first; ``next_cursor`` for more).
+    """
     scope = scope_for(actor)
     begin, stop = period(desk, start, end)
-    if group_by not in GROUP_SQL:
-        raise InvalidInputError(f"group_by {group_by!r} is not valid; use one of: {', '.join(GROUP_SQL)}")
+    if group_by not in FACT_GROUPS:
+        raise InvalidInputError(f"group_by {group_by!r} is not valid; use one of: {', '.join(FACT_GROUPS)}")
     if bucket not in ("none", "day", "week", "month"):
         raise InvalidInputError(f"bucket {bucket!r} is not valid; use none, day, week or month")
     if hours_kind == "business" and calendar_of(desk.settings) is None:
@@ -355,32 +410,32 @@ async def analytics_tickets(
         )
     if not 0 <= at_risk_hours <= 24 * 30:
         raise InvalidInputError(f"at_risk_hours must be between 0 and 720, got {at_risk_hours}")
+    if not 1 <= limit <= MAX_GROUPS:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_GROUPS} groups per page, got {limit}")
+    offset = decode_cursor(cursor)
     await ensure_metrics(desk)
     d = Dialect(desk.dialect)
-    group, joins = GROUP_SQL[group_by]
     conds, params = ticket_conditions(scope, filters)
-    where = " AND ".join(conds)
     now = desk.clock()
     params |= {"start": begin, "end": stop, "now": now, "risk_at": now + timedelta(hours=at_risk_hours)}
+    params |= {"page_limit": limit, "page_offset": offset}
     suffix = "bs" if hours_kind == "business" else "s"
     async with desk.sessions() as session:
-        cohort = await rows(session, _cohort_sql(d, group, joins, where, bucket, suffix), params)
-        volume = await rows(session, _volume_sql(d, group, joins, where, bucket), params)
-    by_key: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
-    for kind, result in (("c", cohort), ("v", volume)):
-        for r in result:
-            by_key.setdefault((str(r["g"]), str(r["bk"])), {})[kind] = r
+        if d.pg:
+            # The statement sorts the period's facts (and materialises them once): in memory, not in temp files.
+            await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+        result = await rows(session, _tickets_sql(d, group_by, " AND ".join(conds), bucket, suffix), params)
+    total = int(result[0]["groups_total"]) if result else 0
     out = []
-    for (g, bk), parts in sorted(by_key.items()):
-        c, v = parts.get("c"), parts.get("v")
+    for c in result:
         out.append(
             TicketMetricsRow(
-                group=None if group_by == "none" else g,
-                bucket=None if bucket == "none" else bk,
-                created=_num(v, "created"),
-                solved=_num(v, "solved"),
-                reopened=_num(v, "reopened"),
-                backlog=_num(v, "backlog"),
+                group=None if group_by == "none" else str(c["label"]),
+                bucket=None if bucket == "none" else str(c["bk"]),
+                created=_num(c, "created"),
+                solved=_num(c, "solved"),
+                reopened=_num(c, "reopened"),
+                backlog=_num(c, "backlog"),
                 tickets=_num(c, "tickets"),
                 first_response_hours=_dist(c, "first_response"),
                 first_resolution_hours=_dist(c, "first_resolution"),
@@ -406,6 +461,8 @@ async def analytics_tickets(
         bucket=bucket,
         hours=hours_kind,
         rows=out,
+        groups_total=total,
+        next_cursor=encode_cursor(offset + limit) if offset + limit < total else None,
         definitions=TICKET_DEFINITIONS,
     )
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from tools.actor import Actor
 from tools.analytics import (
+    MAX_GROUPS,
     GroupBy,
     Hours,
     TicketFilters,
@@ -187,14 +188,28 @@ async def analytics_export(
         return await export_tickets(
             desk, actor, start=start, end=end, filters=filters, hours_kind=hours_kind, cursor=cursor, limit=size
         )
-    if cursor:
-        raise InvalidInputError(f"report {report!r} fits in one page; cursor is only for report='tickets'")
+    if cursor and report != "ticket_metrics":
+        raise InvalidInputError(
+            f"report {report!r} fits in one page; cursor is only for report='tickets' and 'ticket_metrics'"
+        )
     flat: list[dict[str, Any]]
+    next_cursor = None
     if report == "ticket_metrics":
+        # Paged by groups like analytics_tickets (limit groups per page, each with all its buckets).
         result = await analytics_tickets(
-            desk, actor, start=start, end=end, group_by=group_by, bucket=bucket, filters=filters, hours_kind=hours_kind
+            desk,
+            actor,
+            start=start,
+            end=end,
+            group_by=group_by,
+            bucket=bucket,
+            filters=filters,
+            hours_kind=hours_kind,
+            cursor=cursor,
+            limit=min(size, MAX_GROUPS),
         )
         flat = [_flatten(r) for r in result.rows]
+        next_cursor = result.next_cursor
     elif report == "satisfaction":
         if group_by not in ("none", "assignee", "category", "priority", "channel"):
             raise InvalidInputError("satisfaction groups by none, assignee, category, priority or channel")
@@ -215,7 +230,7 @@ async def analytics_export(
         return ExportResult(report=report, rows=0, csv="", next_cursor=None)
     header = list(flat[0])
     data = [[r.get(h) for h in header] for r in flat]
-    return ExportResult(report=report, rows=len(data), csv=to_csv(header, data), next_cursor=None)
+    return ExportResult(report=report, rows=len(data), csv=to_csv(header, data), next_cursor=next_cursor)
 
 
 __all__ = ["REPORTS", "ExportResult", "analytics_export", "period"]

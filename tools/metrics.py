@@ -36,19 +36,41 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from store.config import Settings
-from store.models_analytics import TicketStatusChange
+from store.models_analytics import DONE_SQL as DONE
+from store.models_analytics import REOPEN_SQL, SOLVE_SQL, TicketStatusChange
+from tools import sla
 from tools.business_hours import BusinessCalendar, parse_business_hours
 from tools.desk import Desk
 
 logger = logging.getLogger(__name__)
 
 Bucket = Literal["none", "day", "week", "month"]
-DONE = "('resolved', 'closed')"
 WORKING = "('new', 'open', 'in_progress')"
 PENDING = "('pending')"
 REFRESH_BATCH = 2000
 DURATIONS = ("first_response", "first_resolution", "full_resolution", "wait", "on_hold")
 """The per-ticket durations, each stored as ``<name>_s`` (calendar) and ``<name>_bs`` (business)."""
+FACT_COLUMNS = (
+    "created_at",
+    "status",
+    "priority",
+    "channel",
+    "requester_id",
+    "assignee_id",
+    "category_id",
+    "first_response_at",
+    "paused_at",
+    "first_response_due_at",
+    "sla_due_at",
+)
+"""Ticket columns copied into ``ticket_metrics`` as they are (plus ``resolution_stopped_at`` and the SLA states)."""
+SLA_STATES = {
+    "first_response_sla": "met (stopped by a reply or resolution within target), missed (its clock, stopped or "
+    "paused, is past the due time), paused (pending before the due time) or running",
+    "resolution_sla": "missed (stopped or paused past the due time), stopped (within it) or running",
+}
+"""Where each SLA clock of tools.sla stands at the ticket's last write: only a running clock depends on now,
+so a report compares ``now`` with a due time for running clocks alone."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,15 @@ class Dialect:
             return f"CAST(EXTRACT(EPOCH FROM date_trunc('second', {col})) AS BIGINT)"
         return f"CAST(strftime('%s', {col}) AS INTEGER)"
 
+    def scanned(self, col: str) -> str:
+        """``col`` in a range test that should read the table in order rather than walk an index over it.
+
+        SQLite's planner takes an index for any range; over most of the narrow facts table, a sequential scan is
+        ten times faster than an index walk that looks each row up. ``+col`` keeps the range off the index (other
+        indexed terms, such as an assignee's, still use theirs). PostgreSQL chooses by its statistics.
+        """
+        return col if self.pg else f"+{col}"
+
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})" if self.pg else f"MAX({a}, {b})"
 
@@ -83,11 +114,22 @@ class Dialect:
             return "''"
         if self.pg:
             return f"to_char(date_trunc('{bucket}', {col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+        # SQLite stores UTC instants as 'YYYY-MM-DD HH:MM:SS.ffffff' text: a prefix is the day or month.
         if bucket == "day":
-            return f"strftime('%Y-%m-%d', {col})"
+            return f"substr({col}, 1, 10)"
         if bucket == "week":
             return f"date({col}, 'weekday 0', '-6 days')"
-        return f"strftime('%Y-%m-01', {col})"
+        return f"substr({col}, 1, 7) || '-01'"
+
+    def bucket_key(self, col: str, bucket: Bucket) -> str:
+        """What rows are grouped by for :meth:`bucket` (cheaper to compute and compare on PostgreSQL: a timestamp,
+        not text); :meth:`bucket_label` turns it into the ``YYYY-MM-DD`` label, once per output row."""
+        if self.pg and bucket != "none":
+            return f"date_trunc('{bucket}', {col} AT TIME ZONE 'UTC')"
+        return self.bucket(col, bucket)
+
+    def bucket_label(self, key: str, bucket: Bucket) -> str:
+        return f"to_char({key}, 'YYYY-MM-DD')" if self.pg and bucket != "none" else key
 
     def business_at(self, epoch_expr: str) -> str:
         """Working seconds from the calendar's start to the instant ``epoch_expr`` (epoch seconds)."""
@@ -187,6 +229,21 @@ def _refresh_sql(d: Dialect, calendar_key: str | None) -> str:
     else:
         cols |= {f"{name}_bs": "NULL" for name in DURATIONS}
     cols["calendar_key"] = "CAST(:calendar_key AS VARCHAR(64))"
+    cols |= {name: f"t.{name}" for name in FACT_COLUMNS}
+    cols["resolution_stopped_at"] = "COALESCE(t.resolved_at, t.closed_at)"
+    fr_clock, res_clock = sla.clocks_sql(
+        first_response_at="t.first_response_at",
+        stopped_at="COALESCE(t.resolved_at, t.closed_at)",
+        paused_at="t.paused_at",
+        now="NULL",
+    )
+    cols["first_response_sla"] = (
+        f"CASE WHEN {fr_clock} IS NULL THEN 'running' WHEN {fr_clock} > t.first_response_due_at THEN 'missed' "
+        "WHEN COALESCE(t.first_response_at, t.resolved_at, t.closed_at) IS NOT NULL THEN 'met' ELSE 'paused' END"
+    )
+    cols["resolution_sla"] = (
+        f"CASE WHEN {res_clock} IS NULL THEN 'running' WHEN {res_clock} > t.sla_due_at THEN 'missed' ELSE 'stopped' END"
+    )
     business_aggs = f", {spell(WORKING, True)} AS wait_bs, {spell(PENDING, True)} AS on_hold_bs" if business else ""
     names = ", ".join(["ticket_id", *cols])
     values = ", ".join(["t.id", *cols.values()])
@@ -195,9 +252,8 @@ def _refresh_sql(d: Dialect, calendar_key: str | None) -> str:
 WITH ch AS (
     SELECT sc.ticket_id, sc.from_status, sc.to_status, sc.changed_at, {e("sc.changed_at")} AS at_s,
            LEAD({e("sc.changed_at")}) OVER (PARTITION BY sc.ticket_id ORDER BY sc.changed_at, sc.id) AS next_s,
-           CASE WHEN sc.to_status IN {DONE} AND (sc.from_status IS NULL OR sc.from_status NOT IN {DONE})
-                THEN 1 ELSE 0 END AS solve,
-           CASE WHEN sc.from_status IN {DONE} AND sc.to_status NOT IN {DONE} THEN 1 ELSE 0 END AS reopen
+           CASE WHEN {SOLVE_SQL.format(sc="sc.")} THEN 1 ELSE 0 END AS solve,
+           CASE WHEN {REOPEN_SQL.format(sc="sc.")} THEN 1 ELSE 0 END AS reopen
     FROM ticket_status_changes sc WHERE sc.ticket_id IN :ids
 ), a AS (
     SELECT ticket_id,
@@ -271,22 +327,55 @@ async def ensure_metrics(desk: Desk) -> None:
         return
     async with desk.sessions.begin() as session:
         await sync_calendar(session, calendar)
-    stale = "SELECT t.id FROM tickets t LEFT JOIN ticket_metrics m ON m.ticket_id = t.id WHERE m.ticket_id IS NULL" + (
-        " OR m.calendar_key IS NULL OR m.calendar_key <> :key" if key else ""
-    )
+    stale = (
+        "SELECT t.id FROM tickets t LEFT JOIN ticket_metrics m ON m.ticket_id = t.id "
+        "WHERE t.id >= :first AND t.id <= :last_id AND (m.ticket_id IS NULL OR m.resolution_sla IS NULL"
+    ) + (" OR m.calendar_key IS NULL OR m.calendar_key <> :key)" if key else ")")
+    # Walk the tickets a range of ids at a time and refresh the stale ones in it: each look-up is an index range,
+    # where asking "the next 2,000 stale tickets" re-ran the anti-join over the whole table for every batch.
     last = 0
+    while True:
+        async with desk.sessions.begin() as session:
+            batch = list(
+                (
+                    await session.execute(
+                        text(f"SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
+                        {"last": last},
+                    )
+                ).scalars()
+            )
+            if not batch:
+                break
+            bounds = {"first": batch[0], "last_id": batch[-1], "key": key}
+            ids = list((await session.execute(text(stale), bounds)).scalars())
+            await refresh_metrics(session, desk.settings, ids)
+            last = batch[-1]
+    desk.extras["metrics_ready"] = (key,)
+
+
+async def rebuild_metrics(desk: Desk) -> int:
+    """Recompute every ticket's facts from its row, history and comments (``support-agent analytics rebuild``).
+
+    Each batch is one transaction; writes going on meanwhile keep their own tickets' rows exact themselves.
+    Returns the number of tickets recomputed.
+    """
+    async with desk.sessions.begin() as session:
+        await sync_calendar(session, calendar_of(desk.settings))
+    last, done = 0, 0
     while True:
         async with desk.sessions.begin() as session:
             ids = list(
                 (
                     await session.execute(
-                        text(f"SELECT id FROM ({stale}) s WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
-                        {"key": key, "last": last},
+                        text(f"SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
+                        {"last": last},
                     )
                 ).scalars()
             )
             if not ids:
                 break
             await refresh_metrics(session, desk.settings, ids)
-            last = ids[-1]
-    desk.extras["metrics_ready"] = (key,)
+        last, done = ids[-1], done + len(ids)
+    calendar = calendar_of(desk.settings)
+    desk.extras["metrics_ready"] = (calendar.key if calendar else None,)
+    return done

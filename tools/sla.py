@@ -149,3 +149,16 @@ def any_breached_sql(now: datetime) -> ColumnElement[bool]:
 
 def priority_rank_sql() -> ColumnElement[int]:
     return case(PRIORITY_RANK, value=Ticket.priority, else_=0)
+
+
+# --- the same definitions as SQL text, for reports over stored instants ----------------------------------
+
+
+def clocks_sql(*, first_response_at: str, stopped_at: str, paused_at: str, now: str) -> tuple[str, str]:
+    """The first-response and resolution clocks as SQL text over the named columns.
+
+    ``stopped_at`` is ``coalesce(resolved_at, closed_at)``; the clocks are those of :func:`first_response_clock`
+    and :func:`resolution_clock`, so a breach is ``clock > due``, as in :func:`any_breached_sql`.
+    """
+    resolution = f"COALESCE({stopped_at}, {paused_at}, {now})"
+    return f"COALESCE({first_response_at}, {stopped_at}, {paused_at}, {now})", resolution

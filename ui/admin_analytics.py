@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from tools.analytics import analytics_tickets
+from tools.analytics import MAX_GROUPS, analytics_tickets
 from tools.analytics_charts import BINS, duration_histogram
 from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.errors import InvalidInputError
@@ -89,7 +89,7 @@ async def figures(ctx: SignedIn, start_text: str, end_text: str, bucket: str, ho
     categories = sorted(([r.group, r.created] for r in by_category.rows), key=lambda c: (-int(c[1] or 0), str(c[0])))[
         :10
     ]
-    by_agent = await analytics_tickets(desk, actor, **common, group_by="assignee", hours_kind=h)
+    by_agent = await analytics_tickets(desk, actor, **common, group_by="assignee", hours_kind=h, limit=MAX_GROUPS)
     agents = [
         [
             r.group,
@@ -160,6 +160,8 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
                 color="target",
                 title="SLA achievement by priority",
                 y_lim=[0, 1],
+                # Eight "<priority> <target>" labels side by side overlap in half of a 1280 px page: slant them.
+                x_label_angle=-35,
                 elem_id="an-sla",
             )
             download("sla")

@@ -24,7 +24,7 @@ from tools.analytics import analytics_tickets
 from tools.desk import Desk
 from tools.errors import ForbiddenError
 from tools.indexing import drain
-from tools.metrics import ensure_metrics
+from tools.metrics import ensure_metrics, rebuild_metrics
 from tools.search import knowledge_search
 from tools.ticket_activity import ticket_comment
 from tools.ticket_import import ImportReport, import_tickets
@@ -260,7 +260,7 @@ async def test_the_rollup_stays_exact_through_changes_and_a_late_import(
         version = (await ticket_get(desk, admin, live.number)).ticket.version
         await ticket_update(desk, admin, live.number, TicketUpdate(version=version, status=status))
     version = (await ticket_get(desk, admin, live.number)).ticket.version
-    await ticket_update(desk, admin, live.number, TicketUpdate(version=version, assignee="priya.tech"))
+    await ticket_update(desk, admin, live.number, TicketUpdate(version=version, assignee="priya.tech", priority="high"))
     # Imported late (created a month before the live ticket), then changed by a second import of its line.
     late = json.loads(json.dumps(VPN).replace("2016-02-29", "2026-02-02"))
     await _import(desk, admin, late)
@@ -275,6 +275,13 @@ async def test_the_rollup_stays_exact_through_changes_and_a_late_import(
     await ensure_metrics(desk)
     assert len(kept) == 2 and await _rollup(desk) == kept
     assert await analytics_tickets(desk, admin, **period, group_by="assignee", bucket="month") == report
+    # Figures follow the ticket's current group: the reassigned, re-prioritised live ticket counts as high.
+    by_priority = await analytics_tickets(desk, admin, **period, group_by="priority")
+    assert {r.group: r.created for r in by_priority.rows} == {"high": 1, VPN["priority"]: 1}
+    # Facts gone wrong (a restore of an older backup, a hand edit) are put right by `support-agent analytics rebuild`.
+    async with desk.sessions.begin() as session:
+        await session.execute(text("UPDATE ticket_metrics SET priority = 'low', first_response_s = NULL"))
+    assert await rebuild_metrics(desk) == 2 and await _rollup(desk) == kept
     [vpn] = [r for r in report.rows if r.bucket == "2026-02-01"]
     assert (vpn.group, vpn.created, vpn.on_hold_hours.median, vpn.first_resolution_hours.median) == (
         "priya.tech",

@@ -182,3 +182,45 @@ async def test_percentiles_and_means_equal_a_reference_on_random_histories(
         assert row.first_response_hours.median == round(statistics.median(values) / 3600, 4)
         assert row.first_response_hours.p90 == round(deciles[8] / 3600, 4)
         assert row.first_response_hours.mean == round(statistics.fmean(values) / 3600, 4)
+
+
+async def test_many_groups_come_a_page_at_a_time_busiest_first(
+    desk: Desk, clock: FakeClock, make_user: MakeUser
+) -> None:
+    mona = await make_user("mona", "manager")
+    priya = await make_user("priya", "technician")
+    # Requesters with 4, 3, 2, 1 and 1 tickets this month; carol's oldest is solved, so she has a solve too.
+    counts = {"dave": 4, "carol": 3, "bob": 2, "erin": 1, "alice": 1}
+    firsts = {}
+    for name, n in counts.items():
+        person = await make_user(name)
+        for i in range(n):
+            ticket = await new_ticket(desk, person, f"Problem {i} of {name}")
+            firsts.setdefault(name, ticket.number)
+            clock.advance(minutes=5)
+    await ticket_comment(desk, priya, firsts["carol"], body="Restart the router")
+    await _status(desk, priya, firsts["carol"], "resolved")
+    period = {"start": datetime(2026, 1, 1, tzinfo=UTC), "end": clock.now + timedelta(days=1)}
+    whole = await analytics_tickets(desk, mona, **period, group_by="requester", bucket="month")
+    assert (whole.groups_total, whole.next_cursor) == (5, None)
+    assert [r.group for r in whole.rows] == ["dave", "carol", "bob", "alice", "erin"]  # ties: by name
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = await analytics_tickets(
+            desk, mona, **period, group_by="requester", bucket="month", limit=2, cursor=cursor
+        )
+        assert len({r.group for r in page.rows}) <= 2 and page.groups_total == 5
+        seen += page.rows
+        pages += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == 3 and seen == whole.rows  # every group once, with the same figures as in one page
+    [carol] = [r for r in seen if r.group == "carol"]
+    assert (carol.created, carol.solved, carol.backlog, carol.first_response_hours.count) == (3, 1, 2, 1)
+
+    with pytest.raises(InvalidInputError, match="limit must be between 1 and 1000"):
+        await analytics_tickets(desk, mona, **period, group_by="requester", limit=0)
+    with pytest.raises(InvalidInputError, match="cursor"):
+        await analytics_tickets(desk, mona, **period, group_by="requester", cursor="not-a-cursor")
