@@ -50,6 +50,7 @@ from server.app import build_server, in_memory_client_factory
 from store.config import Settings
 from tests.agent import scenarios as new_set
 from tools.desk import Desk, open_desk
+from tools.indexing import drain
 from tools.users import UserUpsert, ensure_actor, user_upsert
 
 USER = "dana"
@@ -326,6 +327,9 @@ async def seed(settings: Settings) -> list[str]:
                 )
                 assert result.structured_content is not None, result.content
                 numbers.append(str(result.structured_content["number"]))
+        # The bench runs no index worker (a server process does): embed the articles now, as the worker would
+        # within a second, so dense retrieval sees them.
+        await drain(desk)
         return numbers * 3
 
 
