@@ -456,14 +456,14 @@ async def run_new(settings: Settings, name: str, *, embeddings: bool = True, per
     async with open_desk(settings) as desk:
         for scenario in subset(new_set.SCENARIOS, per_kind):
             await _wipe(desk)
-            numbers = await new_set.seed_desk(desk)
+            numbers = await new_set.prepare(desk, scenario)
             before = await new_set.snapshot(settings, desk)
             replies: list[AgentReply] = []
             async with agent_for(settings, desk, embeddings=embeddings) as agent:
                 cid = None
                 for turn in scenario.render(numbers):
                     t0 = time.perf_counter()
-                    reply = await agent.ask(turn, cid, actor=new_set.USER)
+                    reply = await agent.ask(turn, cid, actor=scenario.user)
                     m.turn(time.perf_counter() - t0, reply)
                     cid = reply.conversation_id
                     replies.append(reply)
