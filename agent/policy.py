@@ -418,9 +418,7 @@ def confidence(query: str, hits: list[dict[str, Any]], sims: Sequence[float] | N
     # the best hit is; coverage of the question's words by the hit can, and so can a cosine of our own.
     cov = max(coverage(query, f"{h.get('title') or ''} {hit_text(h)}") for h in hits[:3])
     if sims:
-        first = hit_document(hits[0])
-        rivals = [s for h, s in zip(hits[1:], sims[1:], strict=False) if hit_document(h) != first]
-        cov = max(cov, semantic_support(sims[0], max(rivals) if rivals else None))
+        cov = max(cov, semantic_part(hits, sims))
     return round(max(0.0, min(1.0, cov)), 2)
 
 
