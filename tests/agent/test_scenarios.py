@@ -24,6 +24,7 @@ POSTGRES_SAMPLE = frozenset(
         "escalate_existing_ticket",
         "status_of_someone_elses_ticket",
         "procedure_complete_dock",
+        "demo_not_working_then_outlook_then_symptom",
     }
 )
 """The conversations also run on PostgreSQL: the policy does not depend on the backend, so a sample covering
