@@ -102,6 +102,8 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
     ):
         detected = "question"  # "ok and for macos?" carries on with the topic; it is not a yes
     intent = _intent(message, pending, llm=llm, detected=detected)
+    if llm and intent == "llm":
+        intent = _around_model(message, pending, detected)
     update: dict[str, Any] = {
         "intent": intent,
         "intent_source": source,
@@ -154,7 +156,9 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
         update["pending"] = None
     if pending.get("kind") == "ticket" and intent not in ("fill", "escalate", "create_ticket"):
         update["slots"] = {}  # the user moved on; an abandoned draft must not resurface later
-    update["record"] = _record_turn(state.get("record"), message, pending, "question" if llm else intent)
+    update["record"] = _record_turn(state.get("record"), message, pending, "question" if intent == "llm" else intent)
+    if intent == "llm" and pending.get("kind") not in (None, "confirm_tool"):
+        update["pending"] = None  # the model answers this turn; the policy's open question is answered or moot
     update["hits"] = []
     update["prompt_tokens"] = 0
     runtime.context.extra["pending_before"] = pending
@@ -190,6 +194,22 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
     return current
 
 
+def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> str:
+    """What the graph decides itself on the LLM path, whatever the model would propose: an off-topic request
+    is declined, cancelling and farewells end what was going on, and a message too vague to search (or that
+    names only a system) gets the policy's focused question. Anything else goes to the model ("llm")."""
+    if pending.get("kind") == "confirm_tool":
+        return "llm"
+    if detected in ("out_of_scope", "cancel", "farewell"):
+        return detected
+    if detected != "question":
+        return "llm"
+    query = f"{pending.get('query', '')} {message}" if pending.get("kind") == "clarify" else message
+    if problem.is_vague(query) or problem.bare_system(query):
+        return "clarify" if pending.get("kind") == "clarify" else "question"
+    return "llm"
+
+
 async def detect(
     message: str, pending: dict[str, Any], semantic: SemanticMatcher | None, *, llm: bool
 ) -> tuple[Intent, str]:
@@ -199,7 +219,9 @@ async def detect(
     if rule is not None:
         return rule, "rules"
     allowed = SEMANTIC_INTENTS.get(pending.get("kind"))
-    if semantic is None or llm or allowed is None or not message.strip():
+    if llm and allowed is not None:
+        allowed = allowed & {"out_of_scope"}  # the model decides the rest; an off-topic request is declined
+    if semantic is None or allowed is None or not message.strip():
         return "question", "default"
     match = await semantic.classify(message)
     logger.debug("semantic intent %s (%.2f, margin %.2f) for %r", match.intent, match.score, match.margin, message)
@@ -336,7 +358,8 @@ def make_agent_node(model: BaseChatModel) -> Any:
                     "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
                 )
                 return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
-            return {**update, "messages": [response], "steps": steps + 1, "reply": _clean(text)}
+            reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
+            return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
         return {**update, "messages": [response], "steps": steps + 1}
 
     return agent
@@ -367,7 +390,10 @@ async def _retrieve_for_model(
     if not runtime.context.toolbox.has("knowledge_search"):
         return [], {"hits": []}
     record = state.get("record") or {}
+    asked = runtime.context.extra.get("pending_before") or {}
     query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
+    if asked.get("kind") == "clarify":
+        query = f"{asked.get('query', '')} {message}".strip()  # the answer to "what exactly happens with X?"
     query = query or message
     hits = await nodes.search(state, runtime, query)
     if not hits:
@@ -430,11 +456,20 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     pending_before = ctx.extra.get("pending_before") or {}
     read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
     held: str | None = None
+    done: list[tuple[str, str]] = ctx.extra.setdefault("writes_done", [])
+    withdrawn = policy.CANCEL.search(message.lower()) is not None
     for call in last.tool_calls:
         name, args = call["name"], dict(call.get("args") or {})
         call_id = call.get("id") or name
+        if name == "ticket_create":
+            # The ticket is filled from the problem record: the user's own words, the error, what was tried.
+            args = llm_turn.ticket_from_record(args, state.get("record") or {}, ctx.actor)
         if held is not None:
             text = "Not run: another action is waiting for the user's confirmation."
+        elif name in llm_turn.WRITE_TOOLS and withdrawn:
+            text = "Not run: the user withdrew the request. Confirm that nothing was done."
+        elif name in llm_turn.WRITE_TOOLS and (name, llm_turn.call_key(args)) in done:
+            text = "Not run: this was already done this turn. Tell the user the result."
         elif len(log) >= ctx.max_tool_calls:
             text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
         elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
@@ -452,7 +487,11 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = "Held: the user has to confirm this priority first."
         else:
             log.append(name)
-            outcome = await ctx.toolbox.call(name, args)
+            outcome = await ctx.toolbox.call(name, ctx.toolbox.fit_args(name, args))
+            if name in llm_turn.WRITE_TOOLS:
+                done.append((name, llm_turn.call_key(args)))
+            if outcome.ok and name == "ticket_get":
+                ctx.extra.setdefault("tickets_read", []).append(outcome.data)
             if outcome.ok:
                 text = wrap_tool_result(name, outcome.data, outcome.text)
                 hits = search_hits(outcome.data)

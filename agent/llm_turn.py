@@ -250,3 +250,49 @@ def text_tool_calls(text: str, names: set[str]) -> list[dict[str, Any]]:
 
 def hold(name: str, args: dict[str, Any], *, why: str = "") -> str:
     return compose.confirmation(name, args, why)
+
+
+def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str) -> dict[str, Any]:
+    """The model's ticket_create arguments with what the problem record knows filled in: the description
+    quotes the user (the model's own summary, if any, leads it), and the error, the steps tried, the system
+    and the priority come from the record where the model left them out."""
+    if not record.get("statement"):
+        return args
+    out = dict(args)
+    quoted = problem.description(record, actor)
+    summary = str(out.get("description") or "").strip()
+    if record.get("quotes"):
+        out["description"] = f"{summary}\n\n{quoted}" if summary and summary not in quoted else quoted
+    filled = {
+        "subject": problem.subject(record),
+        "error_message": "; ".join(record.get("errors", [])) or None,
+        "steps_taken": problem.steps_taken(record),
+        "affected_system": record.get("system"),
+        "priority": record.get("priority"),
+        "business_impact": record.get("impact"),
+    }
+    for key, value in filled.items():
+        if value and not out.get(key):
+            out[key] = value
+    return out
+
+
+def call_key(args: dict[str, Any]) -> str:
+    """A tool call's arguments as one comparable string (the same write twice in a turn runs once)."""
+    return json.dumps(args, sort_keys=True, default=str)
+
+
+def with_ticket_facts(reply: str, tickets: list[Any]) -> str:
+    """The model's reply, with a line for each ticket it read whose status or priority the reply leaves out
+    (a status answer always says both)."""
+    lines = [reply]
+    for data in tickets:
+        ticket = data.get("ticket", data) if isinstance(data, dict) else None
+        if not isinstance(ticket, dict) or not ticket.get("number"):
+            continue
+        status = str(ticket.get("status") or "").replace("_", " ")
+        priority = str(ticket.get("priority") or "")
+        low = reply.lower()
+        if priority and (priority.lower() not in low or status.lower() not in low):
+            lines.append(f"{ticket['number']} is {status}, {priority} priority.")
+    return "\n\n".join(dict.fromkeys(lines))

@@ -23,6 +23,8 @@ ANSWER_THRESHOLD = 0.5
 """Confidence from which the agent answers instead of asking (word coverage or semantic support of the best
 hit; see :func:`agent.policy.confidence`)."""
 PARTIAL_THRESHOLD = 0.25
+BARE_TRIES = 2
+"""Clarifying questions asked about a message that names only a system before a ticket is offered instead."""
 OPEN_STATUSES = ("new", "open", "in_progress", "pending")
 SLOT_ORDER = ("subject", "description", "impact", "contact")
 
@@ -191,6 +193,9 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
         )
     it_related = policy.looks_it_related(query) or bool(record.get("system"))
     vague = rec.is_vague(query)
+    # Only a product named ("not working" + "outlook"): which of its articles? Ask what happens before offering
+    # a ticket; a ticket about nothing in particular helps nobody.
+    bare = rec.bare_system(query) is not None and tries < BARE_TRIES
     if conf < PARTIAL_THRESHOLD and not it_related and not vague and tries >= 1:
         return say(state, decline_text(), **base, pending=None)
     if conf < PARTIAL_THRESHOLD and not it_related and not vague:
@@ -199,7 +204,7 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
             "computer, an account, an application or another IT system? Tell me a bit more about what happens."
         )
         return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
-    if not vague and (tries >= 1 or (clarifying and not hits) or rec.rich(record)):
+    if not vague and not bare and (tries >= 1 or (clarifying and not hits) or rec.rich(record)):
         about = rec.known_summary(record)
         lead = (
             f"I couldn't find a reliable answer about {about} in the knowledge base"
@@ -210,7 +215,7 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
         offer = {"kind": "offer_ticket", "question": query, "root": root, "reason": "missing_knowledge"}
         return say(state, text, **base, pending=offer)
     closest = ""
-    if hits and conf >= PARTIAL_THRESHOLD and not vague:
+    if hits and conf >= PARTIAL_THRESHOLD and not vague and not bare:
         closest = f" The closest article I have is “{hits[0].get('title') or policy.citation_of(hits[0])}”."
     text = f"I want to be sure I give you the right answer.{closest} {clarifying_question(record, query)}"
     return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
@@ -616,7 +621,9 @@ async def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
         )
         return say(state, text, pending=pending)
     if intent == "farewell":
-        return say(state, "Thanks for getting in touch. Goodbye!", pending=None, slots={}, record=rec.new())
+        dropped = "Okay, I've dropped that ticket; nothing was created. " if pending.get("kind") == "ticket" else ""
+        text = f"{dropped}Thanks for getting in touch. Goodbye!"
+        return say(state, text, pending=None, slots={}, record=rec.new())
     if intent == "unsupported":
         about = f" {state['last_ticket']}" if state.get("last_ticket") else ""
         text = (

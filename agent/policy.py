@@ -206,9 +206,10 @@ def rule_intent(message: str) -> Intent | None:
     has_ticket = TICKET_RE.search(message) is not None
     if not text:
         return "greeting"
+    farewell = FAREWELL.search(text) is not None and len(text.split()) <= 8 and not has_ticket
     if CANCEL.search(text) and len(text.split()) <= 14:
-        return "cancel"
-    if FAREWELL.search(text) and len(text.split()) <= 8 and not has_ticket:
+        return "farewell" if farewell else "cancel"  # "forget it, bye": they are leaving, not asking for more
+    if farewell:
         return "farewell"
     if GREETING.search(text):
         return "greeting"
@@ -364,16 +365,22 @@ def relayed(message: str) -> str | None:
 def coverage(query: str, text: str) -> float:
     """Share of the query's content words that appear in ``text`` (0-1); a close misspelling counts, and a
     misspelt stop word ("agian") is not a content word."""
+    found, total = covered(query, text)
+    return found / total if total else 0.0
+
+
+def covered(query: str, text: str) -> tuple[int, int]:
+    """How many of the query's content words appear in ``text``, and how many it has."""
     q = set(words(query))
     q = {w for w in q if not (len(w) >= 4 and difflib.get_close_matches(w, STOPWORDS, n=1, cutoff=0.8))}
     if not q:
-        return 0.0
+        return 0, 0
     t = set(words(text)) | set(re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower()))
     found = q & t
     for word in q - found:
         if len(word) >= 5 and difflib.get_close_matches(word, t, n=1, cutoff=0.8):
             found.add(word)
-    return len(found) / len(q)
+    return len(found), len(q)
 
 
 def hit_text(hit: dict[str, Any]) -> str:
@@ -411,9 +418,7 @@ def confidence(query: str, hits: list[dict[str, Any]], sims: Sequence[float] | N
     # the best hit is; coverage of the question's words by the hit can, and so can a cosine of our own.
     cov = max(coverage(query, f"{h.get('title') or ''} {hit_text(h)}") for h in hits[:3])
     if sims:
-        first = hit_document(hits[0])
-        rivals = [s for h, s in zip(hits[1:], sims[1:], strict=False) if hit_document(h) != first]
-        cov = max(cov, semantic_support(sims[0], max(rivals) if rivals else None))
+        cov = max(cov, semantic_part(hits, sims))
     return round(max(0.0, min(1.0, cov)), 2)
 
 
@@ -440,8 +445,33 @@ def rank_hits(
         best = max(range(len(hits)), key=lambda i: (sims[i], -i))
         if pick == 0 and sims[best] >= sims[0] + SEM_MARGIN and overall[best] > overall[0]:
             pick = best
+    if pick == 0:
+        pick = _titled(query, hits, covs, sims)
     order = [pick] + [i for i in range(len(hits)) if i != pick]
     return [hits[i] for i in order], [sims[i] for i in order] if sims else None
+
+
+TITLE_WORDS = 2
+"""A hit's title (or section path) must name at least this many of the question's words to be lifted, and one
+more than the first hit's title names."""
+
+
+def _titled(query: str, hits: list[dict[str, Any]], covs: list[float], sims: Sequence[float] | None) -> int:
+    """The hit whose title names more of the question than the first hit's, when it is as good an answer
+    otherwise ("how do I reset my VPN password": the article titled "Reset your password", not the VPN article
+    that mentions a reset in passing); 0 to keep the first."""
+    titles = [covered(query, str(h.get("citation") or h.get("title") or ""))[0] for h in hits]
+    lift = max(range(len(hits)), key=lambda i: (titles[i], -i))
+    if (
+        lift == 0
+        or titles[lift] < max(TITLE_WORDS, titles[0] + 1)
+        or hit_document(hits[lift]) == hit_document(hits[0])
+        or covs[lift] < 0.5
+    ):
+        return 0
+    if sims and sims[lift] < sims[0] - SEM_MARGIN:
+        return 0  # the title shares words, but the text means something else
+    return lift
 
 
 _BLOCK_START = re.compile(r"^([-*•]|\d+[.)]|#|\|)")

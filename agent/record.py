@@ -207,13 +207,25 @@ def is_vague(message: str) -> bool:
     return not content
 
 
+SAYS_NOTHING = frozenset(
+    policy.words(
+        "broken broke work works working not issue issues problem problems error errors again wrong fix fixed help "
+        "pls plz anything something stuff thing things weird strange bad today anymore keeps keep happening happens "
+        "happened doesnt doesn't didnt didn't wont won't cant can't isn't wtf still ok hi hello hey ugh"
+    )
+)
+"""Words that say something is wrong and nothing about what: beside a system's name ("outlook not working"),
+the message still names only the system. Unlike :data:`GENERIC_WORDS`, "slow" and sign-in words say what."""
+
+
 def bare_system(message: str) -> str | None:
-    """The system a message names when it says nothing else ("outlook", "the vpn?"): too little to answer."""
+    """The system a message names when it says nothing else about it ("outlook", "the vpn?", "not working
+    outlook"): too little to answer from any one of the articles about it."""
     system = system_of(message)
-    if not system or SYMPTOM_RE.search(message) or policy.ASKS_HOWTO.search(message.lower()):
+    if not system or policy.ASKS_HOWTO.search(message.lower()):
         return None
     named = set(policy.words(system))
-    return system if all(w in named for w in specific_words(message)) else None
+    return system if all(w in named or w in SAYS_NOTHING for w in policy.words(message)) else None
 
 
 def specific_words(message: str) -> list[str]:
@@ -225,6 +237,8 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
     printer, not the laptop") replaces the system, the statement and the impact instead of adding to them."""
     rec = _copied(record)
     if not is_problem_text(message):
+        if not rec.get("system") and (named := bare_system(message)):
+            rec["system"] = named  # "outlook", in answer to "which app is it?"
         _note_tried_in_problem(rec, message)
         return rec
     text = message.strip()

@@ -50,6 +50,7 @@ from server.app import build_server, in_memory_client_factory
 from store.config import Settings
 from tests.agent import scenarios as new_set
 from tools.desk import Desk, open_desk
+from tools.indexing import drain
 from tools.users import UserUpsert, ensure_actor, user_upsert
 
 USER = "dana"
@@ -326,6 +327,9 @@ async def seed(settings: Settings) -> list[str]:
                 )
                 assert result.structured_content is not None, result.content
                 numbers.append(str(result.structured_content["number"]))
+        # The bench runs no index worker (a server process does): embed the articles now, as the worker would
+        # within a second, so dense retrieval sees them.
+        await drain(desk)
         return numbers * 3
 
 
@@ -452,14 +456,14 @@ async def run_new(settings: Settings, name: str, *, embeddings: bool = True, per
     async with open_desk(settings) as desk:
         for scenario in subset(new_set.SCENARIOS, per_kind):
             await _wipe(desk)
-            numbers = await new_set.seed_desk(desk)
+            numbers = await new_set.prepare(desk, scenario)
             before = await new_set.snapshot(settings, desk)
             replies: list[AgentReply] = []
             async with agent_for(settings, desk, embeddings=embeddings) as agent:
                 cid = None
                 for turn in scenario.render(numbers):
                     t0 = time.perf_counter()
-                    reply = await agent.ask(turn, cid, actor=new_set.USER)
+                    reply = await agent.ask(turn, cid, actor=scenario.user)
                     m.turn(time.perf_counter() - t0, reply)
                     cid = reply.conversation_id
                     replies.append(reply)

@@ -11,19 +11,22 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from mcp import Client
 
 from agent.reply import AgentReply
 from server.app import build_server
 from store.config import Settings
+from tools.demo import load_demo_into
 from tools.desk import Desk
 from tools.indexing import drain
 from tools.users import UserUpsert, ensure_actor, user_upsert
 
 USER = "dana"
 OTHER = "erin"
+DEMO_USER = "alice"
+"""Who talks to the demo desk (what ``scripts/start.sh`` loads), as in the README's quick start."""
 THRESHOLD = 0.5
 """The agent's answer threshold (agent.nodes.ANSWER_THRESHOLD): an answer at or above it is a claim."""
 
@@ -153,9 +156,15 @@ class Scenario:
     expect: list[Expect]
     notes: str = ""
     tags: set[str] = field(default_factory=set)
+    desk: Literal["scenario", "demo"] = "scenario"
+    """Which knowledge the conversation runs against: the articles and guide below, or the demo desk."""
 
     def render(self, numbers: dict[str, str]) -> list[str]:
         return [turn.format(**numbers) for turn in self.turns]
+
+    @property
+    def user(self) -> str:
+        return DEMO_USER if self.desk == "demo" else USER
 
 
 # --- expectations -------------------------------------------------------------------------------------
@@ -998,10 +1007,85 @@ SCENARIOS: list[Scenario] = [
             never_says("Here is the ticket I'll open", turn=-1),
         ],
     ),
+    # Found walking the quick start on the demo desk (2026-12-01, session 15): a vague complaint and then a
+    # bare product name, the symptom in a message of its own, a farewell that starts with "forget it", and
+    # a password question that names the VPN.
+    S(
+        "demo_not_working_then_outlook_then_symptom",
+        "vague",
+        [
+            "not working",
+            "outlook",
+            "it keeps asking for my password, like every few minutes since this morning. so annoying",
+        ],
+        [
+            asks(turn=0),
+            asks(turn=1, mentions=["outlook"]),
+            cites("Outlook keeps asking for the password", turn=2),
+            tickets(0),
+        ],
+        desk="demo",
+    ),
+    S(
+        "demo_bare_product_then_symptom_without_naming_it",
+        "vague",
+        ["hi. outlook again", "keeps asking for the pasword every time i open it"],
+        [asks(turn=0, mentions=["outlook"]), cites("Outlook keeps asking for the password", turn=1), tickets(0)],
+        desk="demo",
+    ),
+    S(
+        "demo_forget_it_bye_after_an_answer",
+        "farewell",
+        ["outlook keeps asking for my password every 5 min since i changed it", "forget it, bye"],
+        [
+            cites("Outlook keeps asking for the password", turn=0),
+            says_any("goodbye", "bye"),
+            never_says("anything else", "?", turn=-1),
+            tickets(0),
+        ],
+        desk="demo",
+    ),
+    S(
+        "demo_forget_it_bye_in_the_middle_of_a_ticket",
+        "cancel",
+        ["pls open a ticket, my laptop wont charge at all since monday, tried another socket", "ok forget it, bye!"],
+        [tickets(0), says_any("goodbye", "bye"), never_says("anything else", turn=-1)],
+        desk="demo",
+    ),
+    S(
+        "demo_reset_vpn_password",
+        "messy_question",
+        ["how do I reset my VPN password?"],
+        [cites("Reset your password with self-service")],
+        desk="demo",
+    ),
+    S(
+        "demo_vpn_password_expired_messy",
+        "messy_question",
+        ["ugh my vpn password expired again while im at home, how do i reset it??"],
+        [cites("Reset your password with self-service")],
+        desk="demo",
+    ),
+    S(
+        "demo_connect_vpn_still_the_vpn_article",
+        "messy_question",
+        ["working from a hotel tonight, how do i connect to the vpn from here"],
+        [cites("Connect to the VPN with GlobalProtect")],
+        desk="demo",
+    ),
 ]
 
 
 # --- running ---------------------------------------------------------------------------------------------
+
+
+async def prepare(desk: Desk, scenario: Scenario) -> dict[str, str]:
+    """Seed the knowledge the scenario runs against; returns placeholder -> ticket number."""
+    if scenario.desk == "demo":
+        await load_demo_into(desk, desk.settings)
+        await drain(desk)  # no index worker here: embed the articles and resolved tickets, as a server would
+        return {}
+    return await seed_desk(desk)
 
 
 async def seed_desk(desk: Desk) -> dict[str, str]:

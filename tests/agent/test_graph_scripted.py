@@ -97,13 +97,13 @@ async def test_tool_call_cap_ends_politely(fake_agent: MakeAgent, fake: FakeDesk
     # A model that never stops calling tools.
     model = ScriptedChatModel(script=[tool_call("knowledge_search", {"query": "vpn"})])
     agent = await fake_agent(model=model, max_tool_calls=3, max_steps=5)
-    reply = await agent.ask("vpn?", actor="alice")
+    reply = await agent.ask("how do I reset my vpn password?", actor="alice")
     assert len(reply.tool_calls) == 3
     assert "reached the number of steps" in reply.reply
     # The conversation is still usable afterwards.
     model.script = [AIMessage(content="Still here.")]
     model.seen.clear()
-    again = await agent.ask("hello?", reply.conversation_id, actor="alice")
+    again = await agent.ask("and the vpn client on my mac?", reply.conversation_id, actor="alice")
     assert again.reply == "Still here."
 
 
@@ -114,7 +114,7 @@ async def test_recursion_limit_is_caught(fake_agent: MakeAgent) -> None:
     assert reply.intent == "cap"
     assert "reached the number of steps" in reply.reply
     model.script = [AIMessage(content="Back again.")]
-    again = await agent.ask("hello?", reply.conversation_id, actor="alice")
+    again = await agent.ask("and the vpn client on my mac?", reply.conversation_id, actor="alice")
     assert again.reply == "Back again."
 
 

@@ -141,7 +141,9 @@ async def test_a_refusing_endpoint_is_explained(
 
     async with serve_completions(refuse) as url:
         with caplog.at_level(logging.WARNING, logger="agent.llm_turn"):
-            (reply,) = await converse(llm_settings(tmp_path, url), FakeDesk(docs=[]), "my VPN is broken")
+            (reply,) = await converse(
+                llm_settings(tmp_path, url), FakeDesk(docs=[]), "my VPN drops every ten minutes since the update"
+            )
     assert says in reply.reply
     assert logged in caplog.text
 

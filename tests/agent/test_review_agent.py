@@ -29,7 +29,9 @@ async def ask_over_http(tmp_path: Path, url: str, *messages: str) -> list[Any]:
 
 
 async def test_llm_endpoint_down_is_a_polite_reply(tmp_path: Path) -> None:
-    (reply,) = await ask_over_http(tmp_path, f"http://127.0.0.1:{free_port()}/v1", "my VPN is broken")
+    (reply,) = await ask_over_http(
+        tmp_path, f"http://127.0.0.1:{free_port()}/v1", "my VPN drops every ten minutes since the update"
+    )
     assert reply.reply == LLM_FAILED_REPLY
     assert set(reply.tool_calls) <= {"knowledge_search"} and reply.actions == []  # the agent's own search only
 
@@ -44,7 +46,9 @@ async def test_llm_endpoint_errors_and_garbage_are_polite_replies(tmp_path: Path
     for handler in (error, garbage):
         (tmp_path / handler.__name__).mkdir()
         async with serve_completions(handler) as url:
-            (reply,) = await ask_over_http(tmp_path / handler.__name__, url, "my VPN is broken")
+            (reply,) = await ask_over_http(
+                tmp_path / handler.__name__, url, "my VPN drops every ten minutes since the update"
+            )
         assert reply.reply == LLM_FAILED_REPLY
 
 
@@ -70,7 +74,9 @@ async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_
         )
 
     async with serve_completions(completions) as url:
-        first, second = await ask_over_http(tmp_path, url, "my VPN is broken", "hello again")
+        first, second = await ask_over_http(
+            tmp_path, url, "my VPN drops every ten minutes since the update", "and how do I reset the vpn password?"
+        )
     assert first.reply == LLM_EMPTY_REPLY
     assert second.reply == "Second answer."
     # An OpenAI endpoint rejects an assistant tool call that has no tool result after it.
@@ -91,7 +97,7 @@ def test_history_drops_unanswerable_invalid_tool_calls() -> None:
 
 async def test_empty_model_answer_is_not_an_empty_reply(fake_agent: MakeAgent) -> None:
     agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content="")]))
-    reply = await agent.ask("my VPN is broken", actor="alice")
+    reply = await agent.ask("my VPN drops every ten minutes since the update", actor="alice")
     assert reply.reply == LLM_EMPTY_REPLY
 
 
@@ -103,7 +109,7 @@ async def test_unreachable_remote_desk_is_a_polite_reply(tmp_path: Path) -> None
         _env_file=None,  # type: ignore[call-arg]
     )
     async with SupportAgent(settings, model=None, embedder=None) as agent:
-        reply = await agent.ask("my VPN is broken", "conv-1", actor="alice")
+        reply = await agent.ask("my VPN drops every ten minutes since the update", "conv-1", actor="alice")
     assert reply.reply == DESK_UNAVAILABLE_REPLY
     assert reply.conversation_id == "conv-1"
     assert reply.intent == "unavailable"

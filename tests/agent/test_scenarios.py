@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.agent.conftest import desk_agent
-from tests.agent.scenarios import SCENARIOS, USER, Scenario, failures, outcome, seed_desk, snapshot
+from tests.agent.scenarios import SCENARIOS, Scenario, failures, outcome, prepare, snapshot
 from tools.desk import Desk
 
 pytestmark = pytest.mark.usefixtures("drop_checkpoints")
@@ -24,6 +24,7 @@ POSTGRES_SAMPLE = frozenset(
         "escalate_existing_ticket",
         "status_of_someone_elses_ticket",
         "procedure_complete_dock",
+        "demo_not_working_then_outlook_then_symptom",
     }
 )
 """The conversations also run on PostgreSQL: the policy does not depend on the backend, so a sample covering
@@ -42,13 +43,13 @@ def _param(s: Scenario) -> object:
 async def test_conversation_outcome(desk: Desk, scenario: Scenario) -> None:
     if desk.dialect == "postgresql" and scenario.name not in POSTGRES_SAMPLE:
         pytest.skip("backend-independent conversation; a sample runs on PostgreSQL")
-    numbers = await seed_desk(desk)
+    numbers = await prepare(desk, scenario)
     before = await snapshot(desk.settings, desk)
     replies = []
     async with desk_agent(desk) as agent:
         conversation = None
         for turn in scenario.render(numbers):
-            reply = await agent.ask(turn, conversation, actor=USER)
+            reply = await agent.ask(turn, conversation, actor=scenario.user)
             conversation = reply.conversation_id
             replies.append(reply)
     after = await snapshot(desk.settings, desk)

@@ -89,13 +89,12 @@ async def test_rules_come_first_and_weak_matches_fall_back() -> None:
     assert e.embedded == []
     # Inconclusive rules, weak match (every unknown text maps to the same vector as no exemplar): default.
     assert await detect("the projector shows no signal", {}, matcher, llm=False) == ("question", "default")
-    # Answers to slot questions are never classified; nor is anything on the LLM path.
+    # Answers to slot questions are never classified.
     e.embedded.clear()
     assert await detect("call me on +44 20 7946 0958", {"kind": "ticket"}, matcher, llm=False) == (
         "question",
         "default",
     )
-    assert await detect("put me through to the service desk", {}, matcher, llm=True) == ("question", "default")
     assert e.embedded == []
 
 
@@ -110,6 +109,17 @@ async def test_exemplar_intent_decides_when_the_rules_do_not() -> None:
     assert await detect(message, {}, matcher, llm=False) == ("escalate", "semantic")
     # While the agent waits for clarification, only a clear change of course is taken.
     assert await detect(message, {"kind": "clarify"}, matcher, llm=False) == ("escalate", "semantic")
+    # On the LLM path the model decides what to do for the user; the exemplars only decline what is off-topic.
+    assert await detect(message, {}, matcher, llm=True) == ("question", "default")
+
+
+async def test_an_off_topic_match_is_declined_on_the_llm_path_too() -> None:
+    exemplar = semantic.EXEMPLARS["out_of_scope"][8]
+    message = "who painted the mona lisa"
+    e = FixedEmbedder({exemplar: [0.0, 1.0, 0.0], message: [0.0, 1.0, 0.0]})
+    e.name = "fixed-oos-llm"
+    assert policy.rule_intent(message) is None
+    assert await detect(message, {}, SemanticMatcher(e), llm=True) == ("out_of_scope", "semantic")
 
 
 async def test_out_of_scope_match_with_it_words_is_left_to_retrieval() -> None:

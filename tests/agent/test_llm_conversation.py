@@ -1,0 +1,103 @@
+"""The LLM path holds a support conversation even when the model does not: what the graph decides around it
+(off-topic and vague messages, cancelling, the ticket's fields from the problem record, a status's priority)
+holds whatever the model proposes. The scripted models here make the mistakes the real local model made."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from langchain_core.messages import AIMessage
+
+from tests.agent.conftest import MakeAgent, ScriptedChatModel, tool_call
+from tests.agent.fakedesk import NOW, FakeDesk, Ticket
+
+
+def _proposes(name: str, args: dict[str, object]) -> ScriptedChatModel:
+    """A model that answers every message by proposing the same tool call, then says it did."""
+    return ScriptedChatModel(script=[tool_call(name, args), AIMessage(content="Done, I've taken care of it.")])
+
+
+async def test_an_off_topic_question_is_declined_whatever_the_model_proposes(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = _proposes("ticket_create", {"subject": "Weather in Paris", "description": "user asks", "priority": "low"})
+    agent = await fake_agent(model=model)
+    first = await agent.ask("whats the weather in Paris tomorrow?? flying there for a conference", actor="alice")
+    assert "outside what I can help with" in first.reply
+    assert "Before I do anything" not in first.reply  # declined, not held as a ticket proposal
+    again = await agent.ask("yes", first.conversation_id, actor="alice")
+    assert fake.tickets == {} and again.actions == []
+
+
+async def test_a_vague_complaint_gets_a_question_not_a_held_escalation(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000001"] = _ticket("Monitor flickers")
+    model = _proposes("ticket_escalate", {"ticket": "TCK-000001", "reason": "customer_asked", "summary": "?"})
+    agent = await fake_agent(model=model)
+    vague = await agent.ask("its not working again!!", actor="alice")
+    assert "?" in vague.reply and "hand ticket" not in vague.reply and vague.handoff is None
+    named = await agent.ask("outlook", vague.conversation_id, actor="alice")
+    assert "Outlook" in named.reply and "?" in named.reply and "hand ticket" not in named.reply
+    assert fake.tickets["TCK-000001"].handoff_reason is None
+
+
+async def test_cancelling_in_the_middle_of_a_ticket_never_creates_one(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(content="Sure. How much is this affecting your work?"),
+            tool_call("ticket_create", {"subject": "Laptop will not charge", "description": "x", "priority": "high"}),
+        ]
+    )
+    agent = await fake_agent(model=model)
+    form = await agent.ask("pls open a ticket, my laptop wont charge at all since monday", actor="alice")
+    assert "affecting your work" in form.reply
+    for cancel in ("actually forget it, cancel the ticket", "no wait, dont open a ticket", "ok forget it, bye!"):
+        reply = await agent.ask(cancel, form.conversation_id, actor="alice")
+        assert reply.actions == [] and "Before I do anything" not in reply.reply, cancel
+    assert fake.tickets == {}
+    assert "bye" in reply.reply.lower()
+
+
+async def test_the_ticket_quotes_the_user_whatever_description_the_model_writes(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = _proposes(
+        "ticket_create", {"subject": "Sign-in problem", "description": "User has an issue.", "priority": "high"}
+    )
+    agent = await fake_agent(model=model)
+    said = (
+        "hi, since this morning nobody in accounts can sign in to the Payroll portal, it says error 0x80070005, "
+        "I already restarted twice. pls open a ticket"
+    )
+    reply = await agent.ask(said, actor="alice")
+    assert reply.actions == ["TCK-000001"]
+    ticket = fake.tickets["TCK-000001"]
+    assert "nobody in accounts can sign in to the Payroll portal" in ticket.description
+    assert ticket.error_message is not None and "0x80070005" in ticket.error_message
+    assert ticket.steps_taken is not None and "restarted twice" in ticket.steps_taken
+
+
+async def test_a_status_reply_names_the_priority_even_when_the_model_leaves_it_out(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    fake.tickets["TCK-000001"] = _ticket("Monitor flickers", priority="high")
+    model = ScriptedChatModel(
+        script=[
+            tool_call("ticket_get", {"ticket": "TCK-000001"}),
+            AIMessage(content="TCK-000001 is new and nobody has picked it up yet."),
+        ]
+    )
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("hey any news on TCK-000001? its been days", actor="alice")
+    assert "TCK-000001" in reply.reply and "high priority" in reply.reply
+
+
+def _ticket(subject: str, priority: str = "medium") -> Ticket:
+    return Ticket(
+        id=1,
+        number="TCK-000001",
+        subject=subject,
+        description=subject,
+        priority=priority,
+        requester="alice",
+        sla_due_at=NOW + timedelta(hours=8),
+    )
