@@ -31,7 +31,6 @@ from store.models_analytics import EVENTS_SQL, REOPEN_SQL, SOLVE_SQL
 from store.types import UTCDateTime
 from tools import permissions
 from tools.actor import Actor
-from tools.common import decode_cursor, encode_cursor
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.metrics import (
@@ -42,6 +41,7 @@ from tools.metrics import (
     calendar_of,
     ensure_metrics,
 )
+from tools.pagination import decode_cursor, encode_cursor
 from tools.sla import Priority
 
 GroupBy = Literal["none", "priority", "category", "assignee", "requester", "channel"]
