@@ -27,7 +27,7 @@ a ticket (create, update, comment, import), under a row lock on PostgreSQL, so i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -333,6 +333,15 @@ async def ensure_metrics(desk: Desk) -> None:
     ) + (" OR m.calendar_key IS NULL OR m.calendar_key <> :key)" if key else ")")
     # Walk the tickets a range of ids at a time and refresh the stale ones in it: each look-up is an index range,
     # where asking "the next 2,000 stale tickets" re-ran the anti-join over the whole table for every batch.
+    async for session, batch in _ticket_batches(desk):
+        bounds = {"first": batch[0], "last_id": batch[-1], "key": key}
+        ids = list((await session.execute(text(stale), bounds)).scalars())
+        await refresh_metrics(session, desk.settings, ids)
+    desk.extras["metrics_ready"] = (key,)
+
+
+async def _ticket_batches(desk: Desk) -> AsyncIterator[tuple[AsyncSession, list[int]]]:
+    """Every ticket id, ``REFRESH_BATCH`` at a time in id order, each batch with its own write transaction."""
     last = 0
     while True:
         async with desk.sessions.begin() as session:
@@ -345,12 +354,9 @@ async def ensure_metrics(desk: Desk) -> None:
                 ).scalars()
             )
             if not batch:
-                break
-            bounds = {"first": batch[0], "last_id": batch[-1], "key": key}
-            ids = list((await session.execute(text(stale), bounds)).scalars())
-            await refresh_metrics(session, desk.settings, ids)
-            last = batch[-1]
-    desk.extras["metrics_ready"] = (key,)
+                return
+            yield session, batch
+        last = batch[-1]
 
 
 async def rebuild_metrics(desk: Desk) -> int:
@@ -361,21 +367,10 @@ async def rebuild_metrics(desk: Desk) -> int:
     """
     async with desk.sessions.begin() as session:
         await sync_calendar(session, calendar_of(desk.settings))
-    last, done = 0, 0
-    while True:
-        async with desk.sessions.begin() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        text(f"SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT {REFRESH_BATCH}"),
-                        {"last": last},
-                    )
-                ).scalars()
-            )
-            if not ids:
-                break
-            await refresh_metrics(session, desk.settings, ids)
-        last, done = ids[-1], done + len(ids)
+    done = 0
+    async for session, ids in _ticket_batches(desk):
+        await refresh_metrics(session, desk.settings, ids)
+        done += len(ids)
     calendar = calendar_of(desk.settings)
     desk.extras["metrics_ready"] = (calendar.key if calendar else None,)
     return done
