@@ -201,6 +201,22 @@ def action_phrase(name: str, args: dict[str, Any]) -> str:
     return f"run {name.replace('_', ' ')} ({shown})"
 
 
+def ticket_draft(args: dict[str, Any]) -> str:
+    """The ticket the user asked for, shown before it is created, with what it will say."""
+    subject = str(args.get("subject") or "your problem")
+    lines = [f"Here is the ticket I'll open: “{subject}”, {args.get('priority') or 'medium'} priority."]
+    for label, key in (
+        ("System", "affected_system"),
+        ("Error", "error_message"),
+        ("Already tried", "steps_taken"),
+        ("Impact", "business_impact"),
+    ):
+        if value := str(args.get(key) or "").strip():
+            lines.append(f"- {label}: {value if len(value) <= 200 else value[:200] + '…'}")
+    lines.append("Reply “yes, do it” to create it, or tell me what to change.")
+    return "\n".join(lines)
+
+
 def confirmation(name: str, args: dict[str, Any], why: str = "") -> str:
     """The question that holds a write: it names the exact action and its effect."""
     lead = f"{why} " if why else ""

@@ -474,6 +474,18 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
         elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
             text = f"Not run: there is no tool named {name!r}."
+        elif name == "ticket_create" and not (state.get("record") or {}).get("statement"):
+            text = "Not run: the user has not said what the problem is. Ask them what happens, and in which app."
+        elif name == "ticket_create":
+            # The user sees the ticket before it exists (the form does the same), whoever proposed it.
+            raised = read_retrieved and _priority_raised(args, state)
+            if llm_turn.asked_for(name, message, pending_before) and not raised:
+                held = compose.ticket_draft(args)
+            else:
+                why = "The search results suggested an action." if read_retrieved else ""
+                held = llm_turn.hold(name, args, why="The priority is higher than what you told me." if raised else why)
+            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
+            text = "Held: the user has to confirm this ticket first. Do not call it again this turn."
         elif ctx.toolbox.destructive(name) or (
             name in llm_turn.WRITE_TOOLS and not llm_turn.asked_for(name, message, pending_before)
         ):
@@ -481,10 +493,6 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             held = llm_turn.hold(name, args, why=why)
             update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
             text = "Held: the user has to confirm this action first. Do not call it again this turn."
-        elif name == "ticket_create" and read_retrieved and _priority_raised(args, state):
-            held = llm_turn.hold(name, args, why="The priority is higher than what you told me.")
-            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
-            text = "Held: the user has to confirm this priority first."
         else:
             log.append(name)
             outcome = await ctx.toolbox.call(name, ctx.toolbox.fit_args(name, args))

@@ -40,7 +40,11 @@ async def test_ticket_create_records_the_action(fake_agent: MakeAgent, fake: Fak
         ]
     )
     agent = await fake_agent(model=model)
-    reply = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    draft = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    # The user sees the ticket before it exists, even when they asked for it.
+    assert draft.actions == [] and fake.tickets == {}
+    assert "“Laptop will not boot”, high priority" in draft.reply and "yes, do it" in draft.reply
+    reply = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
     assert reply.actions == ["TCK-000001"]
     assert fake.tickets["TCK-000001"].priority == "high"
 
@@ -53,7 +57,8 @@ async def test_unrequested_write_waits_for_a_confirmation_that_names_it(fake_age
         ]
     )
     agent = await fake_agent(model=model)
-    made = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    draft = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    made = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
     assert made.actions == ["TCK-000001"]
     model.script = [
         tool_call("ticket_escalate", {"ticket": "TCK-000001", "reason": "customer_asked", "summary": "s"}),

@@ -68,7 +68,9 @@ async def test_the_ticket_quotes_the_user_whatever_description_the_model_writes(
         "hi, since this morning nobody in accounts can sign in to the Payroll portal, it says error 0x80070005, "
         "I already restarted twice. pls open a ticket"
     )
-    reply = await agent.ask(said, actor="alice")
+    draft = await agent.ask(said, actor="alice")
+    assert "0x80070005" in draft.reply and "restarted twice" in draft.reply  # what the ticket will say, first
+    reply = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
     assert reply.actions == ["TCK-000001"]
     ticket = fake.tickets["TCK-000001"]
     assert "nobody in accounts can sign in to the Payroll portal" in ticket.description

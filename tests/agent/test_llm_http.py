@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from agent.llm import llm_configured, make_chat_model
@@ -40,18 +39,21 @@ async def test_tool_calling_over_http(openai_server: tuple[ScriptedOpenAI, str],
     settings = llm_settings(tmp_path, url)
     async with SupportAgent(settings, client_factory=fake_client_factory(fake)) as agent:
         assert agent.model is not None
-        reply = await agent.ask("My VPN password reset fails, please open a ticket", actor="alice")
+        draft = await agent.ask("My VPN password reset fails, please open a ticket", actor="alice")
+        reply = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
 
-    assert reply.reply == "I found the VPN article [1] and opened TCK-000001 for you."
-    # The agent's own search (given to the model as context), the model's search, the ticket it was asked for.
-    assert reply.tool_calls == ["knowledge_search", "knowledge_search", "ticket_create"]
+    # The agent's own search (given to the model as context), the model's search; the ticket it was asked for
+    # is shown first and created once the user says yes.
+    assert draft.tool_calls == ["knowledge_search", "knowledge_search"]
+    assert "“VPN reset fails”, high priority" in draft.reply and draft.actions == []
+    assert draft.citations[0].citation == "KB #1: Reset your VPN password"
+    assert reply.tool_calls == ["ticket_create"]
     assert reply.actions == ["TCK-000001"]
-    assert reply.citations[0].citation == "KB #1: Reset your VPN password"
     assert fake.tickets["TCK-000001"].priority == "high"
     # The injected escalate never ran.
     assert [c[0] for c in fake.calls] == ["knowledge_search", "knowledge_search", "ticket_create"]
 
-    assert len(scripted.requests) == 3
+    assert len(scripted.requests) == 2  # the held ticket ended the first turn; "yes" needs no model step
     assert scripted.auth[0] == "Bearer dummy-key"
     first = scripted.requests[0]
     assert first["model"] == "scripted-model"
@@ -62,5 +64,4 @@ async def test_tool_calling_over_http(openai_server: tuple[ScriptedOpenAI, str],
     assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_1"
     assert tool_msg["content"].count("<retrieved_document index=") == 1
     assert "</retrieved_document>" in tool_msg["content"]
-    created = json.loads(scripted.requests[2]["messages"][-1]["content"])
-    assert created["number"] == "TCK-000001"
+    assert fake.tickets["TCK-000001"].subject == "VPN reset fails"

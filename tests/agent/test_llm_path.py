@@ -85,11 +85,14 @@ async def test_a_ticket_the_user_asked_for_is_created_with_the_record(
         {"content": "I've opened TCK-000001 for you."},
     ]
     fake = FakeDesk(docs=[])
-    (reply,) = await converse(
+    draft, reply = await converse(
         llm_settings(tmp_path, url),
         fake,
         "nobody in accounts can sign in to the Payroll portal since this morning, error 0x80070005, open a ticket",
+        "yes, do it",
     )
+    # The ticket is shown, with the error the user gave, before it is created.
+    assert draft.actions == [] and "Payroll portal: sign-in fails" in draft.reply and "0x80070005" in draft.reply
     assert reply.actions == ["TCK-000001"]
     assert fake.tickets["TCK-000001"].error_message == "0x80070005"
     system = server.requests[0]["messages"][0]["content"]
