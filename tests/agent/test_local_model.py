@@ -52,10 +52,11 @@ async def test_ticket_created_with_the_record(local_url: str, tmp_path: Path) ->
         "this morning, nobody can submit the salary run.",
         "yes, create it",
     )
-    assert len(fake.tickets) <= 1
-    if fake.tickets:
-        (ticket,) = fake.tickets.values()
-        assert "payroll" in (ticket.subject + ticket.description).lower()
+    # Shown first, created on "yes", once, with what the user said: the system, their words and the error.
+    (ticket,) = fake.tickets.values()
+    assert "payroll" in (ticket.subject + ticket.description).lower()
+    assert "nobody can submit the salary run" in ticket.description
+    assert ticket.error_message is not None and "0x80070005" in ticket.error_message
 
 
 async def test_status_lookup_and_a_tool_error(local_url: str, tmp_path: Path) -> None:
