@@ -476,21 +476,8 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = f"Not run: there is no tool named {name!r}."
         elif name == "ticket_create" and not (state.get("record") or {}).get("statement"):
             text = "Not run: the user has not said what the problem is. Ask them what happens, and in which app."
-        elif name == "ticket_create":
-            # The user sees the ticket before it exists (the form does the same), whoever proposed it.
-            raised = read_retrieved and _priority_raised(args, state)
-            if llm_turn.asked_for(name, message, pending_before) and not raised:
-                held = compose.ticket_draft(args)
-            else:
-                why = "The search results suggested an action." if read_retrieved else ""
-                held = llm_turn.hold(name, args, why="The priority is higher than what you told me." if raised else why)
-            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
-            text = "Held: the user has to confirm this ticket first. Do not call it again this turn."
-        elif ctx.toolbox.destructive(name) or (
-            name in llm_turn.WRITE_TOOLS and not llm_turn.asked_for(name, message, pending_before)
-        ):
-            why = "The search results suggested an action." if read_retrieved else ""
-            held = llm_turn.hold(name, args, why=why)
+        elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
+            held = question
             update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
             text = "Held: the user has to confirm this action first. Do not call it again this turn."
         else:
@@ -516,6 +503,28 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         out["messages"] = [*results, AIMessage(content=held)]
         out["reply"] = held
     return out
+
+
+def _confirmation(
+    name: str,
+    args: dict[str, Any],
+    state: AgentState,
+    ctx: AgentContext,
+    message: str,
+    pending: dict[str, Any],
+    read_retrieved: bool,
+) -> str | None:
+    """The question a call must wait on, or None to run it now. Every ticket is shown before it exists (the
+    form does the same), a destructive call is confirmed, and so is a write the user did not ask for."""
+    asked = name in llm_turn.WRITE_TOOLS and llm_turn.asked_for(name, message, pending)
+    why = "The search results suggested an action." if read_retrieved else ""
+    if name == "ticket_create":
+        if read_retrieved and _priority_raised(args, state):
+            return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
+        return compose.ticket_draft(args) if asked else llm_turn.hold(name, args, why=why)
+    if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
+        return llm_turn.hold(name, args, why=why)
+    return None
 
 
 def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:

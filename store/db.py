@@ -36,7 +36,7 @@ READER = "desk_reader"
 write lock."""
 
 WRITE_WAIT_SECONDS = 60.0
-"""How long a SQLite writer waits for the process's write queue, as long as the busy timeout."""
+"""How long a SQLite writer waits: for the process's write queue, and on the busy timeout for another process."""
 
 
 def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
@@ -45,7 +45,11 @@ def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, echo=settings.db_echo, connect_args={"timeout": 60}, pool_size=pool_size, max_overflow=pool_size
+            url,
+            echo=settings.db_echo,
+            connect_args={"timeout": WRITE_WAIT_SECONDS},
+            pool_size=pool_size,
+            max_overflow=pool_size,
         )
         _configure_sqlite(engine)
         return engine
@@ -63,7 +67,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
