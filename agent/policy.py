@@ -122,7 +122,7 @@ IMPACT_LEVELS: list[tuple[str, re.Pattern[str]]] = [
             r"|several (people|users)|can'?t do (my|any) (job|work)|stopp(ed|ing) (me|working)|completely|not at all"
             r"|stops me( from working)?|can'?t ship|can'?t (submit"
             r"|send|pay|invoice)|(me|us) and (\d+|two|three|four|a few"
-            r"|several) (colleag\w*|others|people)|(whole|entire) (project )?team|team is blocked|pretty bad|quite bad"
+            r"|several) (colleag\w*|others|people)|(whole|entire) ([\w-]+ )?team|team is blocked|pretty bad|quite bad"
             r"|all day|today( is)? the deadline|due today)\b"
         ),
     ),

@@ -40,6 +40,8 @@ def test_intents(message: str, intent: str) -> None:
         ("the whole office is down", "critical"),
         ("everyone in sales is affected", "critical"),
         ("I can't work at all", "high"),
+        ("it keeps asking for my password since this morning, whole sales team, error 0x800CCC0E", "high"),
+        ("the entire finance team is stuck", "high"),
         ("it's urgent, I have a deadline today", "high"),
         ("it's slow but I have a workaround", "medium"),
         ("just a minor annoyance, no rush", "low"),
