@@ -127,7 +127,12 @@ def draft_text(slots: dict[str, Any]) -> str:
     lines = ["Here is the ticket I'll open:", f"- Subject: {slots.get('subject', '')}"]
     prio = slots.get("priority") or "medium"
     impact = slots.get("impact")
-    lines.append(f"- Priority: {prio}" + (f" (impact: “{policy.clip(str(impact), 90)}”)" if impact else ""))
+    if impact:
+        lines.append(f"- Priority: {prio} (impact: “{policy.clip(str(impact), 90)}”)")
+    elif slots.get("impact_unstated"):
+        lines.append(f"- Priority: {prio} (the default: tell me if it stops you or others from working)")
+    else:
+        lines.append(f"- Priority: {prio}")
     if slots.get("affected_system"):
         lines.append(f"- System: {slots['affected_system']}")
     if slots.get("error_message"):

@@ -47,7 +47,8 @@ CAP_REPLY = (
 )
 UNSOLVED = re.compile(
     r"\b(still|didn'?t (work|help|fix)|doesn'?t (work|help)|not (working|fixed|solved)|no luck|same (problem|issue)"
-    r"|did not (work|help)|nothing changed|not resolved)\b"
+    r"|did not (work|help)|nothing changed|not resolved|(that'?s|thats|this is|it'?s) not (it|what i (asked|meant|need))"
+    r"|wrong (answer|article))\b"
 )
 SOLVED = re.compile(r"\b(that (worked|helped|fixed it|did it)|it works|works now|fixed|solved|resolved)\b")
 LLM_FAILED_REPLY = (
@@ -125,6 +126,7 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
     if (
         intent in ("question", "list_tickets")
         and state.get("last_ticket")
+        and pending.get("kind") != "ticket"  # "that ticket" is then the draft (nodes.slot_fill answers it)
         and not policy.LIST.search(lowered)
         and (
             (policy.STATUS_WORDS.search(lowered) and policy.THAT_TICKET.search(lowered))
@@ -169,6 +171,9 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
     """The problem record after this turn: what the message adds about the problem, a correction applied,
     or a fresh record when the user has moved on to something else."""
     current = dict(record or problem.new())
+    aside = current.get("aside")
+    if aside and problem.related(aside, message) and (not current.get("statement") or not problem.related(current, message)):
+        current = dict(aside)  # "ok, back to the outlook thing": the problem set aside for a question returns
     if intent not in ("question", "clarify", "fill", "create_ticket", "escalate", "detail"):
         return problem.add_tried(current, message)  # "tried restarting, didn't help" answers a yes/no too
     lowered = message.lower()
@@ -178,13 +183,18 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
         if "contact_email" in found or "contact_phone" in found:
             current["contact"] = found
         return current  # "chat is fine" is not about the problem
+    new_howto = pending.get("kind") in ("ticket", "offer_ticket") and policy.ASKS_HOWTO.search(lowered) is not None
     if (
         intent == "question"
         and not problem.followup_query(current, message)
-        and problem.is_problem_text(message)
+        and (problem.is_problem_text(message) or new_howto)
         and not problem.related(current, message)
     ):
-        current = problem.new()  # a new subject: the old record must not leak into its answer or ticket
+        # A new subject: the old record must not leak into its answer or ticket, but the user may come back to it.
+        old = {k: v for k, v in current.items() if k != "aside"}
+        current = problem.new()
+        if old.get("statement"):
+            current["aside"] = old
     current = problem.update(current, message, correction=correction)
     if correction:
         current["corrected"] = True

@@ -204,8 +204,10 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
             "computer, an account, an application or another IT system? Tell me a bit more about what happens."
         )
         return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
-    if not vague and not bare and (tries >= 1 or (clarifying and not hits) or rec.rich(record)):
-        about = rec.known_summary(record)
+    # "how do I delete my account in Slack?": asking what happens with Slack would not help; say there's nothing.
+    howto = policy.ASKS_HOWTO.search(query.lower()) is not None and rec.system_of(query) is not None
+    if not vague and not bare and (tries >= 1 or (clarifying and not hits) or rec.rich(record) or howto):
+        about = rec.known_summary(record) or (rec.system_of(query) if howto else "")
         lead = (
             f"I couldn't find a reliable answer about {about} in the knowledge base"
             if about
@@ -271,6 +273,9 @@ def _fill_from(message: str, slots: dict[str, Any], slot: str | None, retry: boo
     elif slot == "impact":
         if prio := policy.impact_priority(text):
             slots["impact"], slots["priority"] = text, prio
+            slots.pop("impact_unstated", None)
+        elif retry and policy.says_nothing(text):
+            slots["priority"], slots["impact_unstated"] = "medium", True  # asked twice: the default, not "yes"
         elif retry:
             slots["impact"], slots["priority"] = text, "medium"
         else:
@@ -332,6 +337,66 @@ def _from_record(slots: dict[str, Any], record: dict[str, Any], actor: str) -> d
     return slots
 
 
+CONFIRM_QUESTION = "Shall I create it? You can also correct anything above."
+
+
+def _asks_about_draft(message: str) -> bool:
+    """'what's the status of that ticket?' while the ticket is still a draft: there is nothing to look up."""
+    low = message.lower()
+    return bool(policy.STATUS_WORDS.search(low) and policy.THAT_TICKET.search(low) and not policy.TICKET_RE.search(message))
+
+
+def _draft_not_created(
+    state: AgentState, slots: dict[str, Any], record: dict[str, Any], pending: dict[str, Any]
+) -> dict[str, Any]:
+    if pending.get("next") == "confirm":
+        text = (
+            "I haven't created it yet: it waits for your go-ahead.\n\n"
+            + compose.draft_text(slots)
+            + "\n\n"
+            + CONFIRM_QUESTION
+        )
+    else:
+        nxt = str(pending.get("next") or "subject")
+        text = "I haven't created the ticket yet; I need one more thing first. " + policy.SLOT_QUESTIONS[nxt]
+    return say(state, text, slots=slots, record=record, pending=dict(pending))
+
+
+def _at_confirmation(
+    state: AgentState,
+    runtime: Runtime[AgentContext],
+    message: str,
+    slots: dict[str, Any],
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    """The answer to "Shall I create it?": a go-ahead creates it; "no" keeps the draft and creates nothing;
+    anything else is a correction or an addition, applied and shown again before anything is created."""
+    low = message.lower()
+    said = len(policy.words(message))
+    go = bool(policy.CONFIRM.search(low) or policy.CREATE.search(low)) and not policy.DENY.search(low)
+    held = {"kind": "ticket", "next": "confirm", "shown": True}
+    if go and said <= 4:
+        return {"slots": slots, "pending": None, "record": record}
+    if policy.DENY.search(low) and said <= 3:
+        text = "Alright, I haven't created it. Tell me what to change, or say “cancel” to drop it."
+        return say(state, text, slots=slots, record=record, pending=held)
+    before = dict(slots)
+    slots = _fill_from(message, slots, None)
+    if prio := policy.impact_priority(message):
+        slots["priority"], slots["impact"] = prio, message.strip()
+        slots.pop("impact_unstated", None)
+    if record.get("corrected"):
+        slots["subject"] = rec.subject(record)
+    slots = _from_record(slots, record, runtime.context.actor)
+    record.pop("corrected", None)
+    if go and slots == before:
+        return {"slots": slots, "pending": None, "record": record}
+    if slots == before:
+        _add_detail(slots, message.strip())
+    text = "I've updated the ticket.\n\n" + compose.draft_text(slots) + "\n\n" + CONFIRM_QUESTION
+    return say(state, text, slots=slots, record=record, pending=held)
+
+
 async def slot_fill(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     message = last_user_text(state)
     pending = state.get("pending") or {}
@@ -340,9 +405,10 @@ async def slot_fill(state: AgentState, runtime: Runtime[AgentContext]) -> dict[s
     shown = bool(pending.get("shown"))
     if pending.get("kind") == "ticket":
         slots = dict(state.get("slots") or {})
+        if _asks_about_draft(message):
+            return _draft_not_created(state, slots, record, pending)
         if pending.get("next") == "confirm":
-            if policy.CONFIRM.search(message.lower()) or policy.CREATE.search(message.lower()):
-                return {"slots": slots, "pending": None, "record": record}
+            return _at_confirmation(state, runtime, message, slots, record)
         else:
             slots = _fill_from(message, slots, pending.get("next"), retry=bool(pending.get("retry")))
         if record.get("corrected"):
@@ -374,7 +440,7 @@ async def slot_fill(state: AgentState, runtime: Runtime[AgentContext]) -> dict[s
     if nxt is None and (shown or slots.get("escalate")):
         return {"slots": slots, "pending": None, "record": record}
     if nxt is None:
-        text = compose.draft_text(slots) + "\n\nShall I create it? You can also correct anything above."
+        text = compose.draft_text(slots) + "\n\n" + CONFIRM_QUESTION
         return say(
             state, text, slots=slots, record=record, pending={"kind": "ticket", "next": "confirm", "shown": True}
         )

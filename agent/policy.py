@@ -64,12 +64,14 @@ THANKS = _R(r"^\s*(thanks|thank you|thx|cheers|great,? thanks|perfect|that (work
 GREETING = _R(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b[\s!.,]*$")
 HUMAN = _R(
     r"\b(human|real person|a person|someone real|live agent|an agent|technician|escalate|talk to (someone|somebody)"
-    r"|speak (to|with) (someone|somebody|a)|call me back|supervisor|manager)\b"
+    r"|speak (to|with) (someone|somebody|a)|call me back|supervisor|manager"
+    r"|(actual|real|proper) (it )?(engineer|tech|person)|an it (engineer|tech|person)|put me through|transfer me"
+    r"|(someone|somebody|anyone|one) (from|of|in) (the |your )?(it|service desk|help ?desk|support)( team| staff)?)\b"
 )
 CREATE = _R(
     r"\b(open|create|raise|file|log|submit|start|make|new)\b[\w\s]{0,20}\b(ticket|tiket|case|incident|request)\b"
     r"|\b(need|want|get|have) (me )?(a|an|one|new|a new) (ticket|tiket|case)\b|\b(open|create|raise|log) one\b"
-    r"|\breport (a|an|the)? ?(problem|issue|incident|outage)\b"
+    r"|\breport (a|an|the)? ?(problem|issue|incident|outage)\b|\b(a )?(ticket|tiket),? (please|pls|plz)\b"
 )
 LIST = _R(r"\b(my|open|all|list|show)\b[\w\s]{0,20}\btickets\b|\btickets (do i have|i have|i opened)\b")
 STATUS_WORDS = _R(r"\b(status|progress|update on|what'?s happening|where is|any news|check|state of|how is)\b")
@@ -168,6 +170,19 @@ SLOT_QUESTIONS = {
 }
 
 
+NO_ANSWER = _R(r"^\s*(idk|dunno|i don'?t know|not sure|no idea|whatever|hm+|eh|who knows)\b")
+"""A reply that gives no information ("idk"), like a bare yes or a request to get on with it."""
+
+
+def says_nothing(text: str) -> bool:
+    """The reply carries no answer of its own: "yes", "no", "idk", "just open it", "can you open a ticket pls"."""
+    low = text.lower().strip()
+    if len(words(low)) <= 1 or NO_ANSWER.search(low):
+        return True
+    short = len(words(low)) <= 4
+    return short and bool(CONFIRM.search(low) or DENY.search(low) or CREATE.search(low) or re.search(r"\bopen it\b", low))
+
+
 SLOT_RETRY = {
     "impact": (
         "Sorry, I didn't catch how urgent it is. Is it minor, slowing you down, stopping you from working, "
@@ -221,7 +236,11 @@ def rule_intent(message: str) -> Intent | None:
         return None  # "how do I add a person to a channel": a how-to question, not a request for a human
     if HUMAN.search(text) and not IT_WORDS.search(HUMAN.sub("", text).replace("ticket", "")):
         return "escalate"
-    if HUMAN.search(text) and re.search(r"\b(escalate|human|real person|technician)\b", text):
+    if HUMAN.search(text) and re.search(
+        r"\b(escalate|human|real person|technician|put me through|transfer me|(actual|real|proper|an) it (engineer|tech)"
+        r"|(someone|somebody|anyone) (from|of|in) (the |your )?(it|service desk|help ?desk|support))\b",
+        text,
+    ):
         return "escalate"
     if (
         DESTRUCTIVE.search(text)
@@ -267,7 +286,12 @@ def contact_of(text: str) -> dict[str, str]:
     if m := EMAIL_RE.search(text):
         found["contact_email"] = m.group(0)
         found["preferred_contact"] = "email"
-    if m := PHONE_RE.search(EMAIL_RE.sub("", TICKET_RE.sub("", text))):
+    # Quoted messages and error codes hold digits too ("Posting period 013 2026 is not open"): a phone number
+    # is one the message says is a number to reach, or one long enough not to be anything else.
+    bare = ERROR_RE.sub("", re.sub(r"“[^”]*”", "", EMAIL_RE.sub("", TICKET_RE.sub("", text))))
+    cue = re.search(r"\b(call|phone|ring|tel|mobile|cell|number|reach|contact|whatsapp|text me)\b", text.lower())
+    m = PHONE_RE.search(bare)
+    if m and (cue or m.group(0).startswith("+") or len(re.sub(r"\D", "", m.group(0))) >= 10):
         found["contact_phone"] = re.sub(r"[^\d+]", "", m.group(0))
         if "contact_email" not in found or re.search(r"\b(call|phone|ring)\b", text.lower()):
             found["preferred_contact"] = "phone"

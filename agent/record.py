@@ -42,6 +42,17 @@ SYSTEM_NAMES = {
     "wi-fi": "Wi-Fi",
     "mfa": "MFA",
     "scaner": "scanner",
+    "zoom": "Zoom",
+    "slack": "Slack",
+    "sharepoint": "SharePoint",
+    "onedrive": "OneDrive",
+    "excel": "Excel",
+    "powerpoint": "PowerPoint",
+    "chrome": "Chrome",
+    "firefox": "Firefox",
+    "navision": "Navision",
+    "salesforce": "Salesforce",
+    "jira": "Jira",
     "email": "e-mail",
 }
 GENERIC_SYSTEMS = frozenset({"app", "application", "system", "site", "server", "tool", "client", "portal"})

@@ -243,6 +243,7 @@ def ticket(
     description_has: Sequence[str] = (),
     error_has: Sequence[str] = (),
     impact_has: Sequence[str] = (),
+    impact_lacks: Sequence[str] = (),
     steps_has: Sequence[str] = (),
     system_has: Sequence[str] = (),
     priority: str | Sequence[str] | None = None,
@@ -267,6 +268,8 @@ def ticket(
                 problems.append(f"{name} {value!r} lacks {missing}")
         if bad := [w for w in subject_lacks if w.lower() in str(t.get("subject", "")).lower()]:
             problems.append(f"subject {t.get('subject')!r} contains {bad}")
+        if bad := [w for w in impact_lacks if w.lower() in str(t.get("business_impact") or "").lower()]:
+            problems.append(f"business_impact {t.get('business_impact')!r} contains {bad}")
         allowed = [priority] if isinstance(priority, str) else list(priority or [])
         if allowed and t.get("priority") not in allowed:
             problems.append(f"priority {t.get('priority')!r}, expected {allowed}")
@@ -531,6 +534,7 @@ SCENARIOS: list[Scenario] = [
         [
             tickets(1),
             ticket(subject_has=["sap"], error_has=["Posting period 013 2026 is not open"], priority=("low", "medium")),
+            never_says("Printer driver", "0132026"),  # "thats not it. ticket please" asks for a ticket, not a search
         ],
     ),
     S(
@@ -1071,6 +1075,109 @@ SCENARIOS: list[Scenario] = [
         "messy_question",
         ["working from a hotel tonight, how do i connect to the vpn from here"],
         [cites("Connect to the VPN with GlobalProtect")],
+        desk="demo",
+    ),
+    # Found walking the quick start over MCP as alice (2026-12-01, session 16): a reply to the impact question
+    # that says nothing about impact, "no" or a question while the draft waits for a go-ahead, and a new
+    # how-to question in the middle of a form.
+    S(
+        "demo_impact_question_answered_yes",
+        "ticket",
+        ["my laptop wont charge since monday, tried another socket. open a ticket pls", "yes", "yes", "chat"],
+        [
+            asks(turn=1),
+            tickets(1),
+            ticket(subject_has=["charge"], priority="medium", impact_lacks=["yes"], steps_has=["socket"]),
+            never_says("impact: “yes”"),
+        ],
+        desk="demo",
+    ),
+    S(
+        "demo_impact_question_answered_open_it",
+        "ticket",
+        [
+            "the scanner by reception jams on every single page since this morning, can you log a ticket",
+            "can you open a ticket pls",
+            "just open it!!",
+            "chat is fine",
+        ],
+        [tickets(1), ticket(subject_has=["scanner"], priority="medium", impact_lacks=["open"])],
+        desk="demo",
+    ),
+    S(
+        "demo_no_at_the_confirmation",
+        "cancel",
+        [
+            "the printer on floor 3 prints blank pages since the toner change, need a ticket. reach me at "
+            "alice@example.com",
+            "it stops me from working",
+            "no",
+        ],
+        [tickets(0), says_any("haven't created", "not created", turn=-1)],
+        desk="demo",
+    ),
+    S(
+        "demo_status_while_the_draft_waits",
+        "ticket",
+        [
+            "the printer on floor 3 prints blank pages since the toner change, need a ticket. reach me at "
+            "alice@example.com",
+            "it stops me from working",
+            "whats the status of that ticket?",
+            "ok create it",
+        ],
+        [
+            says_any("haven't created", "not created", turn=2),
+            never_says("I've created", turn=2),
+            tickets(1),
+            ticket(subject_has=["printer"], priority="high", contact_email="alice@example.com"),
+        ],
+        desk="demo",
+    ),
+    S(
+        "demo_correction_at_the_confirmation",
+        "correct",
+        [
+            "the printer on floor 3 prints blank pages since the toner change, need a ticket. reach me at "
+            "alice@example.com",
+            "it's a minor thing",
+            "hmm wait, actually nobody on the whole floor can print now",
+            "yes create it",
+        ],
+        [
+            says("Shall I create it", turn=2),
+            never_says("I've created", turn=2),
+            tickets(1),
+            ticket(subject_has=["printer"], priority=("high", "critical"), impact_has=["whole floor"]),
+        ],
+        desk="demo",
+    ),
+    S(
+        "demo_new_howto_question_in_the_middle_of_a_form",
+        "topic_change",
+        [
+            "outlook keeps crashing when i open attachments, error 0x800CCC0E, open a ticket",
+            "how do i delete my account in slack lol",
+        ],
+        [tickets(0), says_any("slack", turn=-1), never_says("with Outlook", "about Outlook", turn=-1)],
+        desk="demo",
+    ),
+    S(
+        "demo_back_to_the_first_problem_after_a_question",
+        "topic_change",
+        [
+            "outlook keeps crashing when i open attachments, error 0x800CCC0E, open a ticket",
+            "how do i delete my account in slack lol",
+            "no thanks",
+            "ok back to the outlook thing, open the ticket",
+            "I can't work",
+            "chat",
+        ],
+        [
+            tickets(1),
+            ticket(subject_has=["outlook", "attachments"], error_has=["0x800CCC0E"], priority="high"),
+            ticket(subject_lacks=["back to"], description_has=["crashing"]),
+        ],
         desk="demo",
     ),
 ]

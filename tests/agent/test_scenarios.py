@@ -6,6 +6,8 @@ Each conversation runs on a freshly seeded desk; its outcome is read back throug
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.agent.conftest import desk_agent
@@ -55,9 +57,13 @@ async def test_conversation_outcome(desk: Desk, scenario: Scenario) -> None:
     after = await snapshot(desk.settings, desk)
     result = outcome(before, after, replies, numbers)
     problems = failures(scenario, result)
+    full = bool(os.environ.get("SCENARIO_TRANSCRIPT"))
     transcript = "\n".join(
-        f"  > {t}\n  < {r.reply[:300]}" for t, r in zip(scenario.render(numbers), replies, strict=True)
+        f"  > {t}\n  < {r.reply if full else r.reply[:300]}"
+        for t, r in zip(scenario.render(numbers), replies, strict=True)
     )
+    if full:
+        print(f"\n{scenario.name}\n{transcript}")  # -s shows every conversation, passing or not
     assert not problems, "\n".join(problems) + "\n" + transcript
 
 
