@@ -47,7 +47,8 @@ CAP_REPLY = (
 )
 UNSOLVED = re.compile(
     r"\b(still|didn'?t (work|help|fix)|doesn'?t (work|help)|not (working|fixed|solved)|no luck|same (problem|issue)"
-    r"|did not (work|help)|nothing changed|not resolved|(that'?s|thats|this is|it'?s) not (it|what i (asked|meant|need))"
+    r"|did not (work|help)|nothing changed|not resolved"
+    r"|(that'?s|thats|this is|it'?s) not (it|what i (asked|meant|need))"
     r"|wrong (answer|article))\b"
 )
 SOLVED = re.compile(r"\b(that (worked|helped|fixed it|did it)|it works|works now|fixed|solved|resolved)\b")
@@ -172,7 +173,8 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
     or a fresh record when the user has moved on to something else."""
     current = dict(record or problem.new())
     aside = current.get("aside")
-    if aside and problem.related(aside, message) and (not current.get("statement") or not problem.related(current, message)):
+    elsewhere = not current.get("statement") or not problem.related(current, message)
+    if aside and problem.related(aside, message) and elsewhere:
         current = dict(aside)  # "ok, back to the outlook thing": the problem set aside for a question returns
     if intent not in ("question", "clarify", "fill", "create_ticket", "escalate", "detail"):
         return problem.add_tried(current, message)  # "tried restarting, didn't help" answers a yes/no too

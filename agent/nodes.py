@@ -343,7 +343,8 @@ CONFIRM_QUESTION = "Shall I create it? You can also correct anything above."
 def _asks_about_draft(message: str) -> bool:
     """'what's the status of that ticket?' while the ticket is still a draft: there is nothing to look up."""
     low = message.lower()
-    return bool(policy.STATUS_WORDS.search(low) and policy.THAT_TICKET.search(low) and not policy.TICKET_RE.search(message))
+    named = policy.TICKET_RE.search(message)
+    return bool(policy.STATUS_WORDS.search(low) and policy.THAT_TICKET.search(low) and not named)
 
 
 def _draft_not_created(

@@ -180,7 +180,8 @@ def says_nothing(text: str) -> bool:
     if len(words(low)) <= 1 or NO_ANSWER.search(low):
         return True
     short = len(words(low)) <= 4
-    return short and bool(CONFIRM.search(low) or DENY.search(low) or CREATE.search(low) or re.search(r"\bopen it\b", low))
+    request = CREATE.search(low) or re.search(r"\bopen it\b", low)
+    return short and bool(CONFIRM.search(low) or DENY.search(low) or request)
 
 
 SLOT_RETRY = {
@@ -237,7 +238,8 @@ def rule_intent(message: str) -> Intent | None:
     if HUMAN.search(text) and not IT_WORDS.search(HUMAN.sub("", text).replace("ticket", "")):
         return "escalate"
     if HUMAN.search(text) and re.search(
-        r"\b(escalate|human|real person|technician|put me through|transfer me|(actual|real|proper|an) it (engineer|tech)"
+        r"\b(escalate|human|real person|technician|put me through|transfer me"
+        r"|(actual|real|proper|an) it (engineer|tech)"
         r"|(someone|somebody|anyone) (from|of|in) (the |your )?(it|service desk|help ?desk|support))\b",
         text,
     ):
