@@ -272,7 +272,7 @@ def _fill_from(message: str, slots: dict[str, Any], slot: str | None, retry: boo
         slots["description"] = text
     elif slot == "impact":
         if prio := policy.impact_priority(text):
-            slots["impact"], slots["priority"] = text, prio
+            slots["impact"], slots["priority"] = policy.impact_text(text), prio
             slots.pop("impact_unstated", None)
         elif retry and policy.says_nothing(text):
             slots["priority"], slots["impact_unstated"] = "medium", True  # asked twice: the default, not "yes"
@@ -292,7 +292,7 @@ def _fill_from(message: str, slots: dict[str, Any], slot: str | None, retry: boo
     correcting = policy.CORRECTION.search(text.lower()) is not None
     if slot != "impact" and (correcting or "priority" not in slots) and (prio := policy.impact_priority(text)):
         slots["priority"] = prio
-        slots["impact"] = text
+        slots["impact"] = policy.impact_text(text)
     if (
         slot != "contact"
         and (found := policy.contact_of(text))
@@ -384,7 +384,7 @@ def _at_confirmation(
     before = dict(slots)
     slots = _fill_from(message, slots, None)
     if prio := policy.impact_priority(message):
-        slots["priority"], slots["impact"] = prio, message.strip()
+        slots["priority"], slots["impact"] = prio, policy.impact_text(message)
         slots.pop("impact_unstated", None)
     if record.get("corrected"):
         slots["subject"] = rec.subject(record)

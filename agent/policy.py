@@ -184,6 +184,17 @@ def says_nothing(text: str) -> bool:
     return short and bool(CONFIRM.search(low) or DENY.search(low) or request)
 
 
+FILLER = re.compile(r"^\s*(hmm+|um+|uh+|erm|wait|actually|oh|ok(ay)?|so|well|sorry|no)\b[\s,.!:;-]*", re.I)
+
+
+def impact_text(text: str) -> str:
+    """The impact as the ticket quotes it: the user's words without the 'hmm wait, actually' they began with."""
+    out = text.strip()
+    while (m := FILLER.match(out)) and m.end() < len(out):
+        out = out[m.end() :]
+    return out
+
+
 SLOT_RETRY = {
     "impact": (
         "Sorry, I didn't catch how urgent it is. Is it minor, slowing you down, stopping you from working, "

@@ -267,7 +267,7 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
         rec["affected"] = m.group(1)
     _note_tried(rec, text)
     if prio := policy.impact_priority(text):
-        rec["priority"], rec["impact"] = prio, policy.clip(text, 300)
+        rec["priority"], rec["impact"] = prio, policy.clip(policy.impact_text(text), 300)
     quote = policy.clip(REQUEST_NOISE.sub(" ", text).strip(" ,:-"), 400)
     if quote and quote not in rec["quotes"]:
         rec["quotes"].append(quote)

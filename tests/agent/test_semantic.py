@@ -100,11 +100,11 @@ async def test_rules_come_first_and_weak_matches_fall_back() -> None:
 
 async def test_exemplar_intent_decides_when_the_rules_do_not() -> None:
     exemplar = semantic.EXEMPLARS["escalate"][2]
-    e = FixedEmbedder({exemplar: [1.0, 0.0, 0.0], "could you put me through to the service desk staff": [1.0, 0, 0]})
+    e = FixedEmbedder({exemplar: [1.0, 0.0, 0.0], "I'd like one of your colleagues to take this over": [1.0, 0, 0]})
     # Exemplar vectors are cached per embedder kind: give this one a name of its own.
     e.name = "fixed-escalate"
     matcher = SemanticMatcher(e)
-    message = "could you put me through to the service desk staff"
+    message = "I'd like one of your colleagues to take this over"
     assert policy.rule_intent(message) is None
     assert await detect(message, {}, matcher, llm=False) == ("escalate", "semantic")
     # While the agent waits for clarification, only a clear change of course is taken.
