@@ -16,6 +16,7 @@ from agent import record as rec
 from agent.bridge import ToolOutcome
 from agent.prompts import search_hits
 from agent.state import AgentContext, AgentState
+from tools.search_models import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ async def search(state: AgentState, runtime: Runtime[AgentContext], query: str, 
         logger.warning("search failed: %s", outcome.text)
     if hits and outcome.name == "kb_article_search" and toolbox.has("kb_article_get"):
         # Article search returns snippets; the answer is extracted from the best article's full body.
-        full = await call(state, runtime, "kb_article_get", {"article_id": hits[0].get("id")})
+        article = SearchHit.model_validate(hits[0]).ref_id
+        full = await call(state, runtime, "kb_article_get", {"article_id": article})
         if full.ok and isinstance(full.data, dict):
             hits[0] = {**hits[0], "text": full.data.get("body", ""), "source": "kb"}
     return hits

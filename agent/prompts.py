@@ -6,7 +6,10 @@ import html
 import json
 from typing import Any
 
-from tools.search_models import parse_hits
+from pydantic import ValidationError
+
+from tools.kb_models import KBSearchHit
+from tools.search_models import SearchHit, parse_hits
 
 SYSTEM_PROMPT = """You are the IT support assistant of this help desk, talking with {actor}.
 - Answer IT questions only from the search results below or from knowledge_search, citing them as [1], [2].
@@ -67,6 +70,30 @@ def wrap_tool_result(name: str, data: Any, text: str) -> str:
     return text
 
 
+def kb_search_hits(data: Any) -> list[SearchHit] | None:
+    """The hits of a ``kb_article_search`` result (``KBSearchResults``: query and items) as the desk's one hit
+    type, or None if ``data`` is not one; an item that is not a ``KBSearchHit`` is dropped, never half-read."""
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list) or "query" not in data:
+        return None
+    hits: list[SearchHit] = []
+    for raw in data["items"]:
+        try:
+            kb = KBSearchHit.model_validate(raw)
+        except ValidationError:
+            continue
+        hits.append(
+            SearchHit(
+                source="kb",
+                id=f"kb:{kb.id}",
+                title=kb.title,
+                text=kb.snippet,
+                citation=f"KB #{kb.id}: {kb.title}",
+                score=kb.score,
+            )
+        )
+    return hits
+
+
 def search_hits(data: Any) -> list[dict[str, Any]] | None:
     """The hit list of a knowledge_search / kb_article_search / ticket_suggest result, if it is one.
 
@@ -74,6 +101,8 @@ def search_hits(data: Any) -> list[dict[str, Any]] | None:
     every such hit the agent keeps has the same fields; a hit that is not one is dropped, never half-read.
     """
     hits = parse_hits(data)
+    if hits is None:
+        hits = kb_search_hits(data)
     if hits is not None:
         return [h.model_dump() for h in hits]
     if not isinstance(data, dict):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from agent.prompts import search_hits, wrap_tool_result
+from server.tools_kb import KBSearchResults
+from tools.kb_models import KBSearchHit
 from tools.search_models import KnowledgeSearchResult, SearchHit
 
 
@@ -27,6 +29,17 @@ def test_a_hit_that_is_not_a_search_hit_is_dropped_not_half_read() -> None:
     assert "no id, no text" not in wrap_tool_result("knowledge_search", data, "")
 
 
-def test_kb_article_search_pages_are_still_read_as_hits() -> None:
-    page = {"query": "vpn", "items": [{"id": 7, "title": "Reset VPN", "snippet": "Steps.", "score": 1.0}]}
-    assert search_hits(page) == page["items"]
+def test_kb_article_search_results_are_read_as_the_one_hit_type() -> None:
+    page = KBSearchResults(
+        query="vpn", items=[KBSearchHit(id=7, title="Reset VPN", snippet="Steps.", score=1.0, url=None, tags=[])]
+    ).model_dump(mode="json")
+    page["items"].insert(0, {"id": "seven", "title": "not a hit"})  # type: ignore[union-attr]
+    [read] = search_hits(page) or []
+    hit = SearchHit.model_validate(read)
+    assert (hit.source, hit.ref_id, hit.title, hit.text, hit.citation) == (
+        "kb",
+        7,
+        "Reset VPN",
+        "Steps.",
+        "KB #7: Reset VPN",
+    )
