@@ -198,7 +198,10 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     # Only a product named ("not working" + "outlook"): which of its articles? Ask what happens before offering
     # a ticket; a ticket about nothing in particular helps nobody.
     bare = rec.bare_system(query) is not None and tries < BARE_TRIES
-    if conf < PARTIAL_THRESHOLD and not it_related and not vague and tries >= 1:
+    # "how many legs does a spider have?", "recommend a novel": a question or a request about nothing IT, and
+    # nothing in the knowledge base near it, is declined at once rather than after a clarifying question.
+    general = GENERAL_ASK.search(query) is not None and not rec.SYMPTOM_RE.search(query)
+    if conf < PARTIAL_THRESHOLD and not it_related and not vague and (tries >= 1 or general):
         return say(state, decline_text(), **base, pending=None)
     if conf < PARTIAL_THRESHOLD and not it_related and not vague:
         text = (
@@ -225,6 +228,11 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     return say(state, text, **base, pending={"kind": "clarify", "query": query, "root": root, "tries": tries + 1})
 
 
+GENERAL_ASK = re.compile(
+    r"^\s*(who|what|when|which|why|how (many|much|old|far|tall|big)|recommend|suggest|write|tell me|give me"
+    r"|can you (recommend|suggest|write|tell me|give me))\b",
+    re.I,
+)
 LOGIN_RE = re.compile(r"\b(log ?in|sign ?in|signin|login|password|locked out)\b", re.I)
 
 

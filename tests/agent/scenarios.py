@@ -1163,6 +1163,13 @@ SCENARIOS: list[Scenario] = [
         desk="demo",
     ),
     S(
+        "demo_general_knowledge_question_declined_at_once",
+        "off_topic",
+        ["how many legs does a spider have?", "why is my laptop so slow today"],
+        [says("outside what I can help with", turn=0), never_says("outside what I can help with", turn=1)],
+        desk="demo",
+    ),
+    S(
         "demo_back_to_the_first_problem_after_a_question",
         "topic_change",
         [
