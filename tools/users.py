@@ -18,6 +18,7 @@ from tools.common import parse_id
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, NotFoundError
 from tools.pagination import Page, PageRequest
+from tools.teams import team_names_by_user
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -56,6 +57,7 @@ class UserPublic(BaseModel):
     role: Role
     is_active: bool
     created_at: datetime
+    teams: list[str] = Field(default_factory=list, description="The teams the user belongs to, by name.")
 
 
 class CategoryPublic(BaseModel):
@@ -149,6 +151,7 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
                     session, actor, "user.role_change", "user", user.id, before={"role": before["role"]}, after=after
                 )
         public = UserPublic.model_validate(user)
+        public.teams = (await team_names_by_user(session, [user.id])).get(user.id, [])
     # Tokens and sign-ins of this user may now stand for another role, or for nobody.
     await desk.credentials.changed()
     return public
@@ -185,7 +188,9 @@ async def user_list(
             .scalars()
             .all()
         )
-    return window.page(Page[UserPublic], [UserPublic.model_validate(u) for u in rows], total)
+        teams = await team_names_by_user(session, [u.id for u in rows])
+    items = [UserPublic.model_validate(u).model_copy(update={"teams": teams.get(u.id, [])}) for u in rows]
+    return window.page(Page[UserPublic], items, total)
 
 
 async def category_list(desk: Desk, actor: Actor) -> list[CategoryPublic]:
