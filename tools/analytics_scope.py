@@ -29,10 +29,6 @@ class Scope:
     teams: tuple[str, ...] = ()
     """The teams a ``team`` scope covers, by name."""
 
-    @property
-    def own_only(self) -> bool:
-        return self.kind == "own"
-
     def describe(self) -> str:
         """A short phrase for people: whose tickets these numbers are."""
         if self.kind == "own":
