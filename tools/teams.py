@@ -22,6 +22,7 @@ from tools.audit import record_event
 from tools.desk import Desk
 from tools.errors import ConflictError, InvalidInputError, NotFoundError
 from tools.pagination import Page, PageRequest
+from tools.users import require_user
 
 
 class TeamPublic(BaseModel):
@@ -66,23 +67,6 @@ async def member_ids(session: AsyncSession, team_ids: Iterable[int]) -> list[int
         return []
     stmt = select(TeamMember.user_id).where(TeamMember.team_id.in_(ids)).distinct().order_by(TeamMember.user_id)
     return [int(u) for u in (await session.execute(stmt)).scalars()]
-
-
-async def team_names_by_user(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Each user's team names (sorted), for the user listing; users in no team are left out."""
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    stmt = (
-        select(TeamMember.user_id, Team.name)
-        .join(Team, Team.id == TeamMember.team_id)
-        .where(TeamMember.user_id.in_(ids))
-        .order_by(Team.name)
-    )
-    out: dict[int, list[str]] = {}
-    for user_id, name in (await session.execute(stmt)).all():
-        out.setdefault(int(user_id), []).append(str(name))
-    return out
 
 
 async def _public(session: AsyncSession, team: Team) -> TeamPublic:
@@ -157,9 +141,7 @@ async def team_list(
     stmt = select(Team)
     async with desk.sessions() as session:
         if member:
-            user = (await session.execute(select(User).where(User.username == member))).scalar_one_or_none()
-            if user is None:
-                raise NotFoundError(f"user {member!r} does not exist; call user_list to see valid usernames")
+            user = await require_user(session, member)
             stmt = stmt.where(Team.id.in_(select(TeamMember.team_id).where(TeamMember.user_id == user.id)))
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         found = (await session.execute(stmt.order_by(Team.name).offset(window.offset).limit(window.size))).scalars()
@@ -168,11 +150,7 @@ async def team_list(
 
 
 async def _team_and_user(session: AsyncSession, team_ref: str | int, username: str) -> tuple[Team, User]:
-    team = await require_team(session, team_ref)
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if user is None:
-        raise NotFoundError(f"user {username!r} does not exist; call user_list to see valid usernames")
-    return team, user
+    return await require_team(session, team_ref), await require_user(session, username)
 
 
 async def team_member_add(desk: Desk, actor: Actor, team_ref: str | int, username: str) -> TeamPublic:

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Category, User
+from store.models_auth import Team, TeamMember
 from tools import permissions
 from tools.actor import Actor, Role
 from tools.audit import record_event
@@ -18,7 +19,6 @@ from tools.common import parse_id
 from tools.desk import Desk
 from tools.errors import ConflictError, ForbiddenError, NotFoundError
 from tools.pagination import Page, PageRequest
-from tools.teams import team_names_by_user
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -92,6 +92,22 @@ async def require_user(session: AsyncSession, ref: int | str, what: str = "user"
     if user is None:
         raise NotFoundError(f"{what} {ref!r} does not exist; call user_list to see valid usernames")
     return user
+
+
+async def team_names_by_user(session: AsyncSession, user_ids: list[int]) -> dict[int, list[str]]:
+    """Each user's team names (sorted), for the user listing; users in no team are left out."""
+    if not user_ids:
+        return {}
+    stmt = (
+        select(TeamMember.user_id, Team.name)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(TeamMember.user_id.in_(user_ids))
+        .order_by(Team.name)
+    )
+    out: dict[int, list[str]] = {}
+    for user_id, name in (await session.execute(stmt)).all():
+        out.setdefault(int(user_id), []).append(str(name))
+    return out
 
 
 async def current_actor(desk: Desk, user_id: int) -> Actor:
