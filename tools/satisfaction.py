@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from tools.tickets import require_ticket
 
 Rating = Literal["good", "bad"]
 SatisfactionGroup = Literal["none", "assignee", "category", "priority", "channel", "team"]
-SATISFACTION_GROUPS: tuple[str, ...] = ("none", "assignee", "category", "priority", "channel", "team")
+SATISFACTION_GROUPS: tuple[str, ...] = get_args(SatisfactionGroup)
 CHANGE_WINDOW = timedelta(days=7)
 MAX_COMMENT = 2000
 
