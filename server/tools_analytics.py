@@ -21,6 +21,7 @@ from tools import analytics_export as export_mod
 from tools import ticket_import as import_mod
 from tools.common import decode_base64
 from tools.metrics import Bucket
+from tools.permissions import AnalyticsScope
 from tools.ticket_models import TicketRef
 
 StartArg = Annotated[
@@ -30,6 +31,17 @@ StartArg = Annotated[
 EndArg = Annotated[datetime | None, Field(description="End of the period, exclusive; default: now.")]
 BucketArg = Annotated[Bucket, Field(description="none, day, week or month (UTC calendar).")]
 HoursArg = Annotated[analytics.Hours, Field(description="calendar, or business (needs SUPPORT_BUSINESS_HOURS).")]
+ScopeArg = Annotated[
+    AnalyticsScope | None,
+    Field(
+        description="Whose tickets: own (assigned to you; a technician's default), team (assigned to your teams' "
+        "members, or to team's), all (managers and admins; their default)."
+    ),
+]
+TeamArg = Annotated[
+    str | None,
+    Field(description="One team's tickets (its name, see team_list); technicians: one of their own teams."),
+]
 
 
 def register(reg: Registrar) -> None:
@@ -41,7 +53,11 @@ def register(reg: Registrar) -> None:
         start: StartArg = None,
         end: EndArg = None,
         group_by: Annotated[
-            analytics.GroupBy, Field(description="none, priority, category, assignee, requester or channel.")
+            analytics.GroupBy,
+            Field(
+                description="none, priority, category, assignee, requester, channel or team (managers and admins; "
+                "a ticket counts for each team of its assignee)."
+            ),
         ] = "none",
         bucket: BucketArg = "none",
         filters: Annotated[
@@ -63,6 +79,8 @@ def register(reg: Registrar) -> None:
                 le=analytics.MAX_GROUPS,
             ),
         ] = analytics.DEFAULT_GROUPS,
+        scope: ScopeArg = None,
+        team: TeamArg = None,
     ) -> analytics.TicketAnalytics:
         """Report ticket volume, backlog, response and resolution times and SLA achievement per group and period."""
         return await analytics.analytics_tickets(
@@ -77,6 +95,8 @@ def register(reg: Registrar) -> None:
             at_risk_hours=at_risk_hours,
             cursor=cursor,
             limit=limit,
+            scope=scope,
+            team=team,
         )
 
     @reg.tool(toolset="analytics", capability="analytics.own", kind="read", title="Satisfaction analytics")
@@ -86,13 +106,16 @@ def register(reg: Registrar) -> None:
         start: StartArg = None,
         end: EndArg = None,
         group_by: Annotated[
-            satisfaction.SatisfactionGroup, Field(description="none, assignee, category, priority or channel.")
+            satisfaction.SatisfactionGroup,
+            Field(description="none, assignee, category, priority, channel or team (managers and admins)."),
         ] = "none",
         bucket: BucketArg = "none",
+        scope: ScopeArg = None,
+        team: TeamArg = None,
     ) -> satisfaction.SatisfactionAnalytics:
         """Report CSAT (good / rated) per group and period from the requesters' ratings."""
         return await satisfaction.analytics_satisfaction(
-            desk, actor, start=start, end=end, group_by=group_by, bucket=bucket
+            desk, actor, start=start, end=end, group_by=group_by, bucket=bucket, scope=scope, team=team
         )
 
     @reg.tool(toolset="analytics", capability="analytics.read", kind="read", title="Support agent analytics")
@@ -133,6 +156,8 @@ def register(reg: Registrar) -> None:
         hours: HoursArg = "calendar",
         cursor: Annotated[str | None, Field(description="next_cursor of the previous page (report=tickets).")] = None,
         limit: Annotated[int, Field(description="Rows per page for report=tickets, 1-10000.", ge=1, le=10000)] = 1000,
+        scope: ScopeArg = None,
+        team: TeamArg = None,
     ) -> export_mod.ExportResult:
         """Export an analytics report as CSV text; report=tickets gives one row per ticket, a page at a time."""
         if format != "csv":
@@ -149,6 +174,8 @@ def register(reg: Registrar) -> None:
             hours_kind=hours,
             cursor=cursor,
             limit=limit,
+            scope=scope,
+            team=team,
         )
 
     @reg.tool(toolset="tickets", capability="tickets.write", kind="write", title="Rate a ticket", idempotent=True)

@@ -56,3 +56,26 @@ class SignInAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     """``success``, ``bad_credentials``, ``throttled`` or ``locked``; only bad credentials count towards a lock."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    """A group of staff who work tickets together (Zendesk and Freshdesk call it a group)."""
+
+    __tablename__ = "teams"
+    __table_args__ = NO_REUSE
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    """A staff member of a team; a person belongs to any number of teams."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(BigId, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 
 from store.models import KBArticle, RootCause, Ticket, TicketKBLink, User
 from tools.demo import load_demo_into
-from tools.demo.content import KB_ARTICLES, TICKETS, USERS
+from tools.demo.content import KB_ARTICLES, TEAMS, TICKETS, USERS
 from tools.desk import Desk
+from tools.teams import team_list
+from tools.users import ensure_actor
 
 
 async def test_demo_desk_loads_once_with_every_status(desk: Desk) -> None:
@@ -32,3 +34,7 @@ async def test_demo_desk_loads_once_with_every_status(desk: Desk) -> None:
         assert (await session.execute(select(func.count()).select_from(Ticket))).scalar_one() == len(TICKETS)
         usernames = set((await session.execute(select(User.username))).scalars())
     assert {u["username"] for u in USERS} <= usernames
+    admin = await ensure_actor(desk, "admin", "admin")
+    loaded = {t.name: t.members for t in (await team_list(desk, admin)).items}
+    assert loaded == {name: sorted(members) for name, members in TEAMS}
+    assert "tom.tech" in loaded["Service Desk"]

@@ -1,10 +1,11 @@
 """Analytics reports, computed in SQL inside the database by the definitions in docs/analytics.md.
 
 Who may read: managers and admins read every number; technicians read their own (tickets assigned to
-them); end users none (:func:`scope_for`). Every report:
+them) or their teams' (tickets assigned to their teams' members); end users none
+(:func:`tools.analytics_scope.resolve_scope`). Every report:
 
-1. checks the caller with :func:`scope_for`, which returns the SQL condition that limits tickets to what the
-   caller may count, and normalises the period (:func:`period`);
+1. checks the caller with :func:`~tools.analytics_scope.resolve_scope`, which returns the SQL condition that
+   limits tickets to what the caller may count, and normalises the period (:func:`period`);
 2. builds one SQL statement per figure family with :class:`tools.metrics.Dialect` (buckets, epoch seconds,
    percentiles via :func:`tools.metrics.percentile_expr`) and runs it with :func:`rows`;
 3. returns a Pydantic model with one row per group and bucket, plus the short definitions it used.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models_analytics import EVENTS_SQL, REOPEN_SQL, SOLVE_SQL
 from store.types import UTCDateTime
-from tools import permissions
 from tools.actor import Actor
+from tools.analytics_scope import Scope, check_grouping, resolve_scope
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.metrics import (
@@ -42,9 +42,10 @@ from tools.metrics import (
     ensure_metrics,
 )
 from tools.pagination import decode_cursor, encode_cursor
+from tools.permissions import AnalyticsScope
 from tools.sla import Priority
 
-GroupBy = Literal["none", "priority", "category", "assignee", "requester", "channel"]
+GroupBy = Literal["none", "priority", "category", "assignee", "requester", "channel", "team"]
 Hours = Literal["calendar", "business"]
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
@@ -138,22 +139,6 @@ class TicketAnalytics(BaseModel):
 # --- scope and period, shared by every report ------------------------------------------------------------
 
 
-@dataclass
-class Scope:
-    """The caller's limit on tickets as SQL over ``t`` (tickets), and its parameters."""
-
-    condition: str = "1 = 1"
-    params: dict[str, Any] = field(default_factory=dict)
-    own_only: bool = False
-
-
-def scope_for(actor: Actor) -> Scope:
-    """The role table in :mod:`tools.permissions` decides: everything, own assigned tickets, or nothing."""
-    if permissions.analytics_scope(actor) == "all":
-        return Scope()
-    return Scope("t.assignee_id = :scope_user", {"scope_user": actor.user_id}, own_only=True)
-
-
 def _aware(value: datetime | date) -> datetime:
     if not isinstance(value, datetime):
         value = datetime.combine(value, time(0), UTC)
@@ -204,6 +189,11 @@ GROUP_SQL: dict[str, tuple[str, str]] = {
     "assignee": ("COALESCE(au.username, '(unassigned)')", "LEFT JOIN users au ON au.id = t.assignee_id"),
     "requester": ("ru.username", "JOIN users ru ON ru.id = t.requester_id"),
     "channel": ("t.channel", ""),
+    # A ticket counts for each team its assignee belongs to; unassigned or teamless: "(no team)".
+    "team": (
+        "COALESCE(tmt.name, '(no team)')",
+        "LEFT JOIN team_members tm ON tm.user_id = t.assignee_id LEFT JOIN teams tmt ON tmt.id = tm.team_id",
+    ),
 }
 
 
@@ -247,9 +237,12 @@ FACT_GROUPS: dict[str, tuple[str, str]] = {
     "assignee": ("COALESCE(t.assignee_id, 0)", "COALESCE((SELECT username FROM users WHERE id = g), '(unassigned)')"),
     "requester": ("t.requester_id", "(SELECT username FROM users WHERE id = g)"),
     "channel": ("t.channel", "g"),
+    "team": ("COALESCE(tm.team_id, 0)", "COALESCE((SELECT name FROM teams WHERE id = g), '(no team)')"),
 }
 """Per group_by: the group key over the facts table ``t`` (never NULL: ids start at 1, 0 stands for none),
 and its label as SQL over the key ``g``, looked up once per group after the figures are aggregated."""
+FACT_JOINS: dict[str, str] = {"team": "LEFT JOIN team_members tm ON tm.user_id = t.assignee_id"}
+"""Per group_by, what its key needs joined to the facts: a ticket counts once for each team of its assignee."""
 
 
 def _percentile_ctes(d: Dialect) -> list[str]:
@@ -282,13 +275,15 @@ def _percentile_ctes(d: Dialect) -> list[str]:
 def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: str) -> str:
     """One statement over ``ticket_metrics`` (the facts) and the status history: a page of groups, every figure."""
     key, label = FACT_GROUPS[group_by]
+    join = FACT_JOINS.get(group_by, "")
     durations = [f"t.{n}_{suffix} AS {n}" for n in DURATIONS]
     base = (
         f"SELECT {key} AS g, {d.bucket_key('t.created_at', bucket)} AS bk, t.status, t.solve_count, t.reopen_count, "
         "t.public_replies, t.first_response_at AS fr_at, t.resolution_stopped_at AS stop_at, t.paused_at, "
         "t.first_response_due_at AS fr_due, t.sla_due_at AS due, t.first_response_sla AS fr_sla, "
         f"t.resolution_sla AS res_sla, {', '.join(durations)} "
-        f"FROM ticket_metrics t WHERE {d.scanned('t.created_at')} >= :start AND {d.scanned('t.created_at')} < :end "
+        f"FROM ticket_metrics t {join} WHERE {d.scanned('t.created_at')} >= :start "
+        f"AND {d.scanned('t.created_at')} < :end "
         f"AND {where}"
     )
     # The facts say where each clock stands (tools.metrics.SLA_STATES); only a running clock depends on now.
@@ -316,7 +311,7 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
     solve, reopen = SOLVE_SQL.format(sc="sc."), REOPEN_SQL.format(sc="sc.")
     # EVENTS_SQL is the condition of the partial index ix_ticket_status_changes_events: the history is read from it.
     changes = (
-        "FROM ticket_status_changes sc JOIN ticket_metrics t ON t.ticket_id = sc.ticket_id "
+        f"FROM ticket_status_changes sc JOIN ticket_metrics t ON t.ticket_id = sc.ticket_id {join} "
         f"WHERE ({EVENTS_SQL}) AND {where} AND "
     )
     ctes = [
@@ -326,7 +321,7 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
         f"CASE WHEN {reopen} THEN 1 ELSE 0 END {changes} sc.changed_at >= :start AND sc.changed_at < :end)",
         "v AS (SELECT g, bk, SUM(created) AS created, SUM(solved) AS solved, SUM(reopened) AS reopened "
         "FROM ev GROUP BY g, bk)",
-        f"b AS (SELECT g, SUM(n) AS n FROM (SELECT {key} AS g, 1 AS n FROM ticket_metrics t "
+        f"b AS (SELECT g, SUM(n) AS n FROM (SELECT {key} AS g, 1 AS n FROM ticket_metrics t {join} "
         f"WHERE t.created_at < :start AND {where} UNION ALL SELECT {key} AS g, CASE WHEN {solve} THEN -1 ELSE 1 END "
         f"{changes} sc.changed_at < :start) e GROUP BY g)",
         "vol AS (SELECT v.g, v.bk, v.created, v.solved, v.reopened, COALESCE(b.n, 0) + "
@@ -392,12 +387,16 @@ async def analytics_tickets(
     at_risk_hours: float = AT_RISK_HOURS,
     cursor: str | None = None,
     limit: int = DEFAULT_GROUPS,
+    scope: AnalyticsScope | None = None,
+    team: str | None = None,
 ) -> TicketAnalytics:
     """Ticket volume, times, SLA achievement and quality per group and bucket, computed in SQL.
 
     Groups come a page at a time (``limit`` groups, most tickets created first; ``next_cursor`` for more).
+    ``scope`` and ``team`` choose whose tickets (:func:`~tools.analytics_scope.resolve_scope`).
     """
-    scope = scope_for(actor)
+    limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
+    check_grouping(actor, group_by)
     begin, stop = period(desk, start, end)
     if group_by not in FACT_GROUPS:
         raise InvalidInputError(f"group_by {group_by!r} is not valid; use one of: {', '.join(FACT_GROUPS)}")
@@ -415,7 +414,7 @@ async def analytics_tickets(
     offset = decode_cursor(cursor)
     await ensure_metrics(desk)
     d = Dialect(desk.dialect)
-    conds, params = ticket_conditions(scope, filters)
+    conds, params = ticket_conditions(limit_to, filters)
     now = desk.clock()
     params |= {"start": begin, "end": stop, "now": now, "risk_at": now + timedelta(hours=at_risk_hours)}
     params |= {"page_limit": limit, "page_offset": offset}
@@ -467,4 +466,4 @@ async def analytics_tickets(
     )
 
 
-__all__: Sequence[str] = ["TicketAnalytics", "TicketFilters", "analytics_tickets", "scope_for"]
+__all__: Sequence[str] = ["Scope", "TicketAnalytics", "TicketFilters", "analytics_tickets"]

@@ -1,6 +1,7 @@
 """Two small figures the Admin › Analytics charts need besides the reports: duration histograms and queue counts.
 
-Both are single GROUP BY queries; the same caller scope as every report applies (:func:`tools.analytics.scope_for`).
+Both are single GROUP BY queries; the same caller scope as every report applies
+(:func:`tools.analytics_scope.resolve_scope`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Literal
 from pydantic import BaseModel
 
 from tools.actor import Actor
-from tools.analytics import period, rows, scope_for, ticket_conditions
+from tools.analytics import period, rows, ticket_conditions
+from tools.analytics_scope import resolve_scope
 from tools.desk import Desk
 from tools.metrics import ensure_metrics
+from tools.permissions import AnalyticsScope
 
 HistogramMetric = Literal["first_response", "first_resolution", "full_resolution"]
 BINS: tuple[tuple[str, int | None], ...] = (
@@ -41,12 +44,14 @@ async def duration_histogram(
     start: datetime | date | None = None,
     end: datetime | date | None = None,
     metrics_wanted: tuple[HistogramMetric, ...] = ("first_response", "full_resolution"),
+    scope: AnalyticsScope | None = None,
+    team: str | None = None,
 ) -> list[HistogramBin]:
     """How many tickets created in the period fall in each duration bin, per metric (calendar hours)."""
-    scope = scope_for(actor)
+    limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
     begin, stop = period(desk, start, end)
     await ensure_metrics(desk)
-    conds, params = ticket_conditions(scope, None)
+    conds, params = ticket_conditions(limit_to, None)
     case = " ".join(f"WHEN v < {upper} THEN {i}" for i, (_, upper) in enumerate(BINS) if upper is not None)
     parts = [
         f"SELECT '{name}' AS metric, m.{name}_s AS v FROM tickets t JOIN ticket_metrics m ON m.ticket_id = t.id "

@@ -25,15 +25,16 @@ from tools.analytics import (
     hours,
     period,
     rows,
-    scope_for,
     ticket_conditions,
 )
+from tools.analytics_scope import resolve_scope
 from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.metrics import DURATIONS, Bucket, ensure_metrics
 from tools.pagination import decode_cursor, encode_cursor
-from tools.satisfaction import SatisfactionGroup, analytics_satisfaction
+from tools.permissions import AnalyticsScope
+from tools.satisfaction import SATISFACTION_GROUPS, SatisfactionGroup, analytics_satisfaction
 
 Report = Literal["tickets", "ticket_metrics", "satisfaction", "agent", "handoffs", "zero_result_queries"]
 REPORTS: tuple[str, ...] = ("tickets", "ticket_metrics", "satisfaction", "agent", "handoffs", "zero_result_queries")
@@ -95,12 +96,14 @@ async def export_tickets(
     hours_kind: Hours,
     cursor: str | None,
     limit: int,
+    scope: AnalyticsScope | None = None,
+    team: str | None = None,
 ) -> ExportResult:
-    scope = scope_for(actor)
+    limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
     begin, stop = period(desk, start, end)
     await ensure_metrics(desk)
     after = decode_cursor(cursor)
-    conds, params = ticket_conditions(scope, filters)
+    conds, params = ticket_conditions(limit_to, filters)
     s = "bs" if hours_kind == "business" else "s"
     sql = (
         "SELECT t.id, t.number, t.external_id, t.created_at, t.status, t.priority, cat.name AS category, "
@@ -179,14 +182,28 @@ async def analytics_export(
     hours_kind: Hours = "calendar",
     cursor: str | None = None,
     limit: int | None = None,
+    scope: AnalyticsScope | None = None,
+    team: str | None = None,
 ) -> ExportResult:
-    """The rows of an analytics report as CSV; ``tickets`` is one row per ticket, paged by cursor."""
+    """The rows of an analytics report as CSV; ``tickets`` is one row per ticket, paged by cursor.
+
+    ``scope`` and ``team`` choose whose tickets the ticket reports count (the agent's and knowledge reports are
+    the whole desk's)."""
     size = limit or DEFAULT_PAGE
     if not 1 <= size <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {size}")
     if report == "tickets":
         return await export_tickets(
-            desk, actor, start=start, end=end, filters=filters, hours_kind=hours_kind, cursor=cursor, limit=size
+            desk,
+            actor,
+            start=start,
+            end=end,
+            filters=filters,
+            hours_kind=hours_kind,
+            cursor=cursor,
+            limit=size,
+            scope=scope,
+            team=team,
         )
     if cursor and report != "ticket_metrics":
         raise InvalidInputError(
@@ -207,14 +224,18 @@ async def analytics_export(
             hours_kind=hours_kind,
             cursor=cursor,
             limit=min(size, MAX_GROUPS),
+            scope=scope,
+            team=team,
         )
         flat = [_flatten(r) for r in result.rows]
         next_cursor = result.next_cursor
     elif report == "satisfaction":
-        if group_by not in ("none", "assignee", "category", "priority", "channel"):
-            raise InvalidInputError("satisfaction groups by none, assignee, category, priority or channel")
+        if group_by not in SATISFACTION_GROUPS:
+            raise InvalidInputError(f"satisfaction groups by one of: {', '.join(SATISFACTION_GROUPS)}")
         sat_group: SatisfactionGroup = group_by  # type: ignore[assignment]
-        sat = await analytics_satisfaction(desk, actor, start=start, end=end, group_by=sat_group, bucket=bucket)
+        sat = await analytics_satisfaction(
+            desk, actor, start=start, end=end, group_by=sat_group, bucket=bucket, scope=scope, team=team
+        )
         flat = [r.model_dump() for r in sat.rows]
     elif report == "agent":
         flat = [r.model_dump() for r in (await analytics_agent(desk, actor, start=start, end=end, bucket=bucket)).rows]

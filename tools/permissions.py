@@ -79,17 +79,68 @@ def require(actor: Actor, capability: Capability, action: str) -> None:
         raise ForbiddenError(why)
 
 
-def analytics_scope(actor: Actor) -> Literal["all", "own"]:
-    """Analytics over every ticket (``analytics.read``), over the caller's assigned tickets only
-    (``analytics.own``), or none (:class:`ForbiddenError`)."""
-    if allows(actor.role, "analytics.read"):
-        return "all"
-    if allows(actor.role, "analytics.own"):
-        return "own"
-    raise ForbiddenError(
-        f"analytics are not available to {actor.username!r} (role {actor.role!r}); they need one of: "
-        f"{', '.join(roles_with('analytics.own'))} (own numbers) or {', '.join(roles_with('analytics.read'))}"
+AnalyticsScope = Literal["all", "team", "own"]
+"""The tickets an analytics report counts: every ticket, those assigned to the members of a team, or those
+assigned to the caller."""
+
+
+def analytics_scope(actor: Actor, wanted: AnalyticsScope | None = None) -> AnalyticsScope:
+    """The scope of ``actor``'s analytics: ``wanted``, by default the widest their role reads (``all`` with
+    ``analytics.read``, ``own`` with ``analytics.own``); :class:`ForbiddenError` saying why when it is not theirs.
+
+    ``team`` is open to everyone with ``analytics.own``; which teams they may name is :func:`team_refusal`."""
+    if not allows(actor.role, "analytics.own"):
+        raise ForbiddenError(
+            f"analytics are not available to {actor.username!r} (role {actor.role!r}); they need one of: "
+            f"{', '.join(roles_with('analytics.own'))} (own and team numbers) or "
+            f"{', '.join(roles_with('analytics.read'))}"
+        )
+    widest: AnalyticsScope = "all" if allows(actor.role, "analytics.read") else "own"
+    if wanted is None:
+        return widest
+    if wanted == "all" and widest != "all":
+        raise ForbiddenError(
+            f"analytics over every ticket (scope='all') are not available to {actor.username!r} (role "
+            f"{actor.role!r}); they need one of: {', '.join(roles_with('analytics.read'))}. Use scope='own' "
+            "(the tickets assigned to you) or scope='team' (the tickets assigned to your teams' members)"
+        )
+    return wanted
+
+
+def team_refusal(actor: Actor, team: str, mine: list[str]) -> str | None:
+    """Why ``actor`` may not read team ``team``'s numbers, or None: ``analytics.read`` reads any team, everyone
+    else only the teams they belong to (``mine``)."""
+    if allows(actor.role, "analytics.read") or team in mine:
+        return None
+    yours = f"your teams are: {', '.join(mine)}" if mine else "you belong to no team"
+    return (
+        f"{actor.username!r} is not a member of team {team!r} ({yours}); a {actor.role} reads the numbers of their "
+        "own teams only: leave team out for all of your teams, or ask an admin to add you to that team"
     )
+
+
+def no_team_refusal(actor: Actor) -> str:
+    """What to do instead of ``scope='team'`` when ``actor`` belongs to no team."""
+    instead = "scope='own'" if not allows(actor.role, "analytics.read") else "name a team (team=...) or scope='all'"
+    return (
+        f"{actor.username!r} belongs to no team, so scope='team' has no tickets to count; ask an admin to add you "
+        f"to a team (team_member_add), or use {instead}"
+    )
+
+
+def team_grouping_refusal(actor: Actor) -> str | None:
+    """Why ``actor`` may not group by team (a breakdown across the whole desk's teams), or None."""
+    if allows(actor.role, "analytics.read"):
+        return None
+    return (
+        f"group_by='team' compares every team and needs one of: {', '.join(roles_with('analytics.read'))}; "
+        "use scope='team' for your teams' numbers"
+    )
+
+
+def is_team_member_role(role: Role) -> bool:
+    """Teams are groups of staff (technicians, managers, admins): an end user cannot join one."""
+    return allows(role, "tickets.work")
 
 
 def is_staff(actor: Actor) -> bool:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -19,16 +19,19 @@ from store.models import Ticket
 from store.models_analytics import TicketRating
 from tools import sla
 from tools.actor import Actor
-from tools.analytics import GROUP_SQL, period, rows, scope_for, share, ticket_conditions
+from tools.analytics import GROUP_SQL, period, rows, share, ticket_conditions
+from tools.analytics_scope import check_grouping, resolve_scope
 from tools.audit import record_event
 from tools.desk import Desk
 from tools.errors import DeskError, ForbiddenError, InvalidInputError
 from tools.metrics import Bucket, Dialect
+from tools.permissions import AnalyticsScope
 from tools.ticket_models import TicketRef
 from tools.tickets import require_ticket
 
 Rating = Literal["good", "bad"]
-SatisfactionGroup = Literal["none", "assignee", "category", "priority", "channel"]
+SatisfactionGroup = Literal["none", "assignee", "category", "priority", "channel", "team"]
+SATISFACTION_GROUPS: tuple[str, ...] = get_args(SatisfactionGroup)
 CHANGE_WINDOW = timedelta(days=7)
 MAX_COMMENT = 2000
 
@@ -175,17 +178,19 @@ async def analytics_satisfaction(
     end: datetime | date | None = None,
     group_by: SatisfactionGroup = "none",
     bucket: Bucket = "none",
+    scope: AnalyticsScope | None = None,
+    team: str | None = None,
 ) -> SatisfactionAnalytics:
-    """CSAT per group (the ticket's assignee, category, priority or channel) and bucket, in SQL."""
-    scope = scope_for(actor)
+    """CSAT per group (the ticket's assignee, category, priority, channel or the assignee's teams) and bucket,
+    in SQL, over the tickets ``scope`` and ``team`` choose (:func:`tools.analytics_scope.resolve_scope`)."""
+    limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
     begin, stop = period(desk, start, end)
-    if group_by not in ("none", "assignee", "category", "priority", "channel"):
-        raise InvalidInputError(
-            f"group_by {group_by!r} is not valid; use none, assignee, category, priority or channel"
-        )
+    if group_by not in SATISFACTION_GROUPS:
+        raise InvalidInputError(f"group_by {group_by!r} is not valid; use one of: {', '.join(SATISFACTION_GROUPS)}")
+    check_grouping(actor, group_by)
     d = Dialect(desk.dialect)
     group, joins = GROUP_SQL[group_by]
-    conds, params = ticket_conditions(scope, None)
+    conds, params = ticket_conditions(limit_to, None)
     sql = (
         f"SELECT {group} AS g, {d.bucket('r.created_at', bucket)} AS bk, "
         "SUM(CASE WHEN r.rating = 'good' THEN 1 ELSE 0 END) AS good, "

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Category, User
+from store.models_auth import Team, TeamMember
 from tools import permissions
 from tools.actor import Actor, Role
 from tools.audit import record_event
@@ -56,6 +57,7 @@ class UserPublic(BaseModel):
     role: Role
     is_active: bool
     created_at: datetime
+    teams: list[str] = Field(default_factory=list, description="The teams the user belongs to, by name.")
 
 
 class CategoryPublic(BaseModel):
@@ -90,6 +92,22 @@ async def require_user(session: AsyncSession, ref: int | str, what: str = "user"
     if user is None:
         raise NotFoundError(f"{what} {ref!r} does not exist; call user_list to see valid usernames")
     return user
+
+
+async def team_names_by_user(session: AsyncSession, user_ids: list[int]) -> dict[int, list[str]]:
+    """Each user's team names (sorted), for the user listing; users in no team are left out."""
+    if not user_ids:
+        return {}
+    stmt = (
+        select(TeamMember.user_id, Team.name)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(TeamMember.user_id.in_(user_ids))
+        .order_by(Team.name)
+    )
+    out: dict[int, list[str]] = {}
+    for user_id, name in (await session.execute(stmt)).all():
+        out.setdefault(int(user_id), []).append(str(name))
+    return out
 
 
 async def current_actor(desk: Desk, user_id: int) -> Actor:
@@ -149,6 +167,7 @@ async def user_upsert(desk: Desk, actor: Actor, data: UserUpsert) -> UserPublic:
                     session, actor, "user.role_change", "user", user.id, before={"role": before["role"]}, after=after
                 )
         public = UserPublic.model_validate(user)
+        public.teams = (await team_names_by_user(session, [user.id])).get(user.id, [])
     # Tokens and sign-ins of this user may now stand for another role, or for nobody.
     await desk.credentials.changed()
     return public
@@ -185,7 +204,9 @@ async def user_list(
             .scalars()
             .all()
         )
-    return window.page(Page[UserPublic], [UserPublic.model_validate(u) for u in rows], total)
+        teams = await team_names_by_user(session, [u.id for u in rows])
+    items = [UserPublic.model_validate(u).model_copy(update={"teams": teams.get(u.id, [])}) for u in rows]
+    return window.page(Page[UserPublic], items, total)
 
 
 async def category_list(desk: Desk, actor: Actor) -> list[CategoryPublic]:

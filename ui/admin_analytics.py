@@ -2,7 +2,8 @@
 
 Every figure comes from the analytics tools (SQL in the database); this module only shapes them into
 DataFrames for Gradio's plots and writes each chart's rows to a CSV file for its download button. A row of
-the per-agent table opens that agent's tickets. Technicians see their own numbers (the tools decide).
+the per-agent table opens that agent's tickets. Technicians see their own numbers, or their teams' ("My team");
+managers and admins every ticket, or one team's (the tools decide who may read what).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import pandas as pd
 
 from tools.analytics import MAX_GROUPS, analytics_tickets
 from tools.analytics_charts import BINS, duration_histogram
+from tools.analytics_scope import resolve_scope
 from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.errors import InvalidInputError
 from tools.permissions import analytics_scope
 from tools.satisfaction import analytics_satisfaction
+from tools.teams import team_list
 from tools.ticket_query import ticket_list
 from ui.context import SignedIn, UIContext
 from ui.errors import shown
@@ -39,6 +42,7 @@ AGENT_HEADERS = [
     "SLA resolution",
 ]
 TICKET_HEADERS = ["Number", "Subject", "Status", "Priority", "Assignee", "Created"]
+MINE, MY_TEAM, EVERYTHING, TEAM_PREFIX = "My tickets", "My team", "All tickets", "Team: "
 _CSV_DIR: Path | None = None
 
 
@@ -69,27 +73,52 @@ class Figures:
     note: str
 
 
-async def figures(ctx: SignedIn, start_text: str, end_text: str, bucket: str, hours: str) -> Figures:
-    """Every chart's data for the period, as DataFrames named by chart."""
+async def whose_choices(ctx: SignedIn) -> list[str]:
+    """Whose tickets the tab can show the person: technicians their own or their teams'; managers and admins
+    every ticket or any one team's."""
     desk, actor = ctx.desk(), await ctx.actor()
+    if analytics_scope(actor) != "all":
+        return [MINE, MY_TEAM]
+    return [EVERYTHING, *(TEAM_PREFIX + t.name for t in (await team_list(desk, actor, limit=100)).items)]
+
+
+def scope_of(whose: str | None) -> dict[str, Any]:
+    """The analytics tools' ``scope`` and ``team`` for a choice of :func:`whose_choices` (None: the default)."""
+    if whose == MINE:
+        return {"scope": "own", "team": None}
+    if whose == MY_TEAM:
+        return {"scope": "team", "team": None}
+    if whose and whose.startswith(TEAM_PREFIX):
+        return {"scope": "team", "team": whose.removeprefix(TEAM_PREFIX)}
+    return {"scope": None, "team": None}
+
+
+async def figures(
+    ctx: SignedIn, start_text: str, end_text: str, bucket: str, hours: str, whose: str | None = None
+) -> Figures:
+    """Every chart's data for the period over the tickets ``whose`` names, as DataFrames named by chart."""
+    desk, actor = ctx.desk(), await ctx.actor()
+    chosen = scope_of(whose)
+    limit_to = await resolve_scope(desk, actor, **chosen)  # refuses a choice that is not theirs, saying why
     start = parse_day(start_text, "start")
     end = parse_day(end_text, "end") + timedelta(days=1)  # the end day is included
     b: Any = bucket if bucket in BUCKETS else "day"
     h: Any = "business" if hours == "business" else "calendar"
     common: dict[str, Any] = {"start": start, "end": end}
-    trend = await analytics_tickets(desk, actor, **common, bucket=b, hours_kind=h)
+    tickets: dict[str, Any] = common | chosen
+    trend = await analytics_tickets(desk, actor, **tickets, bucket=b, hours_kind=h)
     volume = [[r.bucket, series, getattr(r, series)] for r in trend.rows for series in ("created", "solved", "backlog")]
-    by_priority = await analytics_tickets(desk, actor, **common, group_by="priority", hours_kind=h)
+    by_priority = await analytics_tickets(desk, actor, **tickets, group_by="priority", hours_kind=h)
     sla = []
     for r in by_priority.rows:
         sla.append([r.group, "first response", r.sla_first_response_achievement, f"{r.group} first response"])
         sla.append([r.group, "resolution", r.sla_resolution_achievement, f"{r.group} resolution"])
-    times = [[x.metric.replace("_", " "), x.bin, x.tickets] for x in await duration_histogram(desk, actor, **common)]
-    by_category = await analytics_tickets(desk, actor, **common, group_by="category", hours_kind=h)
+    times = [[x.metric.replace("_", " "), x.bin, x.tickets] for x in await duration_histogram(desk, actor, **tickets)]
+    by_category = await analytics_tickets(desk, actor, **tickets, group_by="category", hours_kind=h)
     categories = sorted(([r.group, r.created] for r in by_category.rows), key=lambda c: (-int(c[1] or 0), str(c[0])))[
         :10
     ]
-    by_agent = await analytics_tickets(desk, actor, **common, group_by="assignee", hours_kind=h, limit=MAX_GROUPS)
+    by_agent = await analytics_tickets(desk, actor, **tickets, group_by="assignee", hours_kind=h, limit=MAX_GROUPS)
     agents = [
         [
             r.group,
@@ -117,9 +146,10 @@ async def figures(ctx: SignedIn, start_text: str, end_text: str, bucket: str, ho
         frames["handoffs"] = table([[r.key, r.count] for r in agent.handoffs_by_reason], ["reason", "conversations"])
         knowledge = await analytics_knowledge(desk, actor, **common, limit=20)
         frames["zero"] = table([[r.key, r.count] for r in knowledge.zero_result_queries], ["query", "searches"])
-    else:
-        note += " Your own tickets only."
-    csat = await analytics_satisfaction(desk, actor, **common, bucket=b)
+    if limit_to.kind != "all":
+        whose_tickets = limit_to.describe()
+        note += f" {whose_tickets[0].upper()}{whose_tickets[1:]}."
+    csat = await analytics_satisfaction(desk, actor, **tickets, bucket=b)
     frames["csat"] = table([[r.bucket, r.csat, r.good + r.bad] for r in csat.rows], ["bucket", "csat", "ratings"])
     return Figures(frames, note)
 
@@ -139,6 +169,7 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
         end = gr.Textbox(label="To (inclusive)", value=today.isoformat(), elem_id="an-end", scale=1)
         bucket = gr.Dropdown(BUCKETS, value="day", label="Bucket", elem_id="an-bucket", scale=1)
         hours = gr.Radio(["calendar", "business"], value="calendar", label="Hours", elem_id="an-hours", scale=1)
+        whose = gr.Radio([], label="Tickets", elem_id="an-whose", scale=2)
         refresh = gr.Button("Refresh", size="sm", elem_id="an-refresh", scale=0)
     note = gr.Markdown(elem_id="an-note")
     plots: dict[str, Any] = {}
@@ -200,14 +231,23 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
             )
             download("csat")
     agent_list = gr.Dataframe(label="Tickets of the selected agent", interactive=False, elem_id="an-agent-tickets")
-    outputs = [note, *(plots[c] for c in CHARTS), *(downloads[c] for c in CHARTS)]
+    outputs = [whose, note, *(plots[c] for c in CHARTS), *(downloads[c] for c in CHARTS)]
 
     @shown
     async def load(
-        start_text: str, end_text: str, bucket_value: str, hours_value: str, request: gr.Request
+        start_text: str,
+        end_text: str,
+        bucket_value: str,
+        hours_value: str,
+        whose_value: str | None,
+        request: gr.Request,
     ) -> list[Any]:
-        result = await figures(await ctx.signed_in(request), start_text, end_text, bucket_value, hours_value)
-        values: list[Any] = [result.note]
+        me = await ctx.signed_in(request)
+        # The choices are the person's (the same page serves every role): keep theirs, else their default.
+        choices = await whose_choices(me)
+        chosen = whose_value if whose_value in choices else choices[0]
+        result = await figures(me, start_text, end_text, bucket_value, hours_value, chosen)
+        values: list[Any] = [gr.update(choices=choices, value=chosen), result.note]
         values += [result.frames[c] for c in CHARTS]
         values += [write_csv(c, result.frames[c]) for c in CHARTS]
         return values
@@ -217,7 +257,8 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         return await agent_tickets(await ctx.signed_in(request), str(frame.iloc[int(row)]["Agent"]))
 
-    inputs = [start, end, bucket, hours]
+    inputs = [start, end, bucket, hours, whose]
     refresh.click(load, inputs, outputs)
+    whose.input(load, inputs, outputs)
     plots["agents"].select(open_agent, [plots["agents"]], [agent_list])
     return [(load, inputs, outputs)]

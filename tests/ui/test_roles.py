@@ -9,11 +9,12 @@ import pytest
 from tests.conftest import MakeUser
 from tests.ticket_helpers import new_ticket
 from tools.actor import Actor
-from tools.errors import ForbiddenError, NotFoundError
+from tools.errors import ForbiddenError, InvalidInputError, NotFoundError
 from tools.passwords import password_set
 from tools.tickets import ticket_get
 from tools.web_sessions import sign_in, sign_out
 from ui.admin_people import create_token, revoke_token, set_access, tokens_table, users_table
+from ui.admin_teams import create_team, rename_team, set_teams, team_names, teams_table
 from ui.context import SESSION_COOKIE, SignedIn
 from ui.my_tickets import my_table, my_ticket_markdown, my_tickets, reply
 from ui.sections import visible_sections
@@ -78,6 +79,25 @@ async def test_users_and_tokens_for_admins_only(ui: SignedIn, make_user: MakeUse
         await tokens_table(as_tech)
     with pytest.raises(ForbiddenError):
         await revoke_token(as_tech, made.info.id)
+
+
+async def test_admins_set_a_users_teams_in_users_and_tokens(ui: SignedIn, make_user: MakeUser) -> None:
+    tess = await make_user("tess", "technician")
+    await make_user("alice")
+    await create_team(ui, "Network")
+    await create_team(ui, "Apps")
+    assert await set_teams(ui, "tess", ["Network", "Apps"]) == ["Apps", "Network"]
+    listing, _ = await users_table(ui)
+    assert dict(zip(listing["Username"], listing["Teams"], strict=True))["tess"] == "Apps, Network"
+    assert await set_teams(ui, "tess", ["Apps"]) == ["Apps"]
+    await rename_team(ui, "Apps", "Applications")
+    assert await team_names(ui) == ["Applications", "Network"]
+    teams = await teams_table(ui)
+    assert dict(zip(teams["Team"], teams["Members"], strict=True)) == {"Applications": "tess", "Network": ""}
+    with pytest.raises(InvalidInputError, match="is an end user"):
+        await set_teams(ui, "alice", ["Network"])
+    with pytest.raises(ForbiddenError):
+        await set_teams(ui.ui.as_actor(tess), "tess", ["Network"])
 
 
 async def test_handlers_act_as_the_person_on_the_request_cookie(

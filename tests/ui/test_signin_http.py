@@ -101,7 +101,7 @@ def test_without_a_session_there_is_no_ui_and_no_api(server: str) -> None:
             ("GET", "/gradio_api/file=/etc/hostname"),
             ("POST", "/gradio_api/reset"),
         ]:
-            answer = anon.request(method, path, json={"data": ["erin", "admin", True, ""]})
+            answer = anon.request(method, path, json={"data": ["erin", "admin", True, [], ""]})
             assert answer.status_code == 401, (method, path, answer.status_code)
         forged = anon.post("/gradio_api/call/save_access", json={"data": []}, cookies={SESSION_COOKIE: "made-up"})
         assert forged.status_code == 401
@@ -137,7 +137,7 @@ def test_the_sign_in_form_refuses_a_missing_form_token_and_a_foreign_origin(serv
 
 def test_a_role_that_may_not_use_an_action_is_refused_through_the_api(server: str) -> None:
     with _signed_in(server, "erin") as erin, _signed_in(server, "admin", ADMIN_PASSWORD) as admin:
-        event, payload = _call(erin, "save_access", ["erin", "admin", True, ""])
+        event, payload = _call(erin, "save_access", ["erin", "admin", True, [], ""])
         assert event == "error" and "not allowed" in payload["error"], payload
         event, payload = _call(erin, "run_create", ["Owned", "by erin", "", ""])
         assert event == "error" and "not allowed" in payload["error"], payload

@@ -1,6 +1,6 @@
-"""Load the demo IT-support desk: people, categories, KB articles, tickets in every state, and documents.
+"""Load the demo IT-support desk: people, teams, categories, KB articles, tickets in every state, and documents.
 
-Idempotent: users and categories are upserted; articles, tickets and documents are added only to a desk
+Idempotent: users, teams and categories are upserted; articles, tickets and documents are added only to a desk
 that has no tickets yet (documents are de-duplicated by content hash anyway). Ticket times are spread
 over the last ten days through the desk's injectable clock, so SLA figures look like a living desk.
 """
@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from store.config import Settings
 from store.models import Ticket
-from tools import kb, kb_models, tickets
+from tools import kb, kb_models, teams, tickets
 from tools.actor import Actor
-from tools.demo.content import CATEGORIES, DEMO_PASSWORD, KB_ARTICLES, TICKETS, USERS
+from tools.demo.content import CATEGORIES, DEMO_PASSWORD, KB_ARTICLES, TEAMS, TICKETS, USERS
 from tools.desk import Desk, open_desk
 from tools.passwords import bootstrap_admin, password_hash_of, password_set
 from tools.ticket_activity import (
@@ -53,8 +53,8 @@ async def load_demo(settings: Settings) -> str:
     url = f"http://{settings.host}:{settings.port}/"
     lines = [
         summary,
-        f"demo: sign in at {url} as alice (end user), tom.tech (technician) or maria.manager "
-        f"(manager) with password {DEMO_PASSWORD!r}",
+        f"demo: sign in at {url} as alice (end user), tom.tech (technician, team Service Desk) or "
+        f"maria.manager (manager) with password {DEMO_PASSWORD!r}",
     ]
     if first is not None and first.generated_password:
         lines.append(
@@ -78,6 +78,7 @@ async def load_demo_into(desk: Desk, settings: Settings) -> str:
             await password_set(desk, bootstrap, name, DEMO_PASSWORD)
     for name, description in CATEGORIES:
         await category_upsert(desk, admin, name=name, description=description)
+    await _demo_teams(desk, admin)
 
     async with desk.sessions() as session:
         existing = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
@@ -101,9 +102,19 @@ async def load_demo_into(desk: Desk, settings: Settings) -> str:
 
     documents = await _ingest_knowledge(desk, admin)
     return (
-        f"demo: {len(USERS)} users, {len(CATEGORIES)} categories, {len(articles)} KB articles, "
+        f"demo: {len(USERS)} users, {len(TEAMS)} teams, {len(CATEGORIES)} categories, {len(articles)} KB articles, "
         f"{len(TICKETS)} tickets, {documents} documents"
     )
+
+
+async def _demo_teams(desk: Desk, admin: Actor) -> None:
+    """Create the demo teams that are missing and add their members (both idempotent)."""
+    existing = {t.name for t in (await teams.team_list(desk, admin, limit=100)).items}
+    for name, members in TEAMS:
+        if name not in existing:
+            await teams.team_create(desk, admin, name=name)
+        for member in members:
+            await teams.team_member_add(desk, admin, name, member)
 
 
 def _advance(desk: Desk, hours: float) -> None:

@@ -19,6 +19,12 @@ USERS: list[dict[str, str]] = [
     {"username": "dora", "email": "dora@example.com", "display_name": "Dora Schmidt", "role": "end_user"},
 ]
 
+TEAMS: list[tuple[str, tuple[str, ...]]] = [
+    ("Service Desk", ("tom.tech", "priya.tech")),
+    ("Workplace & Devices", ("priya.tech", "maria.manager")),
+]
+"""Teams and their members: tom.tech's "My team" numbers are his and priya.tech's tickets."""
+
 CATEGORIES: list[tuple[str, str]] = [
     ("Access & Accounts", "Passwords, MFA, locked accounts, permissions"),
     ("Email", "Outlook, mailboxes, calendars, distribution lists"),
