@@ -176,7 +176,9 @@ def handed_off(reason: str) -> Check:
 
 
 def declined(replies: list[AgentReply]) -> bool:
-    return "outside what I can help with" in replies[-1].reply and not replies[-1].tool_calls
+    # Declined, having at most searched: "nothing in the knowledge base near it" is part of deciding it is off-topic.
+    last = replies[-1]
+    return "outside what I can help with" in last.reply and set(last.tool_calls) <= {"knowledge_search"}
 
 
 def only_searched(replies: list[AgentReply]) -> bool:
