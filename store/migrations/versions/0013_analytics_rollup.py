@@ -73,6 +73,9 @@ def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     for statement in rollup.build_sql(pg):
         op.execute(statement)
+    # Fresh statistics, so the planner knows the new tables' sizes and the new indexes' spread.
+    for table in ("ticket_metrics", "ticket_rollup", "ticket_rollup_hist", "ticket_metric_events"):
+        op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
