@@ -411,9 +411,10 @@ async def analytics_tickets(
     params |= {"page_limit": limit, "page_offset": offset}
     suffix = "bs" if hours_kind == "business" else "s"
     filtered = any(getattr(filters, f) for f in TicketFilters.model_fields) if filters else False
-    if use_rollup and rollup_answers(
+    rolled = use_rollup and rollup_answers(
         group_by=group_by, bucket=bucket, hours_kind=hours_kind, filtered=filtered, own_only=scope.own_only
-    ):
+    )
+    if rolled:
         sql = rollup_sql(desk.dialect, group_by, bucket)
         params |= rollup_params(begin, stop, group_by)
     else:
@@ -422,6 +423,7 @@ async def analytics_tickets(
         if d.pg:
             # The statement sorts the period's facts (and materialises them once): in memory, not in temp files.
             await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+
         result = await rows(session, sql, params)
     total = int(result[0]["groups_total"]) if result else 0
     out = []

@@ -207,6 +207,10 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any) -> list[st
         f"FROM ({wanted}) w JOIN analytics_bins ab ON ab.bin = w.bin)",
     ]
     picks = ["SELECT g, bk, dur, cnt, r, lo AS v FROM targets WHERE hi - lo = 1"]
+
+    def own_bins(n: str) -> str:
+        return "" if d.pg else f" WHERE (g, bk, bin) IN (SELECT g, bk, bin FROM targets WHERE dur = '{n}')"
+
     for n in DURATIONS:
         ctes.append(
             f"c_{n} AS (SELECT {key} AS g, {by_ts('t.created_at')} AS bk, tb.bin, t.{n}_s AS v "
@@ -215,9 +219,10 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any) -> list[st
             "WHERE t.created_at >= :start AND t.created_at < :end)"
         )
         ctes.append(
-            # Candidates of another group's or bucket's bin rank in their own partition and match no target.
+            # SQLite ranks only the candidates in their own group's and bucket's target bin (IN is a hashed
+            # look-up); PostgreSQL would guess that filter leaves one row and loop over the candidates per target.
             f"r_{n} AS MATERIALIZED (SELECT g, bk, bin, v, ROW_NUMBER() OVER (PARTITION BY g, bk, bin ORDER BY v) "
-            f"AS rn FROM c_{n})"
+            f"AS rn FROM c_{n}{own_bins(n)})"
         )
         picks.append(
             f"SELECT x.g, x.bk, x.dur, x.cnt, x.r, y.v FROM targets x JOIN r_{n} y ON y.g = x.g AND y.bk = x.bk "

@@ -20,8 +20,9 @@ group in ascending order ``x[0..n-1]``, ``pos = p * (n - 1)``, ``lo = floor(pos)
 ``percentile_cont`` itself; SQLite runs the same formula over ``row_number()`` and ``count()`` windows
 (:func:`percentile_columns`), so both give the same numbers.
 
-The rollup (``ticket_metrics``) is recomputed by :func:`refresh_metrics` in the transaction of every write to
-a ticket (create, update, comment, import), under a row lock on PostgreSQL, so it is never behind the ticket.
+The facts (``ticket_metrics``) are recomputed by :func:`refresh_metrics` in the transaction of every write to
+a ticket (create, update, comment, import), under a row lock on PostgreSQL, so they are never behind the ticket;
+the same call moves the rollup (:mod:`store.rollup`) by what the ticket's facts changed.
 """
 
 from __future__ import annotations
