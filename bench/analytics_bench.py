@@ -2,6 +2,8 @@
 
     python bench/analytics_bench.py --count 1000000 --backend sqlite
     python bench/analytics_bench.py --count 100000 --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
+    python bench/analytics_bench.py --count 1000000 --runs 0 --backend postgresql --pg-db kept_1m   # build, keep
+    python bench/analytics_bench.py --count 1000000 --backend postgresql --pg-db kept_1m             # time it again
 
 First the import path's own rate (tickets/s) and peak memory (RSS), on ``--import-count`` generated lines into a
 fresh desk. Then ``--count`` tickets with the same generated history are bulk-inserted straight into the tables
