@@ -412,7 +412,7 @@ async def analytics_tickets(
     suffix = "bs" if hours_kind == "business" else "s"
     filtered = any(getattr(filters, f) for f in TicketFilters.model_fields) if filters else False
     rolled = use_rollup and rollup_answers(
-        group_by=group_by, bucket=bucket, hours_kind=hours_kind, filtered=filtered, own_only=scope.own_only
+        group_by=group_by, bucket=bucket, hours_kind=hours_kind, filtered=filtered, scoped=scope.condition != "1 = 1"
     )
     if rolled:
         sql = rollup_sql(desk.dialect, group_by, bucket)

@@ -47,11 +47,11 @@ MANY_GROUPS = ("category", "assignee")
 """Dimensions of many small groups: on PostgreSQL their percentiles come from the page's facts."""
 
 
-def rollup_answers(*, group_by: str, bucket: str, hours_kind: str, filtered: bool, own_only: bool) -> bool:
-    """The rollup has one dimension at a time, calendar hours, and month-sized histograms."""
-    return (
-        group_by in DIMS and bucket in ("none", "month") and hours_kind == "calendar" and not filtered and not own_only
-    )
+def rollup_answers(*, group_by: str, bucket: str, hours_kind: str, filtered: bool, scoped: bool) -> bool:
+    """The rollup has one dimension at a time (the whole desk's: no filters, no caller scope), calendar hours,
+    and month-sized histograms."""
+    whole_desk = group_by in DIMS and not filtered and not scoped
+    return whole_desk and bucket in ("none", "month") and hours_kind == "calendar"
 
 
 def _floor_day(t: datetime) -> datetime:

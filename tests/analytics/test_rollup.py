@@ -134,7 +134,7 @@ async def test_the_rollup_answers_exactly_what_the_facts_answer(
         for group_by in ("none", "priority", "category", "assignee", "channel"):
             for bucket in ("none", "month"):
                 assert rollup_answers(
-                    group_by=group_by, bucket=bucket, hours_kind="calendar", filtered=False, own_only=False
+                    group_by=group_by, bucket=bucket, hours_kind="calendar", filtered=False, scoped=False
                 )
                 ask = {"start": start, "end": end, "group_by": group_by, "bucket": bucket, "at_risk_hours": 48.0}
                 rolled = await analytics_tickets(desk, admin, **ask)  # type: ignore[arg-type]
