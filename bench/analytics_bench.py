@@ -2,6 +2,8 @@
 
     python bench/analytics_bench.py --count 1000000 --backend sqlite
     python bench/analytics_bench.py --count 100000 --backend postgresql --pg postgresql://postgres@127.0.0.1:5432/postgres
+    python bench/analytics_bench.py --count 1000000 --runs 0 --backend postgresql --pg-db kept_1m   # build, keep
+    python bench/analytics_bench.py --count 1000000 --backend postgresql --pg-db kept_1m             # time it again
 
 First the import path's own rate (tickets/s) and peak memory (RSS), on ``--import-count`` generated lines into a
 fresh desk. Then ``--count`` tickets with the same generated history are bulk-inserted straight into the tables
@@ -146,6 +148,27 @@ async def timings(desk: Any, admin: Any, end: datetime, runs: int) -> None:
     print(f"{'analytics_export tickets (1000 rows/page)':<44} {p50:8.0f} {p95:8.0f}")
 
 
+async def run_kept_pg(args: argparse.Namespace, tmp: Path) -> None:
+    """Build into (or time again) the named PostgreSQL database, which is kept for later runs."""
+    admin = await asyncpg.connect(args.pg)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", args.pg_db)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{args.pg_db}"')
+    finally:
+        await admin.close()
+    url = f"{args.pg.rsplit('/', 1)[0]}/{args.pg_db}"
+    conn = await asyncpg.connect(url)
+    try:
+        built = await conn.fetchval("SELECT to_regclass('tickets') IS NOT NULL") and await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM tickets)"
+        )
+    finally:
+        await conn.close()
+    settings = Settings(data_dir=args.data or tmp / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
+    await run(settings, args.count, args.agents, args.categories, args.runs, build=not built)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1_000_000)
@@ -157,6 +180,9 @@ async def main() -> None:
     parser.add_argument("--import-count", type=int, default=20_000, help="Lines for the import rate (0: skip).")
     parser.add_argument("--keep", type=Path, help="Keep the generated JSONL file here.")
     parser.add_argument("--data", type=Path, help="SQLite: build here, or time the desk built here before.")
+    parser.add_argument(
+        "--pg-db", help="PostgreSQL: build into this database (created if missing) and keep it, or time it if built."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as tmp:
         jsonl = args.keep or Path(tmp) / "tickets.jsonl"
@@ -171,6 +197,9 @@ async def main() -> None:
             build = not (data / "desk.sqlite3").exists()  # a desk built by an earlier --data run is timed again
             settings = Settings(data_dir=data, _env_file=None)  # type: ignore[call-arg]
             await run(settings, args.count, args.agents, args.categories, args.runs, build)
+            return
+        if args.pg_db:
+            await run_kept_pg(args, Path(tmp))
             return
         names = [f"sa_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
         admin = await asyncpg.connect(args.pg)

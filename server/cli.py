@@ -262,7 +262,7 @@ def _cmd_analytics(args: argparse.Namespace) -> int:
         async with open_desk(_settings(args)) as desk:
             return await rebuild_metrics(desk)
 
-    print(f"analytics facts recomputed for {asyncio.run(rebuild())} tickets", file=sys.stderr)
+    print(f"analytics facts and rollup recomputed for {asyncio.run(rebuild())} tickets", file=sys.stderr)
     return 0
 
 

@@ -24,6 +24,8 @@ SOLVE_SQL = f"{{sc}}to_status IN {DONE_SQL} AND ({{sc}}from_status IS NULL OR {{
 """A solve in the status history, as SQL (``{sc}`` is the table's prefix, e.g. ``"sc."``)."""
 REOPEN_SQL = f"{{sc}}from_status IN {DONE_SQL} AND {{sc}}to_status NOT IN {DONE_SQL}"
 EVENTS_SQL = f"({SOLVE_SQL}) OR ({REOPEN_SQL})".format(sc="")
+DURATION_NAMES = ("first_response", "first_resolution", "full_resolution", "wait", "on_hold")
+"""The per-ticket durations, each stored as ``<name>_s`` (calendar) and ``<name>_bs`` (business)."""
 """Solves and reopens: the rows of the partial index analytics reads the history's volume from."""
 
 
@@ -63,6 +65,9 @@ class TicketMetrics(Base):
         Index("ix_ticket_metrics_created_at", "created_at"),
         Index("ix_ticket_metrics_assignee_created", "assignee_id", "created_at"),
         Index("ix_ticket_metrics_requester_created", "requester_id", "created_at"),
+        Index("ix_ticket_metrics_live_until", "live_until"),
+        # The second step of an exact percentile ranks the facts inside one histogram bin of one duration.
+        *(Index(f"ix_ticket_metrics_{d}", f"{d}_s", "created_at") for d in DURATION_NAMES),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
@@ -100,6 +105,77 @@ class TicketMetrics(Base):
     first_response_sla: Mapped[str | None] = mapped_column(String(8))
     """met, missed, paused or running (tools.metrics.SLA_STATES); NULL: not computed yet."""
     resolution_sla: Mapped[str | None] = mapped_column(String(8))
+    live_until: Mapped[datetime | None] = mapped_column()
+    """The later due time: while it is ahead, the ticket's SLA figures depend on now (store.rollup)."""
+
+
+class TicketRollup(Base):
+    """Per UTC day and dimension value: the cohort sums of the tickets created that day, and that day's solves
+    and reopens (store.rollup has the definitions; every column but the key is a sum)."""
+
+    __tablename__ = "ticket_rollup"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The sums, in store.rollup.ROLLUP_SUMS order (a test keeps the two lists equal).
+    tickets: Mapped[int] = mapped_column(BigInteger, default=0)
+    fr_met: Mapped[int] = mapped_column(BigInteger, default=0)
+    fr_missed: Mapped[int] = mapped_column(BigInteger, default=0)
+    res_met: Mapped[int] = mapped_column(BigInteger, default=0)
+    res_missed: Mapped[int] = mapped_column(BigInteger, default=0)
+    breaching: Mapped[int] = mapped_column(BigInteger, default=0)
+    at_risk: Mapped[int] = mapped_column(BigInteger, default=0)
+    solved_ever: Mapped[int] = mapped_column(BigInteger, default=0)
+    reopened_ever: Mapped[int] = mapped_column(BigInteger, default=0)
+    solved_now: Mapped[int] = mapped_column(BigInteger, default=0)
+    one_touch: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_response_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_response_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_resolution_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_resolution_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    full_resolution_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    full_resolution_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    on_hold_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    on_hold_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    solved: Mapped[int] = mapped_column(BigInteger, default=0)
+    reopened: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TicketRollupHist(Base):
+    """Per UTC month, dimension value, duration and bin (``analytics_bins``): tickets created that month."""
+
+    __tablename__ = "ticket_rollup_hist"
+
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    duration: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(10), primary_key=True)
+    bin: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TicketMetricEvent(Base):
+    """The solves and reopens ``ticket_rollup`` counted for a ticket on a UTC day."""
+
+    __tablename__ = "ticket_metric_events"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    solved: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsBin(Base):
+    """A histogram bin of durations: ``lo <= seconds < hi`` (store.rollup.BINS)."""
+
+    __tablename__ = "analytics_bins"
+
+    lo: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hi: Mapped[int] = mapped_column(BigInteger)
+    bin: Mapped[int] = mapped_column(Integer, unique=True)
 
 
 class BusinessCalendarInterval(Base):

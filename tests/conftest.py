@@ -83,7 +83,8 @@ async def _open_desk(settings: Settings) -> AsyncIterator[Desk]:
 
 
 async def _wipe(desk: Desk) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    # analytics_bins is reference data the migration writes (the histogram's bins), not desk data.
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "analytics_bins"]
     async with desk.engine.begin() as conn:
         if desk.dialect == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

@@ -28,13 +28,14 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models_analytics import EVENTS_SQL, REOPEN_SQL, SOLVE_SQL
+from store.rollup import FACT_COLUMNS, cohort_counts
 from store.types import UTCDateTime
 from tools.actor import Actor
+from tools.analytics_rollup import rollup_answers, rollup_params, rollup_sql
 from tools.analytics_scope import Scope, check_grouping, resolve_scope
 from tools.desk import Desk
 from tools.errors import InvalidInputError
 from tools.metrics import (
-    DONE,
     DURATIONS,
     Bucket,
     Dialect,
@@ -287,27 +288,13 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
         f"AND {where}"
     )
     # The facts say where each clock stands (tools.metrics.SLA_STATES); only a running clock depends on now.
-    fr_missed = "(fr_sla = 'missed' OR (fr_sla = 'running' AND :now > fr_due))"
-    res_missed = "(res_sla = 'missed' OR (res_sla = 'running' AND :now > due))"
-    unsolved = f"status NOT IN {DONE}"
     aggs = ["COUNT(*) AS tickets"]
     for n in DURATIONS:
         aggs += [f"COUNT({n}) AS {n}_n", f"AVG({n}) AS {n}_mean"]
         if d.pg:
             aggs.append(f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {n}) AS {n}_pct")
-    aggs += [
-        "SUM(CASE WHEN fr_sla = 'met' THEN 1 ELSE 0 END) AS fr_met",
-        f"SUM(CASE WHEN {fr_missed} THEN 1 ELSE 0 END) AS fr_missed",
-        f"SUM(CASE WHEN status IN {DONE} AND NOT ({res_missed}) THEN 1 ELSE 0 END) AS res_met",
-        f"SUM(CASE WHEN {res_missed} THEN 1 ELSE 0 END) AS res_missed",
-        f"SUM(CASE WHEN {unsolved} AND ({fr_missed} OR {res_missed}) THEN 1 ELSE 0 END) AS breaching",
-        f"SUM(CASE WHEN {unsolved} AND paused_at IS NULL AND NOT ({fr_missed} OR {res_missed}) "
-        "AND (due <= :risk_at OR (fr_at IS NULL AND fr_due <= :risk_at)) THEN 1 ELSE 0 END) AS at_risk",
-        "SUM(CASE WHEN solve_count > 0 THEN 1 ELSE 0 END) AS solved_ever",
-        "SUM(CASE WHEN reopen_count > 0 AND solve_count > 0 THEN 1 ELSE 0 END) AS reopened_ever",
-        f"SUM(CASE WHEN status IN {DONE} THEN 1 ELSE 0 END) AS solved_now",
-        f"SUM(CASE WHEN status IN {DONE} AND public_replies <= 1 THEN 1 ELSE 0 END) AS one_touch",
-    ]
+    counts = cohort_counts({c: c for c in FACT_COLUMNS}, ":now", ":risk_at")
+    aggs += [f"SUM({expr}) AS {name}" for name, expr in counts.items()]
     solve, reopen = SOLVE_SQL.format(sc="sc."), REOPEN_SQL.format(sc="sc.")
     # EVENTS_SQL is the condition of the partial index ix_ticket_status_changes_events: the history is read from it.
     changes = (
@@ -389,11 +376,14 @@ async def analytics_tickets(
     limit: int = DEFAULT_GROUPS,
     scope: AnalyticsScope | None = None,
     team: str | None = None,
+    use_rollup: bool = True,
 ) -> TicketAnalytics:
     """Ticket volume, times, SLA achievement and quality per group and bucket, computed in SQL.
 
     Groups come a page at a time (``limit`` groups, most tickets created first; ``next_cursor`` for more).
     ``scope`` and ``team`` choose whose tickets (:func:`~tools.analytics_scope.resolve_scope`).
+    The rollup answers what it can (:func:`tools.analytics_rollup.rollup_answers`), the facts the rest;
+    ``use_rollup=False`` asks the facts alone (the tests compare the two).
     """
     limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
     check_grouping(actor, group_by)
@@ -419,11 +409,21 @@ async def analytics_tickets(
     params |= {"start": begin, "end": stop, "now": now, "risk_at": now + timedelta(hours=at_risk_hours)}
     params |= {"page_limit": limit, "page_offset": offset}
     suffix = "bs" if hours_kind == "business" else "s"
+    filtered = any(getattr(filters, f) for f in TicketFilters.model_fields) if filters else False
+    rolled = use_rollup and rollup_answers(
+        group_by=group_by, bucket=bucket, hours_kind=hours_kind, filtered=filtered, scoped=limit_to.condition != "1 = 1"
+    )
+    if rolled:
+        sql = rollup_sql(desk.dialect, group_by, bucket)
+        params |= rollup_params(begin, stop, group_by)
+    else:
+        sql = _tickets_sql(d, group_by, " AND ".join(conds), bucket, suffix)
     async with desk.sessions() as session:
         if d.pg:
             # The statement sorts the period's facts (and materialises them once): in memory, not in temp files.
             await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
-        result = await rows(session, _tickets_sql(d, group_by, " AND ".join(conds), bucket, suffix), params)
+
+        result = await rows(session, sql, params)
     total = int(result[0]["groups_total"]) if result else 0
     out = []
     for c in result:

@@ -20,8 +20,9 @@ group in ascending order ``x[0..n-1]``, ``pos = p * (n - 1)``, ``lo = floor(pos)
 ``percentile_cont`` itself; SQLite runs the same formula over ``row_number()`` and ``count()`` windows
 (:func:`percentile_columns`), so both give the same numbers.
 
-The rollup (``ticket_metrics``) is recomputed by :func:`refresh_metrics` in the transaction of every write to
-a ticket (create, update, comment, import), under a row lock on PostgreSQL, so it is never behind the ticket.
+The facts (``ticket_metrics``) are recomputed by :func:`refresh_metrics` in the transaction of every write to
+a ticket (create, update, comment, import), under a row lock on PostgreSQL, so they are never behind the ticket;
+the same call moves the rollup (:mod:`store.rollup`) by what the ticket's facts changed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from store.config import Settings
 from store.models_analytics import DONE_SQL as DONE
 from store.models_analytics import REOPEN_SQL, SOLVE_SQL, TicketStatusChange
+from store.rollup import DURATIONS, apply_sql, build_sql, events_sql, live_until
 from tools import sla
 from tools.business_hours import BusinessCalendar, parse_business_hours
 from tools.desk import Desk
@@ -48,8 +50,9 @@ Bucket = Literal["none", "day", "week", "month"]
 WORKING = "('new', 'open', 'in_progress')"
 PENDING = "('pending')"
 REFRESH_BATCH = 2000
-DURATIONS = ("first_response", "first_resolution", "full_resolution", "wait", "on_hold")
-"""The per-ticket durations, each stored as ``<name>_s`` (calendar) and ``<name>_bs`` (business)."""
+ROLLUP_LOCK = 7_310_013
+"""PostgreSQL advisory lock (held to commit) that queues the writers of the rollup's shared rows, so two
+transactions never take out and put in overlapping rows in opposite orders (a deadlock)."""
 FACT_COLUMNS = (
     "created_at",
     "status",
@@ -231,6 +234,7 @@ def _refresh_sql(d: Dialect, calendar_key: str | None) -> str:
     cols["calendar_key"] = "CAST(:calendar_key AS VARCHAR(64))"
     cols |= {name: f"t.{name}" for name in FACT_COLUMNS}
     cols["resolution_stopped_at"] = "COALESCE(t.resolved_at, t.closed_at)"
+    cols["live_until"] = live_until("t.first_response_due_at", "t.sla_due_at")
     fr_clock, res_clock = sla.clocks_sql(
         first_response_at="t.first_response_at",
         stopped_at="COALESCE(t.resolved_at, t.closed_at)",
@@ -288,8 +292,13 @@ def add_status_change(
     )
 
 
-async def refresh_metrics(session: AsyncSession, settings: Settings, ticket_ids: Sequence[int]) -> None:
-    """Recompute the rollup rows of ``ticket_ids`` from their current state, inside the caller's transaction."""
+async def refresh_metrics(
+    session: AsyncSession, settings: Settings, ticket_ids: Sequence[int], *, rollup: bool = True
+) -> None:
+    """Recompute the facts of ``ticket_ids`` from their current state, inside the caller's transaction, and move
+    the rollup with them: take out what their old facts and events added, put in what the new ones add.
+
+    ``rollup=False`` leaves the rollup alone (:func:`rebuild_metrics` rebuilds it whole afterwards)."""
     ids = sorted(set(ticket_ids))
     if not ids:
         return
@@ -311,9 +320,28 @@ async def refresh_metrics(session: AsyncSession, settings: Settings, ticket_ids:
             ),
             {"ids": ids},
         )
-    stmt = text(_refresh_sql(d, key)).bindparams(bindparam("ids", expanding=True))
+        if rollup:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
+
+    def stmt(sql: str) -> Any:
+        return text(sql).bindparams(bindparam("ids", expanding=True))
+
+    refresh = stmt(_refresh_sql(d, key))
+    take_out = [stmt(s) for s in apply_sql(d.pg, "t.ticket_id IN :ids", -1)]
+    put_in = [stmt(s) for s in apply_sql(d.pg, "t.ticket_id IN :ids", 1)]
+    forget = stmt("DELETE FROM ticket_metric_events WHERE ticket_id IN :ids")
+    record = stmt(events_sql(d.pg, "sc.ticket_id IN :ids"))
     for start in range(0, len(ids), REFRESH_BATCH):
-        await session.execute(stmt, {"ids": ids[start : start + REFRESH_BATCH], "calendar_key": key, "false": False})
+        batch = {"ids": ids[start : start + REFRESH_BATCH]}
+        if rollup:
+            for s in take_out:
+                await session.execute(s, batch)
+            await session.execute(forget, batch)
+        await session.execute(refresh, batch | {"calendar_key": key, "false": False})
+        if rollup:
+            await session.execute(record, batch)
+            for s in put_in:
+                await session.execute(s, batch)
 
 
 async def ensure_metrics(desk: Desk) -> None:
@@ -333,10 +361,16 @@ async def ensure_metrics(desk: Desk) -> None:
     ) + (" OR m.calendar_key IS NULL OR m.calendar_key <> :key)" if key else ")")
     # Walk the tickets a range of ids at a time and refresh the stale ones in it: each look-up is an index range,
     # where asking "the next 2,000 stale tickets" re-ran the anti-join over the whole table for every batch.
+    # Stale facts were never (or no longer rightly) counted in the rollup, and what the rollup holds for them is
+    # unknown (the facts may have been emptied by hand): refresh them alone, then rebuild the rollup whole.
+    refreshed = 0
     async for session, batch in _ticket_batches(desk):
         bounds = {"first": batch[0], "last_id": batch[-1], "key": key}
         ids = list((await session.execute(text(stale), bounds)).scalars())
-        await refresh_metrics(session, desk.settings, ids)
+        await refresh_metrics(session, desk.settings, ids, rollup=False)
+        refreshed += len(ids)
+    if refreshed:
+        await rebuild_rollup(desk)
     desk.extras["metrics_ready"] = (key,)
 
 
@@ -359,6 +393,15 @@ async def _ticket_batches(desk: Desk) -> AsyncIterator[tuple[AsyncSession, list[
         last = batch[-1]
 
 
+async def rebuild_rollup(desk: Desk) -> None:
+    """Rebuild the whole rollup from the facts in one transaction (ticket writers wait for it on PostgreSQL)."""
+    async with desk.sessions.begin() as session:
+        if desk.dialect == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
+        for sql in build_sql(desk.dialect == "postgresql"):
+            await session.execute(text(sql))
+
+
 async def rebuild_metrics(desk: Desk) -> int:
     """Recompute every ticket's facts from its row, history and comments (``support-agent analytics rebuild``).
 
@@ -369,8 +412,9 @@ async def rebuild_metrics(desk: Desk) -> int:
         await sync_calendar(session, calendar_of(desk.settings))
     done = 0
     async for session, ids in _ticket_batches(desk):
-        await refresh_metrics(session, desk.settings, ids)
+        await refresh_metrics(session, desk.settings, ids, rollup=False)
         done += len(ids)
+    await rebuild_rollup(desk)
     calendar = calendar_of(desk.settings)
     desk.extras["metrics_ready"] = (calendar.key if calendar else None,)
     return done
