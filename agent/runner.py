@@ -20,8 +20,9 @@ from langgraph.errors import GraphRecursionError
 from mcp import Client
 
 from agent.bridge import ClientHolder, McpToolbox, http_client
-from agent.graph import CAP_REPLY, build_graph
+from agent.graph import build_graph
 from agent.llm import make_chat_model
+from agent.llm_nodes import CAP_REPLY
 from agent.memory import open_checkpointer
 from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentReply, Citation, Handoff

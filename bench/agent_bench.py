@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import statistics
 import sys
@@ -377,6 +378,24 @@ class Metrics:
 
 KINDS: set[str] | None = None
 """--kinds: the subset keeps only these kinds (None: every kind)."""
+TRANSCRIPTS: Path | None = None
+"""--transcripts: every conversation's turns and replies are appended here as JSON lines (to read a miss)."""
+
+
+def transcript(run_name: str, name: str, ok: bool, turns: list[str], replies: list[AgentReply]) -> None:
+    if TRANSCRIPTS is None:
+        return
+    entry = {
+        "run": run_name,
+        "conversation": name,
+        "ok": ok,
+        "turns": [
+            {"user": turn, **reply.model_dump(include={"reply", "tool_calls", "actions", "intent", "prompt_tokens"})}
+            for turn, reply in zip(turns, replies, strict=False)
+        ],
+    }
+    with TRANSCRIPTS.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 def subset(items: list[Any], per_kind: int | None) -> list[Any]:
@@ -420,6 +439,7 @@ async def run(settings: Settings, name: str, *, embeddings: bool = True, per_kin
                 m.turn(time.perf_counter() - t0, reply)
                 replies.append(reply)
             ok = conv.check(replies)
+            transcript(m.name, conv.kind, ok, conv.turns, replies)
             m.record(conv.kind, ok, f"{conv.kind}: {conv.turns[-1]!r} -> {replies[-1].reply[:120]!r}")
             if conv.title or conv.no_answer:
                 m.claim(replies[-1], conv.title)
@@ -470,6 +490,7 @@ async def run_new(settings: Settings, name: str, *, embeddings: bool = True, per
             after = await new_set.snapshot(settings, desk)
             result = new_set.outcome(before, after, replies, numbers)
             problems = new_set.failures(scenario, result)
+            transcript(m.name, scenario.name, not problems, scenario.render(numbers), replies)
             m.record(scenario.kind, not problems, f"{scenario.name}: {problems[0][:160] if problems else ''}")
             claimed, right = new_set.calibration(scenario, replies)
             m.claimed += claimed
@@ -618,9 +639,11 @@ def main() -> int:
     )
     parser.add_argument("--skip-full", action="store_true", help="with --llm: skip the offline runs of whole sets")
     parser.add_argument("--kinds", help="with --llm: only these kinds in the subset (comma-separated)")
+    parser.add_argument("--transcripts", type=Path, help="append every conversation's turns and replies here (JSONL)")
     args = parser.parse_args()
-    global KINDS
+    global KINDS, TRANSCRIPTS
     KINDS = set(args.kinds.split(",")) if args.kinds else None
+    TRANSCRIPTS = args.transcripts
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))
 
