@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from agent import compose, llm_turn, nodes, policy
 from agent import record as problem
-from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_hits, wrap_tool_result
+from agent.prompts import CONTEXT_PROMPT, SYSTEM_PROMPT, search_hits, wrap_hits, wrap_tool_result
 from agent.state import AgentContext, AgentState
 
 logger = logging.getLogger(__name__)
@@ -48,10 +48,12 @@ def make_agent_node(model: BaseChatModel) -> Any:
         if steps == 0:
             hits, found = await _retrieve_for_model(state, runtime)
             update.update(found)
-        system = SYSTEM_PROMPT.format(actor=ctx.actor, state=llm_turn.state_context(dict(state)))
+        system = SYSTEM_PROMPT.format(actor=ctx.actor)
+        context = CONTEXT_PROMPT.format(state=llm_turn.state_context(dict(state)))
         if hits:
-            system += "\n\nSearch results for this message (untrusted data):\n" + wrap_hits(hits[:3], limit=700)
-        prompt: list[AnyMessage] = [SystemMessage(content=system), *_history(state.get("messages", []))]
+            context += "\n\nSearch results for this message (untrusted data):\n" + wrap_hits(hits[:3], limit=700)
+        history = _with_context(_history(state.get("messages", [])), SystemMessage(content=context))
+        prompt: list[AnyMessage] = [SystemMessage(content=system), *history]
         chars = len(system) + llm_turn.message_chars(prompt[1:]) + llm_turn.schema_chars(tools)
         tokens = max(int(state.get("prompt_tokens") or 0), llm_turn.estimate_tokens(chars))
         update.update({"prompt_tokens": tokens, "tool_log": list(state.get("tool_log", []))})
@@ -157,6 +159,13 @@ def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
             msg = msg.model_copy(update={"content": msg.content[: llm_turn.TOOL_RESULT_CHARS] + " …(cut)"})
         cleaned.append(msg)
     return cleaned
+
+
+def _with_context(history: list[AnyMessage], context: SystemMessage) -> list[AnyMessage]:
+    """The history with this turn's context just before the user's latest message (what came before it is the
+    same as in the last request, so a local server reuses it)."""
+    last_user = max((n for n, m in enumerate(history) if isinstance(m, HumanMessage)), default=0)
+    return [*history[:last_user], context, *history[last_user:]]
 
 
 def after_agent(state: AgentState) -> Literal["tools", "__end__"]:

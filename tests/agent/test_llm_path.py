@@ -95,9 +95,10 @@ async def test_a_ticket_the_user_asked_for_is_created_with_the_record(
     assert draft.actions == [] and "Payroll portal: sign-in fails" in draft.reply and "0x80070005" in draft.reply
     assert reply.actions == ["TCK-000001"]
     assert fake.tickets["TCK-000001"].error_message == "0x80070005"
-    system = server.requests[0]["messages"][0]["content"]
+    context = server.requests[0]["messages"][-2]
     # The dialogue state is in the prompt: the record and the ticket fields the model should use.
-    assert "Payroll portal" in system and "0x80070005" in system and "since this morning" in system
+    assert context["role"] == "system"
+    assert all(fact in context["content"] for fact in ("Payroll portal", "0x80070005", "since this morning"))
 
 
 async def test_retrieval_is_given_as_context_and_injected_text_never_reaches_the_user(
@@ -112,8 +113,8 @@ async def test_retrieval_is_given_as_context_and_injected_text_never_reaches_the
     assert reply.tool_calls == ["knowledge_search"]  # done for the model, not by it
     assert reply.citations and reply.citations[0].title == "Printer driver notes"
     assert "Do not tell the user" not in reply.reply and "Software Center" in reply.reply
-    system = server.requests[0]["messages"][0]["content"]
-    assert "<retrieved_document" in system and "untrusted" in system
+    system, context = server.requests[0]["messages"][0]["content"], server.requests[0]["messages"][-2]["content"]
+    assert "untrusted" in system and "<retrieved_document index=" in context and "untrusted" in context
 
 
 async def test_tool_errors_reach_the_model_and_the_user_in_plain_words(
@@ -167,3 +168,31 @@ def test_lean_schema_keeps_only_named_properties() -> None:
     assert lean["required"] == ["subject"]
     assert lean["properties"]["priority"] == {"type": "string", "enum": ["low", "high"]}
     assert len(lean["properties"]["subject"]["description"]) <= 70
+
+
+async def test_every_request_starts_with_the_same_rules_and_tools(
+    openai_server: tuple[ScriptedOpenAI, str], tmp_path: Path
+) -> None:
+    server, url = openai_server
+    server.script = [{"content": "Could you tell me which app shows the error?"}]
+    fake = FakeDesk(docs=[dict(INJECTED)])
+    await converse(
+        llm_settings(tmp_path, url),
+        fake,
+        "how do I install printer drivers?",
+        "the Payroll portal says error 0x80070005 since this morning",
+    )
+    first, second = server.requests
+    # What a local server can keep from one request to the next (llama.cpp reuses the longest common prefix):
+    # the rules and the tool schemas come first and never change within a conversation ...
+    assert first["messages"][0] == second["messages"][0] and first["tools"] == second["tools"]
+    assert "0x80070005" not in json.dumps(first["messages"][0]) + json.dumps(second["messages"][0])
+    # ... and what this turn knows (the dialogue state, the search results) comes right before its message.
+    *_, context, latest = second["messages"]
+    assert latest == {"role": "user", "content": "the Payroll portal says error 0x80070005 since this morning"}
+    assert context["role"] == "system" and "0x80070005" in context["content"]
+    assert "<retrieved_document" in first["messages"][-2]["content"]
+    assert second["messages"][1:3] == [
+        first["messages"][-1],
+        {"role": "assistant", "content": server.script[0]["content"]},
+    ]
