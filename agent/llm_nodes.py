@@ -190,6 +190,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     pending_before = ctx.extra.get("pending_before") or {}
     read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
     held: str | None = None
+    refused: str | None = None
     done: list[tuple[str, str]] = ctx.extra.setdefault("writes_done", [])
     withdrawn = policy.CANCEL.search(message.lower()) is not None
     for call in last.tool_calls:
@@ -231,11 +232,15 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             else:
                 plain = compose.failure(outcome.text, f"run {name.replace('_', ' ')}", args.get("ticket"))
                 text = f"Failed. Tell the user in your own words, without quoting this: {plain}"
+                if name == "ticket_get" and compose.NOT_FOUND.search(outcome.text):
+                    # A look-up of a ticket the caller cannot see: the refusal is the answer. A model asked
+                    # again tends to retry the same number until the step cap.
+                    refused = refused or plain
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
     out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
-    if held is not None:
-        out["messages"] = [*results, AIMessage(content=held)]
-        out["reply"] = held
+    if (final := held or refused) is not None:
+        out["messages"] = [*results, AIMessage(content=final)]
+        out["reply"] = final
     return out
 
 

@@ -93,6 +93,17 @@ async def test_a_status_reply_names_the_priority_even_when_the_model_leaves_it_o
     assert "TCK-000001" in reply.reply and "high priority" in reply.reply
 
 
+async def test_a_ticket_the_user_cannot_see_is_answered_from_the_refusal(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The model asks for the ticket again and again after the desk refused it, until the step cap.
+    model = ScriptedChatModel(script=[tool_call("ticket_get", {"ticket": "TCK-000042"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("what's the status of TCK-000042?", actor="alice")
+    assert "can't see TCK-000042" in reply.reply and "steps" not in reply.reply
+    assert "Error executing" not in reply.reply and "no ticket" not in reply.reply
+    assert len(model.seen) == 1  # the refusal is the answer: no further model step
+    assert [name for name, _ in fake.calls] == ["ticket_get"]
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,

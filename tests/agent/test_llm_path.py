@@ -121,12 +121,26 @@ async def test_tool_errors_reach_the_model_and_the_user_in_plain_words(
     openai_server: tuple[ScriptedOpenAI, str], tmp_path: Path
 ) -> None:
     server, url = openai_server
-    server.script = [call("ticket_get", {"ticket": "TCK-000099"}), {"content": "I can't see that ticket."}]
-    (reply,) = await converse(llm_settings(tmp_path, url), FakeDesk(docs=[]), "status of TCK-000099?")
+    server.script = [
+        call("ticket_comment", {"ticket": "TCK-000099", "body": "any news?"}),
+        {"content": "I can't see that ticket."},
+    ]
+    fake = FakeDesk(docs=[])
+    (reply,) = await converse(llm_settings(tmp_path, url), fake, "add a comment to TCK-000099: any news?")
     tool_message = server.requests[1]["messages"][-1]
     assert tool_message["role"] == "tool"
     assert "Error executing" not in tool_message["content"] and "can't see TCK-000099" in tool_message["content"]
     assert reply.reply == "I can't see that ticket."
+
+
+async def test_a_refused_status_look_up_is_answered_without_another_model_step(
+    openai_server: tuple[ScriptedOpenAI, str], tmp_path: Path
+) -> None:
+    server, url = openai_server
+    server.script = [call("ticket_get", {"ticket": "TCK-000099"}), {"content": "Error executing tool ticket_get"}]
+    (reply,) = await converse(llm_settings(tmp_path, url), FakeDesk(docs=[]), "status of TCK-000099?")
+    assert len(server.requests) == 1
+    assert "can't see TCK-000099" in reply.reply and "Error executing" not in reply.reply
 
 
 @pytest.mark.parametrize(
