@@ -170,13 +170,14 @@ def asked_for(name: str, message: str, pending: dict[str, Any] | None = None) ->
     return pattern.search(message) is not None
 
 
-REFUSALS: list[tuple[re.Pattern[str], str, str]] = [
+REFUSALS: list[tuple[re.Pattern[str], frozenset[int], str, str]] = [
     (
         re.compile(
             r"context (length|window|size)|maximum context|n_ctx|too many tokens|exceeds? the (context|available)"
             r"|prompt is too long|context_length_exceeded",
             re.I,
         ),
+        frozenset(),
         "The conversation is too long for my language model's context window, so I couldn't answer. Starting a "
         "new conversation usually helps; I can also hand this to a technician.",
         "the model's context is too small for this request: raise the server's context size (llama.cpp --ctx-size, "
@@ -184,23 +185,37 @@ REFUSALS: list[tuple[re.Pattern[str], str, str]] = [
     ),
     (
         re.compile(r"model .*(not found|does not exist)|no such model|unknown model|model_not_found", re.I),
+        frozenset(),
         "My language model isn't available on its server right now, so I couldn't answer. Please try again "
         "later, or ask me for a technician.",
         "the endpoint does not serve the configured model: check SUPPORT_OPENAI_MODEL",
     ),
     (
         re.compile(r"unauthori[sz]ed|invalid api key|incorrect api key|authentication|401|403|permission", re.I),
+        frozenset({401, 403}),
         "My language model's server refused my credentials, so I couldn't answer. An administrator needs to fix "
         "the connection; meanwhile I can hand this to a technician.",
         "the endpoint rejected the API key: check SUPPORT_OPENAI_API_KEY",
     ),
     (
+        # A 404 that names no model: nothing serves chat completions at that address.
+        re.compile(r"404 page not found|cannot post|no route", re.I),
+        frozenset({404}),
+        "My language model's server doesn't answer at the address I'm set up with, so I couldn't answer. An "
+        "administrator needs to fix the connection; meanwhile I can hand this to a technician.",
+        "no chat completions at this URL: check SUPPORT_OPENAI_BASE_URL (an OpenAI-compatible server's usually "
+        "ends in /v1)",
+    ),
+    (
         re.compile(r"timed? ?out|timeout", re.I),
+        frozenset(),
         "My language model took too long to answer, so I stopped waiting. Please try again; a shorter question "
         "may help.",
         "the model did not answer within SUPPORT_LLM_TIMEOUT seconds: raise it, or use a faster model",
     ),
 ]
+"""An endpoint's refusal, recognised by its words (each server has its own) or else by its HTTP status: the
+user's reply and the setting to change, for the log."""
 
 
 def refusal(exc: BaseException, *, base_url: str | None, model: str) -> str | None:
@@ -208,15 +223,14 @@ def refusal(exc: BaseException, *, base_url: str | None, model: str) -> str | No
     the failure is not a refusal we can name (the caller then says the model cannot be reached)."""
     text = f"{type(exc).__name__}: {exc}"
     status = getattr(exc, "status_code", None)
-    for pattern, reply, hint in REFUSALS:
-        if (
-            pattern.search(text)
-            or (status in (401, 403) and "credentials" in reply)
-            or (status == 404 and "isn't available" in reply)
-        ):
-            logger.warning("chat model at %s (%s) refused the request: %s; %s", base_url, model, text[:300], hint)
-            return reply
-    return None
+    matched = next((r for r in REFUSALS if r[0].search(text)), None) or next(
+        (r for r in REFUSALS if status in r[1]), None
+    )
+    if matched is None:
+        return None
+    _, _, reply, hint = matched
+    logger.warning("chat model at %s (%s) refused the request: %s; %s", base_url, model, text[:300], hint)
+    return reply
 
 
 FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```|<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)

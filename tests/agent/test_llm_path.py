@@ -146,15 +146,35 @@ async def test_a_refused_status_look_up_is_answered_without_another_model_step(
 @pytest.mark.parametrize(
     ("status", "error", "says", "logged"),
     [
-        (400, "the request exceeds the available context size, try increasing it", "context window", "ctx-size"),
+        # llama.cpp's server, vLLM and OpenAI, Ollama: each one's own words for the same refusal.
+        (
+            400,
+            "request (630 tokens) exceeds the available context size (256 tokens), try increasing it",
+            "context window",
+            "ctx-size",
+        ),
+        (
+            400,
+            "This model's maximum context length is 4096 tokens. However, you requested 5120 tokens",
+            "context",
+            "num_ctx",
+        ),
         (404, "model 'qwen-big' not found", "isn't available", "SUPPORT_OPENAI_MODEL"),
+        (404, 'model "qwen2.5:1.5b" not found, try pulling it first', "isn't available", "SUPPORT_OPENAI_MODEL"),
+        (404, "The model `gpt-9` does not exist or you do not have access to it.", "isn't available", "_MODEL"),
         (401, "Invalid API key", "refused my credentials", "SUPPORT_OPENAI_API_KEY"),
+        (401, "Incorrect API key provided: sk-abc***", "refused my credentials", "SUPPORT_OPENAI_API_KEY"),
+        (401, "Unauthorized", "refused my credentials", "SUPPORT_OPENAI_API_KEY"),
+        # No completions at that address at all (a base URL without /v1): the URL is the setting to change.
+        (404, "404 page not found", "doesn't answer at the address", "SUPPORT_OPENAI_BASE_URL"),
     ],
 )
 async def test_a_refusing_endpoint_is_explained(
     tmp_path: Path, status: int, error: str, says: str, logged: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def refuse(request: web.Request) -> web.Response:
+        if error.startswith("404 page"):
+            return web.Response(text=error, status=status)
         return web.json_response({"error": {"message": error, "type": "invalid_request_error"}}, status=status)
 
     async with serve_completions(refuse) as url:
