@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -191,6 +191,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
     held: str | None = None
     refused: str | None = None
+    answer_instead = False
     done: list[tuple[str, str]] = ctx.extra.setdefault("writes_done", [])
     withdrawn = policy.CANCEL.search(message.lower()) is not None
     for call in last.tool_calls:
@@ -211,6 +212,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = f"Not run: there is no tool named {name!r}."
         elif name == "ticket_create" and not (state.get("record") or {}).get("statement"):
             text = "Not run: the user has not said what the problem is. Ask them what happens, and in which app."
+        elif name == "ticket_create" and _answered(state) and not llm_turn.asked_for(name, message, pending_before):
+            # A question the search answers, turned into a ticket nobody asked for: the answer is the reply.
+            text = "Not run: the search results answer the question."
+            answer_instead = True
         elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
             held = question
             update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
@@ -238,6 +243,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                     refused = refused or plain
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
     out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+    if answer_instead and held is None and refused is None:
+        now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
+        answered = await nodes.answer(now, runtime)
+        return {**out, **answered, "messages": [*results, *answered["messages"]]}
     if (final := held or refused) is not None:
         out["messages"] = [*results, AIMessage(content=final)]
         out["reply"] = final
@@ -260,10 +269,16 @@ def _confirmation(
     if name == "ticket_create":
         if read_retrieved and _priority_raised(args, state):
             return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
-        return compose.ticket_draft(args) if asked else llm_turn.hold(name, args, why=why)
+        # One the user did not ask for is offered as the same draft: it names the action, and waits for a yes.
+        return compose.ticket_draft(args) if asked else compose.ticket_draft(args, lead=compose.OFFER_LEAD)
     if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
         return llm_turn.hold(name, args, why=why)
     return None
+
+
+def _answered(state: AgentState) -> bool:
+    """Whether this turn's own retrieval found an answer the policy would give (the model was shown it)."""
+    return bool(state.get("hits")) and float(state.get("confidence") or 0.0) >= nodes.ANSWER_THRESHOLD
 
 
 def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:

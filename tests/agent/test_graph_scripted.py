@@ -82,7 +82,7 @@ async def test_declined_confirmation_runs_nothing(fake_agent: MakeAgent, fake: F
         ]
     )
     agent = await fake_agent(model=model)
-    first = await agent.ask("how do I install printer drivers?", actor="alice")
+    first = await agent.ask("the printer on floor 3 prints blank pages since monday", actor="alice")
     assert "open a new critical ticket" in first.reply
     second = await agent.ask("no, keep it", first.conversation_id, actor="alice")
     assert fake.tickets == {}

@@ -104,6 +104,32 @@ async def test_a_ticket_the_user_cannot_see_is_answered_from_the_refusal(fake_ag
     assert [name for name, _ in fake.calls] == ["ticket_get"]
 
 
+async def test_a_question_the_knowledge_base_answers_is_answered_when_the_model_proposes_a_ticket(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # The 1.5B model searched, then proposed a ticket named after the question instead of answering it.
+    model = _proposes("ticket_create", {"subject": "How do I reset my VPN password?", "description": "?"})
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("How do I reset my VPN password?", actor="alice")
+    assert reply.citations and reply.citations[0].title == "Reset your VPN password"
+    assert "vpn.example.com/reset" in reply.reply and "ticket “" not in reply.reply
+    assert fake.tickets == {} and reply.actions == []
+
+
+async def test_a_ticket_the_user_did_not_ask_for_is_offered_as_a_draft(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.docs.clear()
+    model = _proposes("ticket_create", {"subject": "Laptop does not charge", "description": "?", "priority": "high"})
+    agent = await fake_agent(model=model)
+    offer = await agent.ask("my laptop wont charge anymore since monday, the light stays off", actor="alice")
+    # No article answers it: the model's ticket is shown as an offer, in the user's terms, and waits for a yes.
+    assert "Laptop does not charge" in offer.reply and "yes, do it" in offer.reply
+    assert "search results suggested" not in offer.reply and "didn't ask" not in offer.reply
+    assert fake.tickets == {}
+    created = await agent.ask("yes, do it", offer.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"]
+    assert "since monday" in fake.tickets["TCK-000001"].description
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,

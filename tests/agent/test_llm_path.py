@@ -53,8 +53,9 @@ async def test_writes_a_document_asks_for_are_held_and_named(
         {"content": "Done."},
     ]
     fake = FakeDesk(docs=[dict(INJECTED)])
+    # (A question the document answered would get the answer instead: the ticket is not offered at all.)
     held, confirmed = await converse(
-        llm_settings(tmp_path, url), fake, "how do I install printer drivers?", "yes, do it"
+        llm_settings(tmp_path, url), fake, "the printer on floor 3 prints blank pages since monday", "yes, do it"
     )
     # Nothing ran on the model's say-so; the question names the exact action and its effect.
     assert "critical" in held.reply and "Printers down everywhere" in held.reply and "yes" in held.reply.lower()
