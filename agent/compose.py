@@ -217,7 +217,13 @@ def ticket_draft(args: dict[str, Any], lead: str = "Here is the ticket I'll open
     ):
         if value := str(args.get(key) or "").strip():
             lines.append(f"- {label}: {value if len(value) <= 200 else value[:200] + '…'}")
-    lines.append("Reply “yes, do it” to create it, or tell me what to change.")
+    if args.get("contact_email") or args.get("contact_phone"):
+        lines.append("Reply “yes, do it” to create it, or tell me what to change.")
+    else:
+        lines.append(
+            "Reply “yes, do it” to create it, or tell me what to change. If a technician should reach you by email "
+            "or phone, just send it and I'll create the ticket with it."
+        )
     return "\n".join(lines)
 
 

@@ -185,7 +185,8 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
     is declined, cancelling and farewells end what was going on, and a message too vague to search (or that
     names only a system) gets the policy's focused question. Anything else goes to the model ("llm")."""
     if pending.get("kind") == "confirm_tool":
-        return "llm"
+        # The answer to a ticket draft's one question, how to reach them: create it with that contact.
+        return "confirm" if pending.get("tool") == "ticket_create" and llm_nodes.only_contact(message) else "llm"
     if detected in ("out_of_scope", "cancel", "farewell"):
         return detected
     if detected != "question":

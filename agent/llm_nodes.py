@@ -276,6 +276,18 @@ def _confirmation(
     return None
 
 
+def only_contact(message: str) -> bool:
+    """Whether the message is an email address or phone number and little else ("dana@example.org", "call
+    me on 0151 234567")."""
+    found = policy.contact_of(message)
+    if "contact_email" not in found and "contact_phone" not in found:
+        return False
+    rest = policy.EMAIL_RE.sub(" ", message)
+    if "contact_phone" in found:
+        rest = policy.PHONE_RE.sub(" ", rest)
+    return len(policy.words(rest)) <= 3 and not policy.CANCEL.search(rest.lower())
+
+
 def _answered(state: AgentState) -> bool:
     """Whether this turn's own retrieval found an answer the policy would give (the model was shown it)."""
     return bool(state.get("hits")) and float(state.get("confidence") or 0.0) >= nodes.ANSWER_THRESHOLD

@@ -130,6 +130,22 @@ async def test_a_ticket_the_user_did_not_ask_for_is_offered_as_a_draft(fake_agen
     assert "since monday" in fake.tickets["TCK-000001"].description
 
 
+async def test_a_contact_given_after_the_draft_creates_the_ticket_with_it(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = _proposes("ticket_create", {"subject": "Payroll portal sign-in fails", "priority": "high"})
+    agent = await fake_agent(model=model)
+    draft = await agent.ask(
+        "nobody in accounts can sign in to the Payroll portal, error 0x80070005. can you just open a ticket please",
+        actor="alice",
+    )
+    assert "Payroll portal sign-in fails" in draft.reply and "email" in draft.reply and fake.tickets == {}
+    # The answer to the draft's one question is the contact: the ticket is created with it, not proposed again.
+    reply = await agent.ask("dana.ops@example.org", draft.conversation_id, actor="alice")
+    assert reply.actions == ["TCK-000001"] and len(model.seen) == 1
+    assert fake.tickets["TCK-000001"].contact_email == "dana.ops@example.org"
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
