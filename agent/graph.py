@@ -182,13 +182,14 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
 
 def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> str:
     """What the graph decides itself on the LLM path, whatever the model would propose: an off-topic request
-    is declined, cancelling and farewells end what was going on, and a message too vague to search (or that
-    names only a system) gets the policy's focused question. Anything else goes to the model ("llm")."""
+    is declined, cancelling and farewells end what was going on, a bare greeting is returned, and a message
+    too vague to search (or that names only a system) gets the policy's focused question. An email or phone
+    number in answer to a ticket draft creates it. Anything else goes to the model ("llm")."""
     if pending.get("kind") == "confirm_tool":
         # The answer to a ticket draft's one question, how to reach them: create it with that contact.
         return "confirm" if pending.get("tool") == "ticket_create" and llm_nodes.only_contact(message) else "llm"
-    if detected in ("out_of_scope", "cancel", "farewell"):
-        return detected
+    if detected in ("out_of_scope", "cancel", "farewell", "greeting"):
+        return detected  # a bare "hello" too: a small model searches the knowledge base for it
     if detected != "question":
         return "llm"
     query = f"{pending.get('query', '')} {message}" if pending.get("kind") == "clarify" else message

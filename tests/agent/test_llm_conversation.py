@@ -29,6 +29,14 @@ async def test_an_off_topic_question_is_declined_whatever_the_model_proposes(
     assert fake.tickets == {} and again.actions == []
 
 
+async def test_a_greeting_is_answered_without_the_model(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The 1.5B model searched the knowledge base for "hello" until the tool-call cap.
+    model = ScriptedChatModel(script=[tool_call("knowledge_search", {"query": "hello"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("hello", actor="alice")
+    assert "What can I help you with" in reply.reply and model.seen == [] and reply.tool_calls == []
+
+
 async def test_a_vague_complaint_gets_a_question_not_a_held_escalation(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     fake.tickets["TCK-000001"] = _ticket("Monitor flickers")
     model = _proposes("ticket_escalate", {"ticket": "TCK-000001", "reason": "customer_asked", "summary": "?"})
