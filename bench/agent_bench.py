@@ -632,7 +632,9 @@ def main() -> int:
     parser.add_argument("--model", default="local", help="the model name at --llm URL")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads for --llm local")
     parser.add_argument(
-        "--local-model", choices=("0.5b", "1.5b"), help="which model --llm local serves (default: SUPPORT_LOCAL_MODEL)"
+        "--local-model",
+        choices=("0.5b", "1.5b"),
+        help="which model --llm local serves (default: SUPPORT_LOCAL_MODEL, else 1.5b when installed)",
     )
     parser.add_argument(
         "--per-kind", type=int, default=1, help="with --llm: the first N conversations of every kind (the subset)"
