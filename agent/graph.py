@@ -185,6 +185,8 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
     is declined, cancelling and farewells end what was going on, a bare greeting is returned, and a message
     too vague to search (or that names only a system) gets the policy's focused question. An email or phone
     number in answer to a ticket draft creates it. Anything else goes to the model ("llm")."""
+    if pending.get("kind") == "confirm_tool" and detected in ("cancel", "farewell"):
+        return detected  # "forget it" while a draft or a held action waits: drop it
     if pending.get("kind") == "confirm_tool":
         # The answer to a ticket draft's one question, how to reach them: create it with that contact.
         return "confirm" if pending.get("tool") == "ticket_create" and llm_nodes.only_contact(message) else "llm"

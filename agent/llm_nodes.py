@@ -200,6 +200,8 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         if name == "ticket_create":
             # The ticket is filled from the problem record: the user's own words, the error, what was tried.
             args = llm_turn.ticket_from_record(args, state.get("record") or {}, ctx.actor)
+        if "ticket" in args:
+            args["ticket"] = llm_turn.ticket_ref(args["ticket"], message)
         if held is not None:
             text = "Not run: another action is waiting for the user's confirmation."
         elif name in llm_turn.WRITE_TOOLS and withdrawn:
@@ -211,7 +213,11 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
             text = f"Not run: there is no tool named {name!r}."
         elif name == "ticket_create" and not (state.get("record") or {}).get("statement"):
-            text = "Not run: the user has not said what the problem is. Ask them what happens, and in which app."
+            # "open a ticket please" before saying what is wrong: the form's first question, asked once (a
+            # model told to ask proposed the ticket again until the step cap).
+            text = "Not run: the user has not said what the problem is."
+            refused = refused or policy.SLOT_QUESTIONS["subject"]
+            update["pending"] = {"kind": "ticket", "next": "subject"}
         elif name == "ticket_create" and _answered(state) and not llm_turn.asked_for(name, message, pending_before):
             # A question the search answers, turned into a ticket nobody asked for: the answer is the reply.
             text = "Not run: the search results answer the question."

@@ -288,7 +288,21 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
     for key, value in filled.items():
         if value and not out.get(key):
             out[key] = value
+    said = set(policy.words(f"{record.get('statement', '')} {record.get('system') or ''}"))
+    if not said & set(policy.words(str(out.get("subject") or ""))):
+        out["subject"] = filled["subject"]  # "Open a ticket": the model echoed the request, not the problem
     return out
+
+
+def ticket_ref(value: Any, message: str) -> Any:
+    """The ticket the user named, where the model shortened its number ("16" for TCK-000016): the desk reads
+    a bare number as an id, which may be another ticket."""
+    named = {m.upper() for m in policy.TICKET_RE.findall(message)}
+    text = str(value).strip()
+    if len(named) != 1 or policy.TICKET_RE.fullmatch(text) or not re.fullmatch(r"(?i)(tck-?)?0*\d+", text):
+        return value
+    (number,) = named
+    return number if int(re.sub(r"\D", "", text)) == int(number[4:]) else value
 
 
 def call_key(args: dict[str, Any]) -> str:

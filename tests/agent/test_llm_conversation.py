@@ -154,6 +154,34 @@ async def test_a_contact_given_after_the_draft_creates_the_ticket_with_it(
     assert fake.tickets["TCK-000001"].contact_email == "dana.ops@example.org"
 
 
+async def test_a_ticket_asked_for_before_the_problem_gets_one_question_then_cancelling_drops_it(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # The 1.5B model called ticket_create again after each "not run" until the step cap, then proposed one.
+    model = ScriptedChatModel(script=[tool_call("ticket_create", {"subject": "Open a ticket", "priority": "medium"})])
+    agent = await fake_agent(model=model)
+    first = await agent.ask("open a ticket please", actor="alice")
+    assert "what is the problem" in first.reply and "steps" not in first.reply and len(model.seen) == 1
+    draft = await agent.ask("my mouse double clicks", first.conversation_id, actor="alice")
+    # The subject is about the problem, not the model's echo of the request.
+    assert "“my mouse double clicks”" in draft.reply and "yes, do it" in draft.reply and fake.tickets == {}
+    # "forget it" while the draft waits: dropped by the graph, not handed to the model.
+    seen = len(model.seen)
+    cancelled = await agent.ask("forget it", first.conversation_id, actor="alice")
+    assert cancelled.intent == "cancel" and len(model.seen) == seen
+    assert (await agent.ask("yes", first.conversation_id, actor="alice")).actions == [] and fake.tickets == {}
+
+
+async def test_the_ticket_number_the_user_gave_is_the_one_looked_up(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000016"] = _ticket("Monitor flickers").model_copy(update={"id": 3, "number": "TCK-000016"})
+    # The model shortened the number to "16", which the desk reads as an id (another ticket, or none).
+    model = ScriptedChatModel(script=[tool_call("ticket_get", {"ticket": "16"}), AIMessage(content="It is new.")])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("what's the status of TCK-000016?", actor="alice")
+    assert fake.calls[-1] == ("ticket_get", {"ticket": "TCK-000016"})
+    assert "TCK-000016 is new, medium priority" in reply.reply
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
