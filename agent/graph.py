@@ -146,7 +146,7 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
     if intent == "llm" and pending.get("kind") not in (None, "confirm_tool"):
         update["pending"] = None  # the model answers this turn; the policy's open question is answered or moot
     update["hits"] = []
-    update["prompt_tokens"] = 0
+    update["prompt_tokens"] = update["prompt_tokens_read"] = 0
     runtime.context.extra["pending_before"] = pending
     return update
 

@@ -60,6 +60,7 @@ def make_agent_node(model: BaseChatModel) -> Any:
         logger.debug("prompt for step %d: about %d tokens", steps, tokens)
         try:
             response = await bound.ainvoke(prompt)
+            update["prompt_tokens_read"] = int(state.get("prompt_tokens_read") or 0) + llm_turn.tokens_read(response)
         except Exception as exc:
             # The endpoint is down, refused the request or sent something that is not a completion: the
             # turn ends with a polite reply (the real reason when the endpoint names it), not an exception.

@@ -118,6 +118,14 @@ def estimate_tokens(chars: int) -> int:
     return -(-chars // CHARS_PER_TOKEN)
 
 
+def tokens_read(response: Any) -> int:
+    """The prompt tokens the endpoint says it read for ``response``, less those it reused from its cache
+    (0 when it reports no usage)."""
+    usage = getattr(response, "usage_metadata", None) or {}
+    cached = (usage.get("input_token_details") or {}).get("cache_read") or 0
+    return max(0, int(usage.get("input_tokens") or 0) - int(cached))
+
+
 def message_chars(messages: list[AnyMessage]) -> int:
     total = 0
     for m in messages:

@@ -206,4 +206,5 @@ def _reply(state: dict[str, Any], conversation_id: str) -> AgentReply:
         tool_calls=list(state.get("tool_log") or []),
         intent=state.get("intent"),
         prompt_tokens=state.get("prompt_tokens") or None,
+        prompt_tokens_read=state.get("prompt_tokens_read") or None,
     )

@@ -7,7 +7,8 @@ style of real users from tests/agent/scenarios.py, each on a freshly seeded desk
 desk's own tools). For each engine and set it prints: the share of conversations with the expected outcome,
 the right-first-citation rate on the paraphrased questions, the calibration of confidence (of the answers
 at or above the threshold on labelled turns, how many cite the expected source), turns to a complete ticket,
-p50/p95 turn latency and, on the LLM path, prompt tokens per turn (llama.cpp-sized estimate, chars/4).
+p50/p95 turn latency and, on the LLM path, prompt tokens per turn (the largest request, estimated at chars/4)
+and the prompt tokens the endpoint read per turn (its own count, less what it reused from its cache).
 
 With ``--llm`` the model runs on a representative subset (the first ``--per-kind`` conversations of each
 kind, optionally only ``--kinds``), and the offline policy is measured on the same subset as well as on the
@@ -350,6 +351,8 @@ class Metrics:
     ticket_turns: list[int] = field(default_factory=list)
     """Turns until the ticket was created, per conversation that should end in a ticket."""
     prompt_tokens: list[int] = field(default_factory=list)
+    prompt_read: list[int] = field(default_factory=list)
+    """Prompt tokens the endpoint read per turn, less those it reused from its cache (its own count)."""
     wall: float = 0.0
 
     def record(self, kind: str, ok: bool, failure: str) -> None:
@@ -369,6 +372,8 @@ class Metrics:
         self.latencies.append(seconds)
         if reply.prompt_tokens:
             self.prompt_tokens.append(reply.prompt_tokens)
+        if reply.prompt_tokens_read:
+            self.prompt_read.append(reply.prompt_tokens_read)
 
     def claim(self, reply: AgentReply, title: str | None) -> None:
         if reply.citations and reply.confidence is not None and reply.confidence >= new_set.THRESHOLD:
@@ -390,7 +395,12 @@ def transcript(run_name: str, name: str, ok: bool, turns: list[str], replies: li
         "conversation": name,
         "ok": ok,
         "turns": [
-            {"user": turn, **reply.model_dump(include={"reply", "tool_calls", "actions", "intent", "prompt_tokens"})}
+            {
+                "user": turn,
+                **reply.model_dump(
+                    include={"reply", "tool_calls", "actions", "intent", "prompt_tokens", "prompt_tokens_read"}
+                ),
+            }
             for turn, reply in zip(turns, replies, strict=False)
         ],
     }
@@ -535,6 +545,13 @@ def summary(rows: list[Metrics]) -> None:
                 f"{_p([float(t) for t in m.prompt_tokens], 0.5):.0f} / {max(m.prompt_tokens)}"
                 if m.prompt_tokens
                 else "-"
+                for m in rows
+            ],
+        ),
+        (
+            "prompt tokens read per turn p50 / max",
+            [
+                f"{_p([float(t) for t in m.prompt_read], 0.5):.0f} / {max(m.prompt_read)}" if m.prompt_read else "-"
                 for m in rows
             ],
         ),

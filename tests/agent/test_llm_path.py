@@ -231,3 +231,23 @@ async def test_every_request_starts_with_the_same_rules_and_tools(
         first["messages"][-1],
         {"role": "assistant", "content": server.script[0]["content"]},
     ]
+
+
+async def test_the_prompt_tokens_the_endpoint_read_are_reported(tmp_path: Path) -> None:
+    # Two model steps; the endpoint says how much of each prompt it had cached (llama.cpp, OpenAI).
+    usages = iter([(1000, 0), (1100, 1000)])
+
+    async def complete(request: web.Request) -> web.Response:
+        prompt, cached = next(usages)
+        message = call("knowledge_search", {"query": "VPN drops"}) if cached == 0 else {"content": "Which VPN?"}
+        usage = {"prompt_tokens": prompt, "completion_tokens": 5, "total_tokens": prompt + 5}
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}  # type: ignore[assignment]
+        choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}
+        return web.json_response(
+            {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice], "usage": usage}
+        )
+
+    fake = FakeDesk(docs=[])
+    async with serve_completions(complete) as url:
+        (reply,) = await converse(llm_settings(tmp_path, url), fake, "my VPN drops every ten minutes since monday")
+    assert reply.prompt_tokens_read == 1000 + 100
