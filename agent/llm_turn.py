@@ -53,6 +53,12 @@ ASKED_FOR: dict[str, re.Pattern[str]] = {
     "ticket_escalate": policy.HUMAN,
 }
 """What the user's own words must contain for a write to run without a confirmation."""
+NOT_SOLVED = re.compile(
+    r"\b(still|didn'?t|doesn'?t|did not|does not|no luck|same (problem|issue)|nothing changed"
+    r"|not (working|fixed|solved|resolved))\b",
+    re.I,
+)
+"""An answer that did not help, which takes up the ticket it offered."""
 CHARS_PER_TOKEN = 4
 """Prompt sizes are estimated at four characters a token (no tokenizer download at run time)."""
 HISTORY_MESSAGES = 12
@@ -173,8 +179,15 @@ def asked_for(name: str, message: str, pending: dict[str, Any] | None = None) ->
     pattern = ASKED_FOR.get(name)
     if pattern is None:
         return False
-    if name == "ticket_create" and (pending or {}).get("kind") in ("offer_ticket", "ticket"):
-        return True  # answering the agent's own offer or form
+    kind = (pending or {}).get("kind")
+    if name == "ticket_create" and kind == "ticket":
+        return True  # answering the agent's own form
+    if (
+        name == "ticket_create"
+        and kind == "offer_ticket"
+        and (policy.CONFIRM.search(message) or NOT_SOLVED.search(message))
+    ):
+        return True  # "yes" or "that didn't help" to "shall I open a ticket?"; more detail is not a yes
     return pattern.search(message) is not None
 
 

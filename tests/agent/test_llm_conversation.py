@@ -124,6 +124,18 @@ async def test_a_question_the_knowledge_base_answers_is_answered_when_the_model_
     assert fake.tickets == {} and reply.actions == []
 
 
+async def test_more_detail_after_an_answer_is_not_taken_as_a_yes_to_the_ticket_offer(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = ScriptedChatModel(script=[tool_call("ticket_create", {"subject": "VPN password", "description": "?"})])
+    agent = await fake_agent(model=model)
+    answer = await agent.ask("How do I reset my VPN password?", actor="alice")
+    assert "open a ticket for you" in answer.reply  # the answer offers a ticket if it does not help
+    more = await agent.ask("it's the VPN password on my laptop", answer.conversation_id, actor="alice")
+    assert more.citations and more.citations[0].title == "Reset your VPN password"
+    assert "vpn.example.com/reset" in more.reply and "ticket “" not in more.reply and fake.tickets == {}
+
+
 async def test_a_ticket_the_user_did_not_ask_for_is_offered_as_a_draft(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     fake.docs.clear()
     model = _proposes("ticket_create", {"subject": "Laptop does not charge", "description": "?", "priority": "high"})
