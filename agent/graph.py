@@ -189,7 +189,10 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
         return detected  # "forget it" while a draft or a held action waits: drop it
     if pending.get("kind") == "confirm_tool":
         # The answer to a ticket draft's one question, how to reach them: create it with that contact.
-        return "confirm" if pending.get("tool") == "ticket_create" and llm_nodes.only_contact(message) else "llm"
+        # Asking for the ticket right after seeing its draft takes it up (a small model repeats the draft).
+        ticket = pending.get("tool") == "ticket_create"
+        takes_it = detected == "create_ticket" and not policy.CORRECTION.search(message.lower())
+        return "confirm" if ticket and (llm_nodes.only_contact(message) or takes_it) else "llm"
     if detected in ("out_of_scope", "cancel", "farewell", "greeting"):
         return detected  # a bare "hello" too: a small model searches the knowledge base for it
     if detected != "question":

@@ -194,6 +194,36 @@ async def test_the_ticket_number_the_user_gave_is_the_one_looked_up(fake_agent: 
     assert "TCK-000016 is new, medium priority" in reply.reply
 
 
+async def test_the_ticket_keeps_only_details_the_user_gave(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The 0.5B model filled in a contact, steps from a search result and an "error" nobody mentioned.
+    invented = {
+        "subject": "Payroll portal sign-in fails",
+        "priority": "critical",
+        "contact_email": "support@example.com",
+        "contact_phone": "123-456-7890",
+        "preferred_contact": "admin@example.com",
+        "steps_taken": "open https://payroll.example.com/reset and follow the steps",
+        "error_message": "Access denied",
+    }
+    model = ScriptedChatModel(script=[tool_call("ticket_create", invented)])
+    agent = await fake_agent(model=model)
+    offer = await agent.ask("nobody in accounts can sign in to the Payroll portal since this morning", actor="alice")
+    assert "example.com" not in offer.reply and "Access denied" not in offer.reply
+    # Asking for a ticket right after the offered draft takes it up; the model is not asked again.
+    seen = len(model.seen)
+    reply = await agent.ask(
+        "That doesn't fix it, can you just open a ticket please", offer.conversation_id, actor="alice"
+    )
+    assert reply.actions == ["TCK-000001"] and len(model.seen) == seen
+    ticket = fake.tickets["TCK-000001"]
+    assert (
+        ticket.contact_email is None
+        and ticket.contact_phone is None
+        and ticket.preferred_contact != "admin@example.com"
+    )
+    assert ticket.error_message is None and "payroll.example.com" not in (ticket.steps_taken or "")
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
