@@ -317,9 +317,9 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
         out[key] = value
     if out.get("preferred_contact") not in (None, "email", "phone", "chat"):
         out.pop("preferred_contact")
-    for key, value in filled.items():
-        if value and not out.get(key):
-            out[key] = value
+    for key, known in filled.items():
+        if known and not out.get(key):
+            out[key] = known
     said = set(policy.words(f"{record.get('statement', '')} {record.get('system') or ''}"))
     if not said & set(policy.words(str(out.get("subject") or ""))):
         out["subject"] = filled["subject"]  # "Open a ticket": the model echoed the request, not the problem
