@@ -191,9 +191,9 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     pending_before = ctx.extra.get("pending_before") or {}
     read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
     held: str | None = None
-    refused: str | None = None
+    ends: str | None = None
     answer_instead = False
-    done: list[tuple[str, str]] = ctx.extra.setdefault("writes_done", [])
+    done: list[tuple[str, str]] = ctx.extra.setdefault("calls_done", [])
     withdrawn = policy.CANCEL.search(message.lower()) is not None
     for call in last.tool_calls:
         name, args = call["name"], dict(call.get("args") or {})
@@ -209,6 +209,13 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = "Not run: the user withdrew the request. Confirm that nothing was done."
         elif name in llm_turn.WRITE_TOOLS and (name, llm_turn.call_key(args)) in done:
             text = "Not run: this was already done this turn. Tell the user the result."
+        elif (name, llm_turn.call_key(args)) in done:
+            # The same read again (a small model repeats it until the step cap): a status look-up ends with
+            # the ticket's facts, anything else is answered from the result already given.
+            text = "Not run: the result is above. Answer the user with it."
+            facts = llm_turn.with_ticket_facts("", ctx.extra.get("tickets_read", [])).strip()
+            if name == "ticket_get" and facts:
+                ends = ends or facts
         elif len(log) >= ctx.max_tool_calls:
             text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
         elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
@@ -217,7 +224,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             # "open a ticket please" before saying what is wrong: the form's first question, asked once (a
             # model told to ask proposed the ticket again until the step cap).
             text = "Not run: the user has not said what the problem is."
-            refused = refused or policy.SLOT_QUESTIONS["subject"]
+            ends = ends or policy.SLOT_QUESTIONS["subject"]
             update["pending"] = {"kind": "ticket", "next": "subject"}
         elif name == "ticket_create" and _answered(state) and not llm_turn.asked_for(name, message, pending_before):
             # A question the search answers, turned into a ticket nobody asked for: the answer is the reply.
@@ -230,8 +237,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         else:
             log.append(name)
             outcome = await ctx.toolbox.call(name, ctx.toolbox.fit_args(name, args))
-            if name in llm_turn.WRITE_TOOLS:
-                done.append((name, llm_turn.call_key(args)))
+            done.append((name, llm_turn.call_key(args)))
             if outcome.ok and name == "ticket_get":
                 ctx.extra.setdefault("tickets_read", []).append(outcome.data)
             if outcome.ok:
@@ -247,14 +253,14 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                 if name == "ticket_get" and compose.NOT_FOUND.search(outcome.text):
                     # A look-up of a ticket the caller cannot see: the refusal is the answer. A model asked
                     # again tends to retry the same number until the step cap.
-                    refused = refused or plain
+                    ends = ends or plain
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
     out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
-    if answer_instead and held is None and refused is None:
+    if answer_instead and held is None and ends is None:
         now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
         answered = await nodes.answer(now, runtime)
         return {**out, **answered, "messages": [*results, *answered["messages"]]}
-    if (final := held or refused) is not None:
+    if (final := held or ends) is not None:
         out["messages"] = [*results, AIMessage(content=final)]
         out["reply"] = final
     return out

@@ -224,6 +224,16 @@ async def test_the_ticket_keeps_only_details_the_user_gave(fake_agent: MakeAgent
     assert ticket.error_message is None and "payroll.example.com" not in (ticket.steps_taken or "")
 
 
+async def test_a_look_up_the_model_repeats_ends_with_the_ticket_s_facts(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000001"] = _ticket("Monitor flickers", priority="high")
+    # The 0.5B model read the same ticket again after each result, until the step cap.
+    model = ScriptedChatModel(script=[tool_call("ticket_get", {"ticket": "TCK-000001"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("what is the status of TCK-000001?", actor="alice")
+    assert "TCK-000001 is new, high priority" in reply.reply and "steps" not in reply.reply
+    assert [name for name, _ in fake.calls] == ["ticket_get"] and len(model.seen) == 2
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
