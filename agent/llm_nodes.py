@@ -85,6 +85,10 @@ def make_agent_node(model: BaseChatModel) -> Any:
                 logger.warning(
                     "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
                 )
+                now = cast(AgentState, {**state, **update})
+                if not text.strip() and _answered(now):
+                    # This turn's retrieval answers the question: the policy's cited answer is the reply.
+                    return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
                 return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
             reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
             return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
