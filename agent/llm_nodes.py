@@ -45,6 +45,8 @@ def make_agent_node(model: BaseChatModel) -> Any:
         bound = model.bind_tools(tools)
         update: dict[str, Any] = {}
         hits = list(state.get("hits") or [])
+        if steps == 0 and (noted := await _contact_for_ticket(state, runtime)) is not None:
+            return noted
         if steps == 0:
             hits, found = await _retrieve_for_model(state, runtime)
             update.update(found)
@@ -95,6 +97,25 @@ def make_agent_node(model: BaseChatModel) -> Any:
         return {**update, "messages": [response], "steps": steps + 1}
 
     return agent
+
+
+async def _contact_for_ticket(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] | None:
+    """An email or phone number sent right after a ticket was created (nothing else pending): it is added to
+    that ticket as a comment, the way the form takes the contact last (a small model offered the same ticket
+    again). None when the message is anything else."""
+    message = nodes.last_user_text(state)
+    ticket = state.get("last_ticket")
+    pending = runtime.context.extra.get("pending_before") or {}
+    if not ticket or pending.get("kind") is not None or not only_contact(message):
+        return None
+    found = policy.contact_of(message)
+    contact = found.get("contact_email") or found.get("contact_phone") or message.strip()
+    body = f"The requester can be reached at {contact}."
+    outcome = await nodes.call(state, runtime, "ticket_comment", {"ticket": ticket, "body": body})
+    if not outcome.ok:
+        return nodes.say(state, compose.failure(outcome.text, f"add your contact to {ticket}", ticket))
+    text = f"Thanks, I've added {contact} to {ticket}, so the technician can reach you there."
+    return nodes.say(state, text, tool_log=list(state.get("tool_log", [])), actions=[ticket])
 
 
 def _clean(text: str) -> str:

@@ -243,6 +243,23 @@ async def test_an_empty_model_answer_falls_back_to_the_policy_s_answer(fake_agen
     assert "vpn.example.com/reset" in reply.reply
 
 
+async def test_a_contact_given_after_the_ticket_is_created_is_added_to_it(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = ScriptedChatModel(script=[tool_call("ticket_create", {"subject": "Payroll portal sign-in fails"})])
+    agent = await fake_agent(model=model)
+    said = "nobody in accounts can sign in to the Payroll portal, error 0x80070005. can you just open a ticket please"
+    draft = await agent.ask(said, actor="alice")
+    created = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"]
+    # The 0.5B model offered the same ticket again (and said it was done) when the user then sent an address.
+    seen = len(model.seen)
+    reply = await agent.ask("dana.ops@example.org", draft.conversation_id, actor="alice")
+    assert len(fake.tickets) == 1 and len(model.seen) == seen
+    assert "dana.ops@example.org" in fake.comments["TCK-000001"][0]["body"]
+    assert "TCK-000001" in reply.reply and "dana.ops@example.org" in reply.reply
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
