@@ -290,7 +290,9 @@ def hold(name: str, args: dict[str, Any], *, why: str = "") -> str:
 def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str) -> dict[str, Any]:
     """The model's ticket_create arguments with what the problem record knows filled in: the description
     quotes the user (the model's own summary, if any, leads it), and the error, the steps tried, the system
-    and the priority come from the record where the model left them out."""
+    and the priority come from the record where the model left them out. The model's error, steps and
+    contact stay only when the user's words contain them, and a subject that names nothing the user said is
+    the record's."""
     if not record.get("statement"):
         return args
     out = dict(args)
