@@ -202,8 +202,10 @@ def after_agent(state: AgentState) -> Literal["tools", "__end__"]:
 
 
 async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Run the model's tool calls through MCP: only the support tools, capped per turn; a write the user did
-    not ask for in their own words, or a destructive call, is held until they confirm that exact action."""
+    """Run the model's tool calls through MCP: only the support tools, capped per turn, none twice; a write
+    the user did not ask for in their own words, or a destructive call, is held until they confirm that exact
+    action. Some results end the turn without another model step: a refused or repeated ticket look-up, a
+    ticket asked for before the problem, a ticket proposed for a question the search answers."""
     ctx = runtime.context
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
