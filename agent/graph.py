@@ -190,7 +190,7 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
     if pending.get("kind") == "confirm_tool":
         # The answer to a ticket draft's one question, how to reach them: create it with that contact.
         # Asking for the ticket right after seeing its draft takes it up (a small model repeats the draft).
-        ticket = pending.get("tool") == "ticket_create"
+        ticket = pending.get("tool") == "ticket_create" and bool(pending.get("draft"))
         takes_it = detected == "create_ticket" and not policy.CORRECTION.search(message.lower())
         return "confirm" if ticket and (llm_nodes.only_contact(message) or takes_it) else "llm"
     if detected in ("out_of_scope", "cancel", "farewell", "greeting"):

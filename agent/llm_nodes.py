@@ -259,7 +259,9 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             answer_instead = True
         elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
             held = question
-            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
+            # A draft (not a hold for a priority nobody gave) may be taken up by a contact or "open it".
+            draft = name == "ticket_create" and not _raised(args, state, read_retrieved)
+            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args, "draft": draft}
             text = "Held: the user has to confirm this action first. Do not call it again this turn."
         else:
             log.append(name)
@@ -307,7 +309,7 @@ def _confirmation(
     asked = name in llm_turn.WRITE_TOOLS and llm_turn.asked_for(name, message, pending)
     why = "The search results suggested an action." if read_retrieved else ""
     if name == "ticket_create":
-        if read_retrieved and _priority_raised(args, state):
+        if _raised(args, state, read_retrieved):
             return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
         # One the user did not ask for is offered as the same draft: it names the action, and waits for a yes.
         return compose.ticket_draft(args) if asked else compose.ticket_draft(args, lead=compose.OFFER_LEAD)
@@ -331,6 +333,11 @@ def only_contact(message: str) -> bool:
 def _answered(state: AgentState) -> bool:
     """Whether this turn's own retrieval found an answer the policy would give (the model was shown it)."""
     return bool(state.get("hits")) and float(state.get("confidence") or 0.0) >= nodes.ANSWER_THRESHOLD
+
+
+def _raised(args: dict[str, Any], state: AgentState, read_retrieved: bool) -> bool:
+    """Whether a ticket's priority may come from retrieved text rather than the user (it is held, not drafted)."""
+    return read_retrieved and _priority_raised(args, state)
 
 
 def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:

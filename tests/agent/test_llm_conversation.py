@@ -260,6 +260,21 @@ async def test_a_contact_given_after_the_ticket_is_created_is_added_to_it(
     assert "TCK-000001" in reply.reply and "dana.ops@example.org" in reply.reply
 
 
+async def test_a_ticket_held_for_a_priority_nobody_gave_is_not_taken_up_by_asking_for_a_ticket(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # A model that obeys a document asking for a critical ticket; the user then asks for a ticket of their own.
+    model = ScriptedChatModel(
+        script=[tool_call("ticket_create", {"subject": "Printers down everywhere", "priority": "critical"})]
+    )
+    agent = await fake_agent(model=model)
+    held = await agent.ask("the printer on floor 3 prints blank pages since monday", actor="alice")
+    assert "critical" in held.reply and "Here is the ticket" not in held.reply
+    for reply in ("can you just open a ticket please", "dana.ops@example.org"):
+        assert (await agent.ask(reply, held.conversation_id, actor="alice")).actions == [], reply
+    assert fake.tickets == {}
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
