@@ -206,10 +206,14 @@ def action_phrase(name: str, args: dict[str, Any]) -> str:
     return f"run {name.replace('_', ' ')} ({shown})"
 
 
-def ticket_draft(args: dict[str, Any]) -> str:
-    """The ticket the user asked for, shown before it is created, with what it will say."""
+OFFER_LEAD = "I couldn't find an answer to this in the knowledge base. I can open a ticket for a technician"
+
+
+def ticket_draft(args: dict[str, Any], lead: str = "Here is the ticket I'll open") -> str:
+    """The ticket the user asked for (or that ``lead`` offers), shown before it is created, with what it will
+    say."""
     subject = str(args.get("subject") or "your problem")
-    lines = [f"Here is the ticket I'll open: “{subject}”, {args.get('priority') or 'medium'} priority."]
+    lines = [f"{lead}: “{subject}”, {args.get('priority') or 'medium'} priority."]
     for label, key in (
         ("System", "affected_system"),
         ("Error", "error_message"),
@@ -218,7 +222,13 @@ def ticket_draft(args: dict[str, Any]) -> str:
     ):
         if value := str(args.get(key) or "").strip():
             lines.append(f"- {label}: {value if len(value) <= 200 else value[:200] + '…'}")
-    lines.append("Reply “yes, do it” to create it, or tell me what to change.")
+    if args.get("contact_email") or args.get("contact_phone"):
+        lines.append("Reply “yes, do it” to create it, or tell me what to change.")
+    else:
+        lines.append(
+            "Reply “yes, do it” to create it, or tell me what to change. If a technician should reach you by email "
+            "or phone, just send it and I'll create the ticket with it."
+        )
     return "\n".join(lines)
 
 

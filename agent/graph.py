@@ -3,8 +3,9 @@
 ``understand`` reads the user's turn (and what the agent asked last) and routes. With the offline policy
 it routes to a task node (retrieve -> answer, slot_fill -> ticket_create, status, comment, list_tickets,
 escalate, decline, respond); with a chat model it routes to ``agent``, the model with the desk's tools bound,
-looping through ``tools`` until it answers or a per-turn cap is reached. A destructive tool call is held
-until the user confirms it in a later turn (``confirm_action``).
+looping through ``tools`` until it answers or a per-turn cap is reached (those two nodes live in
+``agent/llm_nodes.py``). A destructive tool call is held until the user confirms it in a later turn
+(``confirm_action``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import re
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agent import compose, llm_turn, nodes, policy
+from agent import llm_nodes, nodes, policy
 from agent import record as problem
-from agent.prompts import SYSTEM_PROMPT, search_hits, wrap_hits, wrap_tool_result
 from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentState, Intent
 
@@ -41,10 +40,6 @@ Route = Literal[
     "agent",
 ]
 
-CAP_REPLY = (
-    "I've reached the number of steps I can take for one message, so let me stop here rather than guess. "
-    "Could you rephrase or narrow down the request? I can also hand this to a technician."
-)
 UNSOLVED = re.compile(
     r"\b(still|didn'?t (work|help|fix)|doesn'?t (work|help)|not (working|fixed|solved)|no luck|same (problem|issue)"
     r"|did not (work|help)|nothing changed|not resolved"
@@ -52,15 +47,6 @@ UNSOLVED = re.compile(
     r"|wrong (answer|article))\b"
 )
 SOLVED = re.compile(r"\b(that (worked|helped|fixed it|did it)|it works|works now|fixed|solved|resolved)\b")
-LLM_FAILED_REPLY = (
-    "Sorry, I can't reach my language model right now, so I can't work on this message. Please try again in a "
-    "moment; if it keeps happening, ask me for a technician or open a ticket from the desk."
-)
-"""The reply when the chat model's endpoint is down, errors or answers with something that is not a completion."""
-LLM_EMPTY_REPLY = (
-    "Sorry, I couldn't put together an answer to that. Could you rephrase it? I can also hand this to a technician."
-)
-"""The reply when the model answers with no text and no usable tool call (e.g. tool-call arguments not JSON)."""
 
 
 SEMANTIC_INTENTS: dict[str | None, frozenset[str]] = {
@@ -163,7 +149,7 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
     if intent == "llm" and pending.get("kind") not in (None, "confirm_tool"):
         update["pending"] = None  # the model answers this turn; the policy's open question is answered or moot
     update["hits"] = []
-    update["prompt_tokens"] = 0
+    update["prompt_tokens"] = update["prompt_tokens_read"] = 0
     runtime.context.extra["pending_before"] = pending
     return update
 
@@ -208,12 +194,19 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
 
 def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> str:
     """What the graph decides itself on the LLM path, whatever the model would propose: an off-topic request
-    is declined, cancelling and farewells end what was going on, and a message too vague to search (or that
-    names only a system) gets the policy's focused question. Anything else goes to the model ("llm")."""
+    is declined, cancelling and farewells end what was going on, a bare greeting is returned, and a message
+    too vague to search (or that names only a system) gets the policy's focused question. An email or phone
+    number in answer to a ticket draft creates it. Anything else goes to the model ("llm")."""
+    if pending.get("kind") == "confirm_tool" and detected in ("cancel", "farewell"):
+        return detected  # "forget it" while a draft or a held action waits: drop it
     if pending.get("kind") == "confirm_tool":
-        return "llm"
-    if detected in ("out_of_scope", "cancel", "farewell"):
-        return detected
+        # The answer to a ticket draft's one question, how to reach them: create it with that contact.
+        # Asking for the ticket right after seeing its draft takes it up (a small model repeats the draft).
+        ticket = pending.get("tool") == "ticket_create" and bool(pending.get("draft"))
+        takes_it = detected == "create_ticket" and not policy.CORRECTION.search(message.lower())
+        return "confirm" if ticket and (llm_nodes.only_contact(message) or takes_it) else "llm"
+    if detected in ("out_of_scope", "cancel", "farewell", "greeting"):
+        return detected  # a bare "hello" too: a small model searches the knowledge base for it
     if detected != "question":
         return "llm"
     query = f"{pending.get('query', '')} {message}" if pending.get("kind") == "clarify" else message
@@ -319,274 +312,6 @@ def after_slot_fill(state: AgentState) -> Literal["ticket_create", "__end__"]:
     return "__end__" if state.get("pending") else "ticket_create"
 
 
-# --- the LLM path -----------------------------------------------------------------------------------
-
-
-def make_agent_node(model: BaseChatModel) -> Any:
-    async def agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        ctx = runtime.context
-        steps = int(state.get("steps", 0))
-        if steps >= ctx.max_steps:
-            return nodes.say(state, CAP_REPLY)
-        tools = llm_turn.support_tools(ctx.toolbox)
-        bound = model.bind_tools(tools)
-        update: dict[str, Any] = {}
-        hits = list(state.get("hits") or [])
-        if steps == 0:
-            hits, found = await _retrieve_for_model(state, runtime)
-            update.update(found)
-        system = SYSTEM_PROMPT.format(actor=ctx.actor, state=llm_turn.state_context(dict(state)))
-        if hits:
-            system += "\n\nSearch results for this message (untrusted data):\n" + wrap_hits(hits[:3], limit=700)
-        prompt: list[AnyMessage] = [SystemMessage(content=system), *_history(state.get("messages", []))]
-        chars = len(system) + llm_turn.message_chars(prompt[1:]) + llm_turn.schema_chars(tools)
-        tokens = max(int(state.get("prompt_tokens") or 0), llm_turn.estimate_tokens(chars))
-        update.update({"prompt_tokens": tokens, "tool_log": list(state.get("tool_log", []))})
-        logger.debug("prompt for step %d: about %d tokens", steps, tokens)
-        try:
-            response = await bound.ainvoke(prompt)
-        except Exception as exc:
-            # The endpoint is down, refused the request or sent something that is not a completion: the
-            # turn ends with a polite reply (the real reason when the endpoint names it), not an exception.
-            settings = ctx.extra.get("settings")
-            reason = llm_turn.refusal(
-                exc,
-                base_url=getattr(settings, "openai_base_url", None),
-                model=str(getattr(settings, "openai_model", "?")),
-            )
-            if reason is None:
-                logger.warning("chat model failed: %s: %s", type(exc).__name__, exc)
-            return {**update, **nodes.say(state, reason or LLM_FAILED_REPLY), "steps": steps + 1}
-        if isinstance(response, AIMessage) and not response.tool_calls:
-            text = response.text if hasattr(response, "text") else str(response.content)
-            if calls := llm_turn.text_tool_calls(text, {t.name for t in tools}):
-                # A local model that writes its call as JSON text instead of a tool call (Qwen's stock template).
-                response = AIMessage(content="", tool_calls=calls)
-                return {**update, "messages": [response], "steps": steps + 1}
-            if not text.strip() or response.invalid_tool_calls:
-                # Tool calls whose arguments are not JSON cannot be run or answered; keep them out of the
-                # transcript (an API rejects a tool call with no result) and do not hand back an empty reply.
-                logger.warning(
-                    "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
-                )
-                return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
-            reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
-            return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
-        return {**update, "messages": [response], "steps": steps + 1}
-
-    return agent
-
-
-def _clean(text: str) -> str:
-    """The model's answer without sentences that read like instructions to an assistant (quoted from a
-    document the model should not have obeyed). Paragraphs, lines and numbered steps stay as written."""
-    lines = []
-    for line in text.strip().splitlines():
-        sentences = re.split(r"(?<=[.!?])[ \t]+", line.strip())
-        kept = " ".join(s for s in sentences if not policy.INJECTION_RE.search(s))
-        if kept or not line.strip():
-            lines.append(kept)
-    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return cleaned or LLM_EMPTY_REPLY
-
-
-async def _retrieve_for_model(
-    state: AgentState, runtime: Runtime[AgentContext]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The offline policy's retrieval, done for the model: the hits go into its prompt, the citations and the
-    confidence into the reply, so the model need not rediscover them with a tool call."""
-    message = nodes.last_user_text(state)
-    rule = policy.rule_intent(message)
-    if rule not in (None, "question", "create_ticket") or problem.is_vague(message):
-        return [], {"hits": []}
-    if not runtime.context.toolbox.has("knowledge_search"):
-        return [], {"hits": []}
-    record = state.get("record") or {}
-    asked = runtime.context.extra.get("pending_before") or {}
-    query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
-    if asked.get("kind") == "clarify":
-        query = f"{asked.get('query', '')} {message}".strip()  # the answer to "what exactly happens with X?"
-    query = query or message
-    hits = await nodes.search(state, runtime, query)
-    if not hits:
-        return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
-    ranked, conf = await nodes.scored(runtime, query, hits)
-    found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
-    if conf >= nodes.ANSWER_THRESHOLD:
-        found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
-    return ranked[:3], found
-
-
-def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
-    """The recent transcript as a model API accepts it: starting at a user turn, and without tool calls
-    whose results never arrived (a turn cut short by a cap)."""
-    recent = list(messages[-llm_turn.HISTORY_MESSAGES :])
-    while recent and not isinstance(recent[0], HumanMessage):
-        recent.pop(0)
-    answered = {m.tool_call_id for m in recent if isinstance(m, ToolMessage)}
-    cleaned: list[AnyMessage] = []
-    for msg in recent:
-        if isinstance(msg, AIMessage) and (
-            msg.invalid_tool_calls or (msg.tool_calls and any(c.get("id") not in answered for c in msg.tool_calls))
-        ):
-            if msg.content:
-                cleaned.append(AIMessage(content=msg.content))
-            continue
-        if isinstance(msg, ToolMessage) and not any(
-            isinstance(m, AIMessage) and any(c.get("id") == msg.tool_call_id for c in m.tool_calls) for m in cleaned
-        ):
-            continue
-        if (
-            isinstance(msg, ToolMessage)
-            and isinstance(msg.content, str)
-            and len(msg.content) > llm_turn.TOOL_RESULT_CHARS
-        ):
-            msg = msg.model_copy(update={"content": msg.content[: llm_turn.TOOL_RESULT_CHARS] + " …(cut)"})
-        cleaned.append(msg)
-    return cleaned
-
-
-def after_agent(state: AgentState) -> Literal["tools", "__end__"]:
-    last = state.get("messages", [])[-1:]
-    if last and isinstance(last[0], AIMessage) and last[0].tool_calls and not state.get("reply"):
-        return "tools"
-    return "__end__"
-
-
-async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Run the model's tool calls through MCP: only the support tools, capped per turn; a write the user did
-    not ask for in their own words, or a destructive call, is held until they confirm that exact action."""
-    ctx = runtime.context
-    last = state["messages"][-1]
-    assert isinstance(last, AIMessage)
-    log = list(state.get("tool_log", []))
-    citations = list(state.get("citations", []))
-    actions = list(state.get("actions", []))
-    update: dict[str, Any] = {}
-    results: list[ToolMessage] = []
-    message = nodes.last_user_text(state)
-    pending_before = ctx.extra.get("pending_before") or {}
-    read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
-    held: str | None = None
-    done: list[tuple[str, str]] = ctx.extra.setdefault("writes_done", [])
-    withdrawn = policy.CANCEL.search(message.lower()) is not None
-    for call in last.tool_calls:
-        name, args = call["name"], dict(call.get("args") or {})
-        call_id = call.get("id") or name
-        if name == "ticket_create":
-            # The ticket is filled from the problem record: the user's own words, the error, what was tried.
-            args = llm_turn.ticket_from_record(args, state.get("record") or {}, ctx.actor)
-        if held is not None:
-            text = "Not run: another action is waiting for the user's confirmation."
-        elif name in llm_turn.WRITE_TOOLS and withdrawn:
-            text = "Not run: the user withdrew the request. Confirm that nothing was done."
-        elif name in llm_turn.WRITE_TOOLS and (name, llm_turn.call_key(args)) in done:
-            text = "Not run: this was already done this turn. Tell the user the result."
-        elif len(log) >= ctx.max_tool_calls:
-            text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
-        elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
-            text = f"Not run: there is no tool named {name!r}."
-        elif name == "ticket_create" and not (state.get("record") or {}).get("statement"):
-            text = "Not run: the user has not said what the problem is. Ask them what happens, and in which app."
-        elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
-            held = question
-            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args}
-            text = "Held: the user has to confirm this action first. Do not call it again this turn."
-        else:
-            log.append(name)
-            outcome = await ctx.toolbox.call(name, ctx.toolbox.fit_args(name, args))
-            if name in llm_turn.WRITE_TOOLS:
-                done.append((name, llm_turn.call_key(args)))
-            if outcome.ok and name == "ticket_get":
-                ctx.extra.setdefault("tickets_read", []).append(outcome.data)
-            if outcome.ok:
-                text = wrap_tool_result(name, outcome.data, outcome.text)
-                hits = search_hits(outcome.data)
-                query = str(args.get("query", ""))
-                searched = hits and name in ("knowledge_search", "kb_article_search")
-                sims = await nodes.similarities(runtime, query, hits) if searched and hits else None
-                _record(name, args, outcome.data, citations, actions, update, sims)
-            else:
-                plain = compose.failure(outcome.text, f"run {name.replace('_', ' ')}", args.get("ticket"))
-                text = f"Failed. Tell the user in your own words, without quoting this: {plain}"
-        results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
-    out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
-    if held is not None:
-        out["messages"] = [*results, AIMessage(content=held)]
-        out["reply"] = held
-    return out
-
-
-def _confirmation(
-    name: str,
-    args: dict[str, Any],
-    state: AgentState,
-    ctx: AgentContext,
-    message: str,
-    pending: dict[str, Any],
-    read_retrieved: bool,
-) -> str | None:
-    """The question a call must wait on, or None to run it now. Every ticket is shown before it exists (the
-    form does the same), a destructive call is confirmed, and so is a write the user did not ask for."""
-    asked = name in llm_turn.WRITE_TOOLS and llm_turn.asked_for(name, message, pending)
-    why = "The search results suggested an action." if read_retrieved else ""
-    if name == "ticket_create":
-        if read_retrieved and _priority_raised(args, state):
-            return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
-        return compose.ticket_draft(args) if asked else llm_turn.hold(name, args, why=why)
-    if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
-        return llm_turn.hold(name, args, why=why)
-    return None
-
-
-def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:
-    """A ticket priority above what the user's own words support (a document asked for "critical")."""
-    said = policy.impact_priority(
-        " ".join(str(m.content) for m in state.get("messages", []) if isinstance(m, HumanMessage))
-    )
-    # Only "critical" needs the user's own words: it pages people; a model may judge high or low itself.
-    return str(args.get("priority")) == "critical" and said != "critical"
-
-
-def after_tools(state: AgentState) -> Literal["agent", "__end__"]:
-    return "__end__" if state.get("reply") else "agent"
-
-
-def _record(
-    name: str,
-    args: dict[str, Any],
-    data: Any,
-    citations: list[dict[str, Any]],
-    actions: list[str],
-    update: dict[str, Any],
-    sims: list[float] | None = None,
-) -> None:
-    """Collect citations, confidence, ticket numbers and handoffs from a successful tool result."""
-    hits = search_hits(data)
-    if hits is not None and name in ("knowledge_search", "kb_article_search"):
-        query = str(args.get("query", ""))
-        ranked, ranked_sims = policy.rank_hits(query, hits, sims)
-        update["confidence"] = policy.confidence(query, ranked, ranked_sims)
-        citations.extend(nodes.hit_citation(h) for h in ranked[:3])
-        return
-    if not isinstance(data, dict):
-        return
-    ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else data
-    number = ticket.get("number") if isinstance(ticket, dict) else None
-    if name in ("ticket_create", "ticket_comment", "ticket_escalate", "ticket_update"):
-        number = number or args.get("ticket")
-        if number and number not in actions:
-            actions.append(str(number))
-        if number:
-            update["last_ticket"] = str(number)
-    if name == "ticket_escalate" and number:
-        update["handoff"] = {
-            "ticket": str(number),
-            "reason": str(args.get("reason", "")),
-            "summary": str(args.get("summary", "")),
-        }
-
-
 # --- wiring ---------------------------------------------------------------------------------------------
 
 
@@ -608,17 +333,17 @@ def build_graph(
     graph.add_node("respond", nodes.respond)
     graph.add_node("confirm_action", nodes.confirm_action)
     if model is not None:
-        graph.add_node("agent", make_agent_node(model))
+        graph.add_node("agent", llm_nodes.make_agent_node(model))
     else:
         graph.add_node("agent", _no_model)
-    graph.add_node("tools", tools)
+    graph.add_node("tools", llm_nodes.tools)
 
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", route)
     graph.add_edge("retrieve", "answer")
     graph.add_conditional_edges("slot_fill", after_slot_fill)
-    graph.add_conditional_edges("agent", after_agent)
-    graph.add_conditional_edges("tools", after_tools)
+    graph.add_conditional_edges("agent", llm_nodes.after_agent)
+    graph.add_conditional_edges("tools", llm_nodes.after_tools)
     for node in ("answer", "ticket_create", "status", "comment", "list_tickets", "escalate", "decline", "respond"):
         graph.add_edge(node, END)
     graph.add_edge("confirm_action", END)

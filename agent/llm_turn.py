@@ -53,6 +53,12 @@ ASKED_FOR: dict[str, re.Pattern[str]] = {
     "ticket_escalate": policy.HUMAN,
 }
 """What the user's own words must contain for a write to run without a confirmation."""
+NOT_SOLVED = re.compile(
+    r"\b(still|didn'?t|doesn'?t|did not|does not|no luck|same (problem|issue)|nothing changed"
+    r"|not (working|fixed|solved|resolved))\b",
+    re.I,
+)
+"""An answer that did not help, which takes up the ticket it offered."""
 CHARS_PER_TOKEN = 4
 """Prompt sizes are estimated at four characters a token (no tokenizer download at run time)."""
 HISTORY_MESSAGES = 12
@@ -118,6 +124,14 @@ def estimate_tokens(chars: int) -> int:
     return -(-chars // CHARS_PER_TOKEN)
 
 
+def tokens_read(response: Any) -> int:
+    """The prompt tokens the endpoint says it read for ``response``, less those it reused from its cache
+    (0 when it reports no usage)."""
+    usage = getattr(response, "usage_metadata", None) or {}
+    cached = (usage.get("input_token_details") or {}).get("cache_read") or 0
+    return max(0, int(usage.get("input_tokens") or 0) - int(cached))
+
+
 def message_chars(messages: list[AnyMessage]) -> int:
     total = 0
     for m in messages:
@@ -165,18 +179,26 @@ def asked_for(name: str, message: str, pending: dict[str, Any] | None = None) ->
     pattern = ASKED_FOR.get(name)
     if pattern is None:
         return False
-    if name == "ticket_create" and (pending or {}).get("kind") in ("offer_ticket", "ticket"):
-        return True  # answering the agent's own offer or form
+    kind = (pending or {}).get("kind")
+    if name == "ticket_create" and kind == "ticket":
+        return True  # answering the agent's own form
+    if (
+        name == "ticket_create"
+        and kind == "offer_ticket"
+        and (policy.CONFIRM.search(message) or NOT_SOLVED.search(message))
+    ):
+        return True  # "yes" or "that didn't help" to "shall I open a ticket?"; more detail is not a yes
     return pattern.search(message) is not None
 
 
-REFUSALS: list[tuple[re.Pattern[str], str, str]] = [
+REFUSALS: list[tuple[re.Pattern[str], frozenset[int], str, str]] = [
     (
         re.compile(
             r"context (length|window|size)|maximum context|n_ctx|too many tokens|exceeds? the (context|available)"
             r"|prompt is too long|context_length_exceeded",
             re.I,
         ),
+        frozenset(),
         "The conversation is too long for my language model's context window, so I couldn't answer. Starting a "
         "new conversation usually helps; I can also hand this to a technician.",
         "the model's context is too small for this request: raise the server's context size (llama.cpp --ctx-size, "
@@ -184,23 +206,37 @@ REFUSALS: list[tuple[re.Pattern[str], str, str]] = [
     ),
     (
         re.compile(r"model .*(not found|does not exist)|no such model|unknown model|model_not_found", re.I),
+        frozenset(),
         "My language model isn't available on its server right now, so I couldn't answer. Please try again "
         "later, or ask me for a technician.",
         "the endpoint does not serve the configured model: check SUPPORT_OPENAI_MODEL",
     ),
     (
         re.compile(r"unauthori[sz]ed|invalid api key|incorrect api key|authentication|401|403|permission", re.I),
+        frozenset({401, 403}),
         "My language model's server refused my credentials, so I couldn't answer. An administrator needs to fix "
         "the connection; meanwhile I can hand this to a technician.",
         "the endpoint rejected the API key: check SUPPORT_OPENAI_API_KEY",
     ),
     (
+        # A 404 that names no model: nothing serves chat completions at that address.
+        re.compile(r"404 page not found|cannot post|no route", re.I),
+        frozenset({404}),
+        "My language model's server doesn't answer at the address I'm set up with, so I couldn't answer. An "
+        "administrator needs to fix the connection; meanwhile I can hand this to a technician.",
+        "no chat completions at this URL: check SUPPORT_OPENAI_BASE_URL (an OpenAI-compatible server's usually "
+        "ends in /v1)",
+    ),
+    (
         re.compile(r"timed? ?out|timeout", re.I),
+        frozenset(),
         "My language model took too long to answer, so I stopped waiting. Please try again; a shorter question "
         "may help.",
         "the model did not answer within SUPPORT_LLM_TIMEOUT seconds: raise it, or use a faster model",
     ),
 ]
+"""An endpoint's refusal, recognised by its words (each server has its own) or else by its HTTP status: the
+user's reply and the setting to change, for the log."""
 
 
 def refusal(exc: BaseException, *, base_url: str | None, model: str) -> str | None:
@@ -208,15 +244,14 @@ def refusal(exc: BaseException, *, base_url: str | None, model: str) -> str | No
     the failure is not a refusal we can name (the caller then says the model cannot be reached)."""
     text = f"{type(exc).__name__}: {exc}"
     status = getattr(exc, "status_code", None)
-    for pattern, reply, hint in REFUSALS:
-        if (
-            pattern.search(text)
-            or (status in (401, 403) and "credentials" in reply)
-            or (status == 404 and "isn't available" in reply)
-        ):
-            logger.warning("chat model at %s (%s) refused the request: %s; %s", base_url, model, text[:300], hint)
-            return reply
-    return None
+    matched = next((r for r in REFUSALS if r[0].search(text)), None) or next(
+        (r for r in REFUSALS if status in r[1]), None
+    )
+    if matched is None:
+        return None
+    _, _, reply, hint = matched
+    logger.warning("chat model at %s (%s) refused the request: %s; %s", base_url, model, text[:300], hint)
+    return reply
 
 
 FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```|<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
@@ -255,7 +290,9 @@ def hold(name: str, args: dict[str, Any], *, why: str = "") -> str:
 def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str) -> dict[str, Any]:
     """The model's ticket_create arguments with what the problem record knows filled in: the description
     quotes the user (the model's own summary, if any, leads it), and the error, the steps tried, the system
-    and the priority come from the record where the model left them out."""
+    and the priority come from the record where the model left them out. The model's error, steps and
+    contact stay only when the user's words contain them, and a subject that names nothing the user said is
+    the record's."""
     if not record.get("statement"):
         return args
     out = dict(args)
@@ -271,10 +308,35 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
         "priority": record.get("priority"),
         "business_impact": record.get("impact"),
     }
-    for key, value in filled.items():
-        if value and not out.get(key):
-            out[key] = value
+    # What the technician reads must be what the user said: the model's contact, error and steps are kept
+    # only when the user's own words contain them (a small model invents an address, or copies a document).
+    words = " ".join(str(q) for q in record.get("quotes", [])).lower()
+    for key in ("error_message", "steps_taken", "contact_email", "contact_phone", "preferred_contact"):
+        value = str(out.get(key) or "").strip()
+        if value and value.lower() not in words:
+            out.pop(key)
+    for key, value in (record.get("contact") or {}).items():
+        out[key] = value
+    if out.get("preferred_contact") not in (None, "email", "phone", "chat"):
+        out.pop("preferred_contact")
+    for key, known in filled.items():
+        if known and not out.get(key):
+            out[key] = known
+    said = set(policy.words(f"{record.get('statement', '')} {record.get('system') or ''}"))
+    if not said & set(policy.words(str(out.get("subject") or ""))):
+        out["subject"] = filled["subject"]  # "Open a ticket": the model echoed the request, not the problem
     return out
+
+
+def ticket_ref(value: Any, message: str) -> Any:
+    """The ticket the user named, where the model shortened its number ("16" for TCK-000016): the desk reads
+    a bare number as an id, which may be another ticket."""
+    named = {m.upper() for m in policy.TICKET_RE.findall(message)}
+    text = str(value).strip()
+    if len(named) != 1 or policy.TICKET_RE.fullmatch(text) or not re.fullmatch(r"(?i)(tck-?)?0*\d+", text):
+        return value
+    (number,) = named
+    return number if int(re.sub(r"\D", "", text)) == int(number[4:]) else value
 
 
 def call_key(args: dict[str, Any]) -> str:

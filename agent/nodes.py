@@ -720,6 +720,9 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
     """Run the destructive call the user has just confirmed."""
     pending = state.get("pending") or {}
     name, args = str(pending.get("tool")), dict(pending.get("args") or {})
+    found = policy.contact_of(last_user_text(state)) if name == "ticket_create" else {}
+    if "contact_email" in found or "contact_phone" in found:
+        args.update(found)  # "dana@example.org" in answer to the draft
     outcome = await call(state, runtime, name, args)
     what = compose.action_phrase(name, args)
     if not outcome.ok:

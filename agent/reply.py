@@ -41,3 +41,6 @@ class AgentReply(BaseModel):
     intent: str | None = None
     prompt_tokens: int | None = None
     """The largest request this turn sent to the language model, estimated in tokens (LLM path only)."""
+    prompt_tokens_read: int | None = None
+    """The prompt tokens the model's endpoint reported reading this turn, less those it had cached (LLM path,
+    when the endpoint reports usage)."""

@@ -20,8 +20,9 @@ from langgraph.errors import GraphRecursionError
 from mcp import Client
 
 from agent.bridge import ClientHolder, McpToolbox, http_client
-from agent.graph import CAP_REPLY, build_graph
+from agent.graph import build_graph
 from agent.llm import make_chat_model
+from agent.llm_nodes import CAP_REPLY
 from agent.memory import open_checkpointer
 from agent.semantic import SemanticMatcher
 from agent.state import AgentContext, AgentReply, Citation, Handoff
@@ -205,4 +206,5 @@ def _reply(state: dict[str, Any], conversation_id: str) -> AgentReply:
         tool_calls=list(state.get("tool_log") or []),
         intent=state.get("intent"),
         prompt_tokens=state.get("prompt_tokens") or None,
+        prompt_tokens_read=state.get("prompt_tokens_read") or None,
     )

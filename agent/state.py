@@ -77,6 +77,9 @@ class AgentState(TypedDict, total=False):
     """LLM/policy steps taken this turn; capped."""
     prompt_tokens: int
     """The largest model request of this turn, estimated in tokens (LLM path)."""
+    prompt_tokens_read: int
+    """The prompt tokens the endpoint reported reading this turn, less those it reused from its cache, summed
+    over the model steps (LLM path, when the endpoint reports usage)."""
 
 
 @dataclass

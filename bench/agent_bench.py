@@ -7,7 +7,8 @@ style of real users from tests/agent/scenarios.py, each on a freshly seeded desk
 desk's own tools). For each engine and set it prints: the share of conversations with the expected outcome,
 the right-first-citation rate on the paraphrased questions, the calibration of confidence (of the answers
 at or above the threshold on labelled turns, how many cite the expected source), turns to a complete ticket,
-p50/p95 turn latency and, on the LLM path, prompt tokens per turn (llama.cpp-sized estimate, chars/4).
+p50/p95 turn latency and, on the LLM path, prompt tokens per turn (the largest request, estimated at chars/4)
+and the prompt tokens the endpoint read per turn (its own count, less what it reused from its cache).
 
 With ``--llm`` the model runs on a representative subset (the first ``--per-kind`` conversations of each
 kind, optionally only ``--kinds``), and the offline policy is measured on the same subset as well as on the
@@ -28,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import statistics
 import sys
@@ -351,6 +353,8 @@ class Metrics:
     ticket_turns: list[int] = field(default_factory=list)
     """Turns until the ticket was created, per conversation that should end in a ticket."""
     prompt_tokens: list[int] = field(default_factory=list)
+    prompt_read: list[int] = field(default_factory=list)
+    """Prompt tokens the endpoint read per turn, less those it reused from its cache (its own count)."""
     wall: float = 0.0
 
     def record(self, kind: str, ok: bool, failure: str) -> None:
@@ -370,6 +374,8 @@ class Metrics:
         self.latencies.append(seconds)
         if reply.prompt_tokens:
             self.prompt_tokens.append(reply.prompt_tokens)
+        if reply.prompt_tokens_read:
+            self.prompt_read.append(reply.prompt_tokens_read)
 
     def claim(self, reply: AgentReply, title: str | None) -> None:
         if reply.citations and reply.confidence is not None and reply.confidence >= new_set.THRESHOLD:
@@ -379,6 +385,29 @@ class Metrics:
 
 KINDS: set[str] | None = None
 """--kinds: the subset keeps only these kinds (None: every kind)."""
+TRANSCRIPTS: Path | None = None
+"""--transcripts: every conversation's turns and replies are appended here as JSON lines (to read a miss)."""
+
+
+def transcript(run_name: str, name: str, ok: bool, turns: list[str], replies: list[AgentReply]) -> None:
+    if TRANSCRIPTS is None:
+        return
+    entry = {
+        "run": run_name,
+        "conversation": name,
+        "ok": ok,
+        "turns": [
+            {
+                "user": turn,
+                **reply.model_dump(
+                    include={"reply", "tool_calls", "actions", "intent", "prompt_tokens", "prompt_tokens_read"}
+                ),
+            }
+            for turn, reply in zip(turns, replies, strict=False)
+        ],
+    }
+    with TRANSCRIPTS.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 def subset(items: list[Any], per_kind: int | None) -> list[Any]:
@@ -422,6 +451,7 @@ async def run(settings: Settings, name: str, *, embeddings: bool = True, per_kin
                 m.turn(time.perf_counter() - t0, reply)
                 replies.append(reply)
             ok = conv.check(replies)
+            transcript(m.name, conv.kind, ok, conv.turns, replies)
             m.record(conv.kind, ok, f"{conv.kind}: {conv.turns[-1]!r} -> {replies[-1].reply[:120]!r}")
             if conv.title or conv.no_answer:
                 m.claim(replies[-1], conv.title)
@@ -472,6 +502,7 @@ async def run_new(settings: Settings, name: str, *, embeddings: bool = True, per
             after = await new_set.snapshot(settings, desk)
             result = new_set.outcome(before, after, replies, numbers)
             problems = new_set.failures(scenario, result)
+            transcript(m.name, scenario.name, not problems, scenario.render(numbers), replies)
             m.record(scenario.kind, not problems, f"{scenario.name}: {problems[0][:160] if problems else ''}")
             claimed, right = new_set.calibration(scenario, replies)
             m.claimed += claimed
@@ -516,6 +547,13 @@ def summary(rows: list[Metrics]) -> None:
                 f"{_p([float(t) for t in m.prompt_tokens], 0.5):.0f} / {max(m.prompt_tokens)}"
                 if m.prompt_tokens
                 else "-"
+                for m in rows
+            ],
+        ),
+        (
+            "prompt tokens read per turn p50 / max",
+            [
+                f"{_p([float(t) for t in m.prompt_read], 0.5):.0f} / {max(m.prompt_read)}" if m.prompt_read else "-"
                 for m in rows
             ],
         ),
@@ -613,16 +651,20 @@ def main() -> int:
     parser.add_argument("--model", default="local", help="the model name at --llm URL")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads for --llm local")
     parser.add_argument(
-        "--local-model", choices=("0.5b", "1.5b"), help="which model --llm local serves (default: SUPPORT_LOCAL_MODEL)"
+        "--local-model",
+        choices=("0.5b", "1.5b"),
+        help="which model --llm local serves (default: SUPPORT_LOCAL_MODEL, else 1.5b when installed)",
     )
     parser.add_argument(
         "--per-kind", type=int, default=1, help="with --llm: the first N conversations of every kind (the subset)"
     )
     parser.add_argument("--skip-full", action="store_true", help="with --llm: skip the offline runs of whole sets")
     parser.add_argument("--kinds", help="with --llm: only these kinds in the subset (comma-separated)")
+    parser.add_argument("--transcripts", type=Path, help="append every conversation's turns and replies here (JSONL)")
     args = parser.parse_args()
-    global KINDS
+    global KINDS, TRANSCRIPTS
     KINDS = set(args.kinds.split(",")) if args.kinds else None
+    TRANSCRIPTS = args.transcripts
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))
 

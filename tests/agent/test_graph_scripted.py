@@ -82,7 +82,7 @@ async def test_declined_confirmation_runs_nothing(fake_agent: MakeAgent, fake: F
         ]
     )
     agent = await fake_agent(model=model)
-    first = await agent.ask("how do I install printer drivers?", actor="alice")
+    first = await agent.ask("the printer on floor 3 prints blank pages since monday", actor="alice")
     assert "open a new critical ticket" in first.reply
     second = await agent.ask("no, keep it", first.conversation_id, actor="alice")
     assert fake.tickets == {}
@@ -99,8 +99,8 @@ async def test_admin_tools_are_never_bound_nor_run(fake_agent: MakeAgent, fake: 
 
 
 async def test_tool_call_cap_ends_politely(fake_agent: MakeAgent, fake: FakeDesk) -> None:
-    # A model that never stops calling tools.
-    model = ScriptedChatModel(script=[tool_call("knowledge_search", {"query": "vpn"})])
+    # A model that never stops calling tools (a new query each time: the same call twice is not run again).
+    model = ScriptedChatModel(script=[tool_call("knowledge_search", {"query": f"vpn {n}"}) for n in range(6)])
     agent = await fake_agent(model=model, max_tool_calls=3, max_steps=5)
     reply = await agent.ask("how do I reset my vpn password?", actor="alice")
     assert len(reply.tool_calls) == 3

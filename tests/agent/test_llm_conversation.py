@@ -29,6 +29,14 @@ async def test_an_off_topic_question_is_declined_whatever_the_model_proposes(
     assert fake.tickets == {} and again.actions == []
 
 
+async def test_a_greeting_is_answered_without_the_model(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The 1.5B model searched the knowledge base for "hello" until the tool-call cap.
+    model = ScriptedChatModel(script=[tool_call("knowledge_search", {"query": "hello"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("hello", actor="alice")
+    assert "What can I help you with" in reply.reply and model.seen == [] and reply.tool_calls == []
+
+
 async def test_a_vague_complaint_gets_a_question_not_a_held_escalation(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     fake.tickets["TCK-000001"] = _ticket("Monitor flickers")
     model = _proposes("ticket_escalate", {"ticket": "TCK-000001", "reason": "customer_asked", "summary": "?"})
@@ -91,6 +99,180 @@ async def test_a_status_reply_names_the_priority_even_when_the_model_leaves_it_o
     agent = await fake_agent(model=model)
     reply = await agent.ask("hey any news on TCK-000001? its been days", actor="alice")
     assert "TCK-000001" in reply.reply and "high priority" in reply.reply
+
+
+async def test_a_ticket_the_user_cannot_see_is_answered_from_the_refusal(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The model asks for the ticket again and again after the desk refused it, until the step cap.
+    model = ScriptedChatModel(script=[tool_call("ticket_get", {"ticket": "TCK-000042"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("what's the status of TCK-000042?", actor="alice")
+    assert "can't see TCK-000042" in reply.reply and "steps" not in reply.reply
+    assert "Error executing" not in reply.reply and "no ticket" not in reply.reply
+    assert len(model.seen) == 1  # the refusal is the answer: no further model step
+    assert [name for name, _ in fake.calls] == ["ticket_get"]
+
+
+async def test_a_question_the_knowledge_base_answers_is_answered_when_the_model_proposes_a_ticket(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # The 1.5B model searched, then proposed a ticket named after the question instead of answering it.
+    model = _proposes("ticket_create", {"subject": "How do I reset my VPN password?", "description": "?"})
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("How do I reset my VPN password?", actor="alice")
+    assert reply.citations and reply.citations[0].title == "Reset your VPN password"
+    assert "vpn.example.com/reset" in reply.reply and "ticket “" not in reply.reply
+    assert fake.tickets == {} and reply.actions == []
+
+
+async def test_more_detail_after_an_answer_is_not_taken_as_a_yes_to_the_ticket_offer(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = ScriptedChatModel(script=[tool_call("ticket_create", {"subject": "VPN password", "description": "?"})])
+    agent = await fake_agent(model=model)
+    answer = await agent.ask("How do I reset my VPN password?", actor="alice")
+    assert "open a ticket for you" in answer.reply  # the answer offers a ticket if it does not help
+    more = await agent.ask("it's the VPN password on my laptop", answer.conversation_id, actor="alice")
+    assert more.citations and more.citations[0].title == "Reset your VPN password"
+    assert "vpn.example.com/reset" in more.reply and "ticket “" not in more.reply and fake.tickets == {}
+
+
+async def test_a_ticket_the_user_did_not_ask_for_is_offered_as_a_draft(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.docs.clear()
+    model = _proposes("ticket_create", {"subject": "Laptop does not charge", "description": "?", "priority": "high"})
+    agent = await fake_agent(model=model)
+    offer = await agent.ask("my laptop wont charge anymore since monday, the light stays off", actor="alice")
+    # No article answers it: the model's ticket is shown as an offer, in the user's terms, and waits for a yes.
+    assert "Laptop does not charge" in offer.reply and "yes, do it" in offer.reply
+    assert "search results suggested" not in offer.reply and "didn't ask" not in offer.reply
+    assert fake.tickets == {}
+    created = await agent.ask("yes, do it", offer.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"]
+    assert "since monday" in fake.tickets["TCK-000001"].description
+
+
+async def test_a_contact_given_after_the_draft_creates_the_ticket_with_it(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = _proposes("ticket_create", {"subject": "Payroll portal sign-in fails", "priority": "high"})
+    agent = await fake_agent(model=model)
+    draft = await agent.ask(
+        "nobody in accounts can sign in to the Payroll portal, error 0x80070005. can you just open a ticket please",
+        actor="alice",
+    )
+    assert "Payroll portal sign-in fails" in draft.reply and "email" in draft.reply and fake.tickets == {}
+    # The answer to the draft's one question is the contact: the ticket is created with it, not proposed again.
+    reply = await agent.ask("dana.ops@example.org", draft.conversation_id, actor="alice")
+    assert reply.actions == ["TCK-000001"] and len(model.seen) == 1
+    assert fake.tickets["TCK-000001"].contact_email == "dana.ops@example.org"
+
+
+async def test_a_ticket_asked_for_before_the_problem_gets_one_question_then_cancelling_drops_it(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # The 1.5B model called ticket_create again after each "not run" until the step cap, then proposed one.
+    model = ScriptedChatModel(script=[tool_call("ticket_create", {"subject": "Open a ticket", "priority": "medium"})])
+    agent = await fake_agent(model=model)
+    first = await agent.ask("open a ticket please", actor="alice")
+    assert "what is the problem" in first.reply and "steps" not in first.reply and len(model.seen) == 1
+    draft = await agent.ask("my mouse double clicks", first.conversation_id, actor="alice")
+    # The subject is about the problem, not the model's echo of the request.
+    assert "“my mouse double clicks”" in draft.reply and "yes, do it" in draft.reply and fake.tickets == {}
+    # "forget it" while the draft waits: dropped by the graph, not handed to the model.
+    seen = len(model.seen)
+    cancelled = await agent.ask("forget it", first.conversation_id, actor="alice")
+    assert cancelled.intent == "cancel" and len(model.seen) == seen
+    assert (await agent.ask("yes", first.conversation_id, actor="alice")).actions == [] and fake.tickets == {}
+
+
+async def test_the_ticket_number_the_user_gave_is_the_one_looked_up(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000016"] = _ticket("Monitor flickers").model_copy(update={"id": 3, "number": "TCK-000016"})
+    # The model shortened the number to "16", which the desk reads as an id (another ticket, or none).
+    model = ScriptedChatModel(script=[tool_call("ticket_get", {"ticket": "16"}), AIMessage(content="It is new.")])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("what's the status of TCK-000016?", actor="alice")
+    assert fake.calls[-1] == ("ticket_get", {"ticket": "TCK-000016"})
+    assert "TCK-000016 is new, medium priority" in reply.reply
+
+
+async def test_the_ticket_keeps_only_details_the_user_gave(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The 0.5B model filled in a contact, steps from a search result and an "error" nobody mentioned.
+    invented = {
+        "subject": "Payroll portal sign-in fails",
+        "priority": "critical",
+        "contact_email": "support@example.com",
+        "contact_phone": "123-456-7890",
+        "preferred_contact": "admin@example.com",
+        "steps_taken": "open https://payroll.example.com/reset and follow the steps",
+        "error_message": "Access denied",
+    }
+    model = ScriptedChatModel(script=[tool_call("ticket_create", invented)])
+    agent = await fake_agent(model=model)
+    offer = await agent.ask("nobody in accounts can sign in to the Payroll portal since this morning", actor="alice")
+    assert "example.com" not in offer.reply and "Access denied" not in offer.reply
+    # Asking for a ticket right after the offered draft takes it up; the model is not asked again.
+    seen = len(model.seen)
+    reply = await agent.ask(
+        "That doesn't fix it, can you just open a ticket please", offer.conversation_id, actor="alice"
+    )
+    assert reply.actions == ["TCK-000001"] and len(model.seen) == seen
+    ticket = fake.tickets["TCK-000001"]
+    assert (
+        ticket.contact_email is None
+        and ticket.contact_phone is None
+        and ticket.preferred_contact != "admin@example.com"
+    )
+    assert ticket.error_message is None and "payroll.example.com" not in (ticket.steps_taken or "")
+
+
+async def test_a_look_up_the_model_repeats_ends_with_the_ticket_s_facts(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000001"] = _ticket("Monitor flickers", priority="high")
+    # The 0.5B model read the same ticket again after each result, until the step cap.
+    model = ScriptedChatModel(script=[tool_call("ticket_get", {"ticket": "TCK-000001"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("what is the status of TCK-000001?", actor="alice")
+    assert "TCK-000001 is new, high priority" in reply.reply and "steps" not in reply.reply
+    assert [name for name, _ in fake.calls] == ["ticket_get"] and len(model.seen) == 2
+
+
+async def test_an_empty_model_answer_falls_back_to_the_policy_s_answer(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The 0.5B model sometimes answers with nothing usable (no text, or a tool call that is not JSON).
+    model = ScriptedChatModel(script=[AIMessage(content="")])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("How do I reset my VPN password?", actor="alice")
+    assert reply.citations and reply.citations[0].title == "Reset your VPN password"
+    assert "vpn.example.com/reset" in reply.reply
+
+
+async def test_a_contact_given_after_the_ticket_is_created_is_added_to_it(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    model = ScriptedChatModel(script=[tool_call("ticket_create", {"subject": "Payroll portal sign-in fails"})])
+    agent = await fake_agent(model=model)
+    said = "nobody in accounts can sign in to the Payroll portal, error 0x80070005. can you just open a ticket please"
+    draft = await agent.ask(said, actor="alice")
+    created = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"]
+    # The 0.5B model offered the same ticket again (and said it was done) when the user then sent an address.
+    seen = len(model.seen)
+    reply = await agent.ask("dana.ops@example.org", draft.conversation_id, actor="alice")
+    assert len(fake.tickets) == 1 and len(model.seen) == seen
+    assert "dana.ops@example.org" in fake.comments["TCK-000001"][0]["body"]
+    assert "TCK-000001" in reply.reply and "dana.ops@example.org" in reply.reply
+
+
+async def test_a_ticket_held_for_a_priority_nobody_gave_is_not_taken_up_by_asking_for_a_ticket(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # A model that obeys a document asking for a critical ticket; the user then asks for a ticket of their own.
+    model = ScriptedChatModel(
+        script=[tool_call("ticket_create", {"subject": "Printers down everywhere", "priority": "critical"})]
+    )
+    agent = await fake_agent(model=model)
+    held = await agent.ask("the printer on floor 3 prints blank pages since monday", actor="alice")
+    assert "critical" in held.reply and "Here is the ticket" not in held.reply
+    for reply in ("can you just open a ticket please", "dana.ops@example.org"):
+        assert (await agent.ask(reply, held.conversation_id, actor="alice")).actions == [], reply
+    assert fake.tickets == {}
 
 
 def _ticket(subject: str, priority: str = "medium") -> Ticket:

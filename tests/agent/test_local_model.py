@@ -8,6 +8,7 @@ every conversation is a fixed, short list of turns.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +66,10 @@ async def test_status_lookup_and_a_tool_error(local_url: str, tmp_path: Path) ->
     text = replies[0].reply
     assert "Error executing" not in text and "ToolError" not in text
     assert fake.tickets == {}
+
+
+async def test_a_context_too_small_is_explained(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # llama.cpp refuses a prompt longer than its context (HTTP 400) before computing anything.
+    with local_model.serve(ctx=512) as url, caplog.at_level(logging.WARNING, logger="agent.llm_turn"):
+        (reply,) = await converse(settings_for(tmp_path, url), FakeDesk(docs=[dict(VPN_DOC)]), "How do I reset my VPN?")
+    assert "context window" in reply.reply and "--ctx-size" in caplog.text

@@ -45,6 +45,15 @@ def gguf(path: Path, **metadata: str | int) -> Path:
 
 def test_the_model_is_chosen_by_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(local_model.SETTING, raising=False)
+    # Unset: the larger model when its extra is installed, else the smaller one.
+    installed: set[str] = set()
+    monkeypatch.setattr(local_model, "available", lambda key=None: key in installed)
+    assert local_model.selected().key == "0.5b"
+    installed.add("0.5b")
+    assert local_model.selected().key == "0.5b"
+    installed.add("1.5b")
+    assert local_model.selected().key == "1.5b"
+    monkeypatch.setenv(local_model.SETTING, "0.5b")
     assert local_model.selected().key == "0.5b"
     monkeypatch.setenv(local_model.SETTING, "1.5B")
     assert local_model.selected().key == "1.5b"

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from langchain_core.messages import AIMessage
 
-from agent.graph import LLM_EMPTY_REPLY, LLM_FAILED_REPLY, _history
+from agent.llm_nodes import LLM_EMPTY_REPLY, LLM_FAILED_REPLY, _history
 from agent.runner import DESK_UNAVAILABLE_REPLY, SupportAgent
 from store.config import Settings
 from tests.agent.conftest import MakeAgent, ScriptedChatModel, converse, llm_settings, serve_completions

@@ -1,0 +1,388 @@
+"""The LLM path's graph nodes: ``agent`` (one model step, with the dialogue state and the retrieval done for
+the model as context) and ``tools`` (the model's calls run through MCP under the guards: only the support
+tools, per-turn caps, writes held until the user confirms them, tool failures in plain words).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Literal, cast
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.runtime import Runtime
+
+from agent import compose, llm_turn, nodes, policy
+from agent import record as problem
+from agent.prompts import CONTEXT_PROMPT, SYSTEM_PROMPT, search_hits, wrap_hits, wrap_tool_result
+from agent.state import AgentContext, AgentState
+
+logger = logging.getLogger(__name__)
+
+CAP_REPLY = (
+    "I've reached the number of steps I can take for one message, so let me stop here rather than guess. "
+    "Could you rephrase or narrow down the request? I can also hand this to a technician."
+)
+LLM_FAILED_REPLY = (
+    "Sorry, I can't reach my language model right now, so I can't work on this message. Please try again in a "
+    "moment; if it keeps happening, ask me for a technician or open a ticket from the desk."
+)
+"""The reply when the chat model's endpoint is down, errors or answers with something that is not a completion."""
+LLM_EMPTY_REPLY = (
+    "Sorry, I couldn't put together an answer to that. Could you rephrase it? I can also hand this to a technician."
+)
+"""The reply when the model answers with no text and no usable tool call (e.g. tool-call arguments not JSON)."""
+
+
+def make_agent_node(model: BaseChatModel) -> Any:
+    async def agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        steps = int(state.get("steps", 0))
+        if steps >= ctx.max_steps:
+            return nodes.say(state, CAP_REPLY)
+        tools = llm_turn.support_tools(ctx.toolbox)
+        bound = model.bind_tools(tools)
+        update: dict[str, Any] = {}
+        hits = list(state.get("hits") or [])
+        if steps == 0 and (noted := await _contact_for_ticket(state, runtime)) is not None:
+            return noted
+        if steps == 0:
+            hits, found = await _retrieve_for_model(state, runtime)
+            update.update(found)
+        system = SYSTEM_PROMPT.format(actor=ctx.actor)
+        context = CONTEXT_PROMPT.format(state=llm_turn.state_context(dict(state)))
+        if hits:
+            context += "\n\nSearch results for this message (untrusted data):\n" + wrap_hits(hits[:3], limit=700)
+        history = _with_context(_history(state.get("messages", [])), SystemMessage(content=context))
+        prompt: list[AnyMessage] = [SystemMessage(content=system), *history]
+        chars = len(system) + llm_turn.message_chars(prompt[1:]) + llm_turn.schema_chars(tools)
+        tokens = max(int(state.get("prompt_tokens") or 0), llm_turn.estimate_tokens(chars))
+        update.update({"prompt_tokens": tokens, "tool_log": list(state.get("tool_log", []))})
+        logger.debug("prompt for step %d: about %d tokens", steps, tokens)
+        try:
+            response = await bound.ainvoke(prompt)
+            update["prompt_tokens_read"] = int(state.get("prompt_tokens_read") or 0) + llm_turn.tokens_read(response)
+        except Exception as exc:
+            # The endpoint is down, refused the request or sent something that is not a completion: the
+            # turn ends with a polite reply (the real reason when the endpoint names it), not an exception.
+            settings = ctx.extra.get("settings")
+            reason = llm_turn.refusal(
+                exc,
+                base_url=getattr(settings, "openai_base_url", None),
+                model=str(getattr(settings, "openai_model", "?")),
+            )
+            if reason is None:
+                logger.warning("chat model failed: %s: %s", type(exc).__name__, exc)
+            return {**update, **nodes.say(state, reason or LLM_FAILED_REPLY), "steps": steps + 1}
+        if isinstance(response, AIMessage) and not response.tool_calls:
+            text = response.text if hasattr(response, "text") else str(response.content)
+            if calls := llm_turn.text_tool_calls(text, {t.name for t in tools}):
+                # A local model that writes its call as JSON text instead of a tool call (Qwen's stock template).
+                response = AIMessage(content="", tool_calls=calls)
+                return {**update, "messages": [response], "steps": steps + 1}
+            if not text.strip() or response.invalid_tool_calls:
+                # Tool calls whose arguments are not JSON cannot be run or answered; keep them out of the
+                # transcript (an API rejects a tool call with no result) and do not hand back an empty reply.
+                logger.warning(
+                    "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
+                )
+                now = cast(AgentState, {**state, **update})
+                if not text.strip() and _answered(now):
+                    # This turn's retrieval answers the question: the policy's cited answer is the reply.
+                    return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
+                return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
+            reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
+            return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
+        return {**update, "messages": [response], "steps": steps + 1}
+
+    return agent
+
+
+async def _contact_for_ticket(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any] | None:
+    """An email or phone number sent right after a ticket was created (nothing else pending): it is added to
+    that ticket as a comment, the way the form takes the contact last (a small model offered the same ticket
+    again). None when the message is anything else."""
+    message = nodes.last_user_text(state)
+    ticket = state.get("last_ticket")
+    pending = runtime.context.extra.get("pending_before") or {}
+    if not ticket or pending.get("kind") is not None or not only_contact(message):
+        return None
+    found = policy.contact_of(message)
+    contact = found.get("contact_email") or found.get("contact_phone") or message.strip()
+    body = f"The requester can be reached at {contact}."
+    outcome = await nodes.call(state, runtime, "ticket_comment", {"ticket": ticket, "body": body})
+    if not outcome.ok:
+        return nodes.say(state, compose.failure(outcome.text, f"add your contact to {ticket}", ticket))
+    text = f"Thanks, I've added {contact} to {ticket}, so the technician can reach you there."
+    return nodes.say(state, text, tool_log=list(state.get("tool_log", [])), actions=[ticket])
+
+
+def _clean(text: str) -> str:
+    """The model's answer without sentences that read like instructions to an assistant (quoted from a
+    document the model should not have obeyed). Paragraphs, lines and numbered steps stay as written."""
+    lines = []
+    for line in text.strip().splitlines():
+        sentences = re.split(r"(?<=[.!?])[ \t]+", line.strip())
+        kept = " ".join(s for s in sentences if not policy.INJECTION_RE.search(s))
+        if kept or not line.strip():
+            lines.append(kept)
+    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return cleaned or LLM_EMPTY_REPLY
+
+
+async def _retrieve_for_model(
+    state: AgentState, runtime: Runtime[AgentContext]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The offline policy's retrieval, done for the model: the hits go into its prompt, the citations and the
+    confidence into the reply, so the model need not rediscover them with a tool call."""
+    message = nodes.last_user_text(state)
+    rule = policy.rule_intent(message)
+    if rule not in (None, "question", "create_ticket") or problem.is_vague(message):
+        return [], {"hits": []}
+    if not runtime.context.toolbox.has("knowledge_search"):
+        return [], {"hits": []}
+    record = state.get("record") or {}
+    asked = runtime.context.extra.get("pending_before") or {}
+    query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
+    if asked.get("kind") == "clarify":
+        query = f"{asked.get('query', '')} {message}".strip()  # the answer to "what exactly happens with X?"
+    query = query or message
+    hits = await nodes.search(state, runtime, query)
+    if not hits:
+        return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
+    ranked, conf = await nodes.scored(runtime, query, hits)
+    found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
+    if conf >= nodes.ANSWER_THRESHOLD:
+        found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
+    return ranked[:3], found
+
+
+def _history(messages: list[AnyMessage]) -> list[AnyMessage]:
+    """The recent transcript as a model API accepts it: starting at a user turn, and without tool calls
+    whose results never arrived (a turn cut short by a cap)."""
+    recent = list(messages[-llm_turn.HISTORY_MESSAGES :])
+    while recent and not isinstance(recent[0], HumanMessage):
+        recent.pop(0)
+    answered = {m.tool_call_id for m in recent if isinstance(m, ToolMessage)}
+    cleaned: list[AnyMessage] = []
+    for msg in recent:
+        if isinstance(msg, AIMessage) and (
+            msg.invalid_tool_calls or (msg.tool_calls and any(c.get("id") not in answered for c in msg.tool_calls))
+        ):
+            if msg.content:
+                cleaned.append(AIMessage(content=msg.content))
+            continue
+        if isinstance(msg, ToolMessage) and not any(
+            isinstance(m, AIMessage) and any(c.get("id") == msg.tool_call_id for c in m.tool_calls) for m in cleaned
+        ):
+            continue
+        if (
+            isinstance(msg, ToolMessage)
+            and isinstance(msg.content, str)
+            and len(msg.content) > llm_turn.TOOL_RESULT_CHARS
+        ):
+            msg = msg.model_copy(update={"content": msg.content[: llm_turn.TOOL_RESULT_CHARS] + " …(cut)"})
+        cleaned.append(msg)
+    return cleaned
+
+
+def _with_context(history: list[AnyMessage], context: SystemMessage) -> list[AnyMessage]:
+    """The history with this turn's context just before the user's latest message (what came before it is the
+    same as in the last request, so a local server reuses it)."""
+    last_user = max((n for n, m in enumerate(history) if isinstance(m, HumanMessage)), default=0)
+    return [*history[:last_user], context, *history[last_user:]]
+
+
+def after_agent(state: AgentState) -> Literal["tools", "__end__"]:
+    last = state.get("messages", [])[-1:]
+    if last and isinstance(last[0], AIMessage) and last[0].tool_calls and not state.get("reply"):
+        return "tools"
+    return "__end__"
+
+
+async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the model's tool calls through MCP: only the support tools, capped per turn, none twice; a write
+    the user did not ask for in their own words, or a destructive call, is held until they confirm that exact
+    action. Some results end the turn without another model step: a refused or repeated ticket look-up, a
+    ticket asked for before the problem, a ticket proposed for a question the search answers."""
+    ctx = runtime.context
+    last = state["messages"][-1]
+    assert isinstance(last, AIMessage)
+    log = list(state.get("tool_log", []))
+    citations = list(state.get("citations", []))
+    actions = list(state.get("actions", []))
+    update: dict[str, Any] = {}
+    results: list[ToolMessage] = []
+    message = nodes.last_user_text(state)
+    pending_before = ctx.extra.get("pending_before") or {}
+    read_retrieved = bool(state.get("hits")) or any(n in ("knowledge_search", "kb_article_search") for n in log)
+    held: str | None = None
+    ends: str | None = None
+    answer_instead = False
+    done: list[tuple[str, str]] = ctx.extra.setdefault("calls_done", [])
+    withdrawn = policy.CANCEL.search(message.lower()) is not None
+    for call in last.tool_calls:
+        name, args = call["name"], dict(call.get("args") or {})
+        call_id = call.get("id") or name
+        if name == "ticket_create":
+            # The ticket is filled from the problem record: the user's own words, the error, what was tried.
+            args = llm_turn.ticket_from_record(args, state.get("record") or {}, ctx.actor)
+        if "ticket" in args:
+            args["ticket"] = llm_turn.ticket_ref(args["ticket"], message)
+        if held is not None:
+            text = "Not run: another action is waiting for the user's confirmation."
+        elif name in llm_turn.WRITE_TOOLS and withdrawn:
+            text = "Not run: the user withdrew the request. Confirm that nothing was done."
+        elif name in llm_turn.WRITE_TOOLS and (name, llm_turn.call_key(args)) in done:
+            text = "Not run: this was already done this turn. Tell the user the result."
+        elif (name, llm_turn.call_key(args)) in done:
+            # The same read again (a small model repeats it until the step cap): a status look-up ends with
+            # the ticket's facts, anything else is answered from the result already given.
+            text = "Not run: the result is above. Answer the user with it."
+            facts = llm_turn.with_ticket_facts("", ctx.extra.get("tickets_read", [])).strip()
+            if name == "ticket_get" and facts:
+                ends = ends or facts
+        elif len(log) >= ctx.max_tool_calls:
+            text = "Not run: the tool-call limit for this turn is reached. Answer the user with what you have."
+        elif name not in llm_turn.SUPPORT_TOOLS or not ctx.toolbox.has(name):
+            text = f"Not run: there is no tool named {name!r}."
+        elif name == "ticket_create" and not (state.get("record") or {}).get("statement"):
+            # "open a ticket please" before saying what is wrong: the form's first question, asked once (a
+            # model told to ask proposed the ticket again until the step cap).
+            text = "Not run: the user has not said what the problem is."
+            ends = ends or policy.SLOT_QUESTIONS["subject"]
+            update["pending"] = {"kind": "ticket", "next": "subject"}
+        elif name == "ticket_create" and _answered(state) and not llm_turn.asked_for(name, message, pending_before):
+            # A question the search answers, turned into a ticket nobody asked for: the answer is the reply.
+            text = "Not run: the search results answer the question."
+            answer_instead = True
+        elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
+            held = question
+            # A draft (not a hold for a priority nobody gave) may be taken up by a contact or "open it".
+            draft = name == "ticket_create" and not _raised(args, state, read_retrieved)
+            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args, "draft": draft}
+            text = "Held: the user has to confirm this action first. Do not call it again this turn."
+        else:
+            log.append(name)
+            outcome = await ctx.toolbox.call(name, ctx.toolbox.fit_args(name, args))
+            done.append((name, llm_turn.call_key(args)))
+            if outcome.ok and name == "ticket_get":
+                ctx.extra.setdefault("tickets_read", []).append(outcome.data)
+            if outcome.ok:
+                text = wrap_tool_result(name, outcome.data, outcome.text)
+                hits = search_hits(outcome.data)
+                query = str(args.get("query", ""))
+                searched = hits and name in ("knowledge_search", "kb_article_search")
+                sims = await nodes.similarities(runtime, query, hits) if searched and hits else None
+                _record(name, args, outcome.data, citations, actions, update, sims)
+            else:
+                plain = compose.failure(outcome.text, f"run {name.replace('_', ' ')}", args.get("ticket"))
+                text = f"Failed. Tell the user in your own words, without quoting this: {plain}"
+                if name == "ticket_get" and compose.NOT_FOUND.search(outcome.text):
+                    # A look-up of a ticket the caller cannot see: the refusal is the answer. A model asked
+                    # again tends to retry the same number until the step cap.
+                    ends = ends or plain
+        results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
+    out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+    if answer_instead and held is None and ends is None:
+        now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
+        answered = await nodes.answer(now, runtime)
+        return {**out, **answered, "messages": [*results, *answered["messages"]]}
+    if (final := held or ends) is not None:
+        out["messages"] = [*results, AIMessage(content=final)]
+        out["reply"] = final
+    return out
+
+
+def _confirmation(
+    name: str,
+    args: dict[str, Any],
+    state: AgentState,
+    ctx: AgentContext,
+    message: str,
+    pending: dict[str, Any],
+    read_retrieved: bool,
+) -> str | None:
+    """The question a call must wait on, or None to run it now. Every ticket is shown before it exists (the
+    form does the same), a destructive call is confirmed, and so is a write the user did not ask for."""
+    asked = name in llm_turn.WRITE_TOOLS and llm_turn.asked_for(name, message, pending)
+    why = "The search results suggested an action." if read_retrieved else ""
+    if name == "ticket_create":
+        if _raised(args, state, read_retrieved):
+            return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
+        # One the user did not ask for is offered as the same draft: it names the action, and waits for a yes.
+        return compose.ticket_draft(args) if asked else compose.ticket_draft(args, lead=compose.OFFER_LEAD)
+    if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
+        return llm_turn.hold(name, args, why=why)
+    return None
+
+
+def only_contact(message: str) -> bool:
+    """Whether the message is an email address or phone number and little else ("dana@example.org", "call
+    me on 0151 234567")."""
+    found = policy.contact_of(message)
+    if "contact_email" not in found and "contact_phone" not in found:
+        return False
+    rest = policy.EMAIL_RE.sub(" ", message)
+    if "contact_phone" in found:
+        rest = policy.PHONE_RE.sub(" ", rest)
+    return len(policy.words(rest)) <= 3 and not policy.CANCEL.search(rest.lower())
+
+
+def _answered(state: AgentState) -> bool:
+    """Whether this turn's own retrieval found an answer the policy would give (the model was shown it)."""
+    return bool(state.get("hits")) and float(state.get("confidence") or 0.0) >= nodes.ANSWER_THRESHOLD
+
+
+def _raised(args: dict[str, Any], state: AgentState, read_retrieved: bool) -> bool:
+    """Whether a ticket's priority may come from retrieved text rather than the user (it is held, not drafted)."""
+    return read_retrieved and _priority_raised(args, state)
+
+
+def _priority_raised(args: dict[str, Any], state: AgentState) -> bool:
+    """A ticket priority above what the user's own words support (a document asked for "critical")."""
+    said = policy.impact_priority(
+        " ".join(str(m.content) for m in state.get("messages", []) if isinstance(m, HumanMessage))
+    )
+    # Only "critical" needs the user's own words: it pages people; a model may judge high or low itself.
+    return str(args.get("priority")) == "critical" and said != "critical"
+
+
+def after_tools(state: AgentState) -> Literal["agent", "__end__"]:
+    return "__end__" if state.get("reply") else "agent"
+
+
+def _record(
+    name: str,
+    args: dict[str, Any],
+    data: Any,
+    citations: list[dict[str, Any]],
+    actions: list[str],
+    update: dict[str, Any],
+    sims: list[float] | None = None,
+) -> None:
+    """Collect citations, confidence, ticket numbers and handoffs from a successful tool result."""
+    hits = search_hits(data)
+    if hits is not None and name in ("knowledge_search", "kb_article_search"):
+        query = str(args.get("query", ""))
+        ranked, ranked_sims = policy.rank_hits(query, hits, sims)
+        update["confidence"] = policy.confidence(query, ranked, ranked_sims)
+        citations.extend(nodes.hit_citation(h) for h in ranked[:3])
+        return
+    if not isinstance(data, dict):
+        return
+    ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else data
+    number = ticket.get("number") if isinstance(ticket, dict) else None
+    if name in ("ticket_create", "ticket_comment", "ticket_escalate", "ticket_update"):
+        number = number or args.get("ticket")
+        if number and number not in actions:
+            actions.append(str(number))
+        if number:
+            update["last_ticket"] = str(number)
+    if name == "ticket_escalate" and number:
+        update["handoff"] = {
+            "ticket": str(number),
+            "reason": str(args.get("reason", "")),
+            "summary": str(args.get("summary", "")),
+        }
