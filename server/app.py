@@ -37,6 +37,7 @@ from store.config import Settings
 from tools.desk import Desk, DeskRef, open_desk
 from tools.indexing import index_worker
 from tools.ingest_runner import ingest_worker
+from tools.metrics_queue import metrics_worker
 from tools.users import ensure_actor
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ async def _maybe_open(settings: Settings, shared: Desk | None) -> AsyncIterator[
     if shared is not None:
         yield shared
         return
-    async with open_desk(settings) as opened, index_worker(opened), ingest_worker(opened):
+    async with open_desk(settings) as opened, index_worker(opened), ingest_worker(opened), metrics_worker(opened):
         yield opened
 
 

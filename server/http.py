@@ -45,6 +45,7 @@ from store.config import Settings
 from tools.desk import DeskRef, open_desk
 from tools.indexing import index_worker
 from tools.ingest_runner import ingest_worker
+from tools.metrics_queue import metrics_worker
 from tools.tokens import SCOPES
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def build_http_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_desk(settings) as desk, index_worker(desk), ingest_worker(desk):
+        async with open_desk(settings) as desk, index_worker(desk), ingest_worker(desk), metrics_worker(desk):
             desk.extras["rate_limits"] = limits
             ref.desk = desk
             try:

@@ -3,10 +3,10 @@
 Imported at the end of ``store.models`` so one ``Base.metadata`` describes the whole schema.
 
 ``ticket_metrics`` is a rollup: one row per ticket, recomputed in SQL from the ticket, its status history
-and its comments inside the same transaction as every write to that ticket (and for each import batch),
-so it is exact whenever the ticket is. ``business_calendar`` holds the working intervals of the configured
-``SUPPORT_BUSINESS_HOURS`` as UTC epoch seconds with a running total, so business time between two
-instants is two index look-ups.
+and its comments for every ticket a write queued in ``ticket_metrics_pending`` (drained before each analytics
+read and by the server's worker) and inside each import batch, so every report sees every committed write.
+``business_calendar`` holds the working intervals of the configured ``SUPPORT_BUSINESS_HOURS`` as UTC epoch
+seconds with a running total, so business time between two instants is two index look-ups.
 """
 
 from __future__ import annotations
@@ -166,6 +166,22 @@ class TicketMetricEvent(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     solved: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketMetricsPending(Base):
+    """A ticket whose facts and rollup rows are still to be recomputed: written in the ticket's own write
+    transaction (one insert, no shared row), drained in batches by :mod:`tools.metrics_queue`.
+
+    Rows are only ever inserted by writers and deleted by id by the drain, so a change committed while a drain
+    runs keeps its own row and is drained next time; no ticket id is unique here for that reason."""
+
+    __tablename__ = "ticket_metrics_pending"
+    __table_args__ = NO_REUSE
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId)
+    """No foreign key: a ticket deleted meanwhile leaves a row the drain simply finds nothing for."""
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AnalyticsBin(Base):

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models_analytics import EVENTS_SQL, REOPEN_SQL, SOLVE_SQL
 from store.rollup import FACT_COLUMNS, cohort_counts
 from store.types import UTCDateTime
+from tools import metrics_queue
 from tools.actor import Actor
 from tools.analytics_rollup import rollup_answers, rollup_params, rollup_sql
 from tools.analytics_scope import Scope, check_grouping, resolve_scope
@@ -40,7 +41,6 @@ from tools.metrics import (
     Bucket,
     Dialect,
     calendar_of,
-    ensure_metrics,
 )
 from tools.pagination import decode_cursor, encode_cursor
 from tools.permissions import AnalyticsScope
@@ -420,7 +420,7 @@ async def analytics_tickets(
     if not 1 <= limit <= MAX_GROUPS:
         raise InvalidInputError(f"limit must be between 1 and {MAX_GROUPS} groups per page, got {limit}")
     offset = decode_cursor(cursor)
-    await ensure_metrics(desk)
+    await metrics_queue.up_to_date(desk)
     d = Dialect(desk.dialect)
     conds, params = ticket_conditions(limit_to, filters)
     now = desk.clock()

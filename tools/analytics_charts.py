@@ -11,11 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from tools import metrics_queue
 from tools.actor import Actor
 from tools.analytics import period, rows, ticket_conditions
 from tools.analytics_scope import resolve_scope
 from tools.desk import Desk
-from tools.metrics import ensure_metrics
 from tools.permissions import AnalyticsScope
 
 HistogramMetric = Literal["first_response", "first_resolution", "full_resolution"]
@@ -50,7 +50,7 @@ async def duration_histogram(
     """How many tickets created in the period fall in each duration bin, per metric (calendar hours)."""
     limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
     begin, stop = period(desk, start, end)
-    await ensure_metrics(desk)
+    await metrics_queue.up_to_date(desk)
     conds, params = ticket_conditions(limit_to, None)
     case = " ".join(f"WHEN v < {upper} THEN {i}" for i, (_, upper) in enumerate(BINS) if upper is not None)
     parts = [

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tools import metrics_queue
 from tools.actor import Actor
 from tools.analytics import (
     MAX_GROUPS,
@@ -31,7 +32,7 @@ from tools.analytics_scope import resolve_scope
 from tools.analytics_usage import analytics_agent, analytics_knowledge
 from tools.desk import Desk
 from tools.errors import InvalidInputError
-from tools.metrics import DURATIONS, Bucket, ensure_metrics
+from tools.metrics import DURATIONS, Bucket
 from tools.pagination import decode_cursor, encode_cursor
 from tools.permissions import AnalyticsScope
 from tools.satisfaction import SATISFACTION_GROUPS, SatisfactionGroup, analytics_satisfaction
@@ -101,7 +102,7 @@ async def export_tickets(
 ) -> ExportResult:
     limit_to = await resolve_scope(desk, actor, scope=scope, team=team)
     begin, stop = period(desk, start, end)
-    await ensure_metrics(desk)
+    await metrics_queue.up_to_date(desk)
     after = decode_cursor(cursor)
     conds, params = ticket_conditions(limit_to, filters)
     s = "bs" if hours_kind == "business" else "s"

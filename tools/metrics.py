@@ -20,9 +20,9 @@ group in ascending order ``x[0..n-1]``, ``pos = p * (n - 1)``, ``lo = floor(pos)
 ``percentile_cont`` itself; SQLite runs the same formula over ``row_number()`` and ``count()`` windows
 (:func:`percentile_columns`), so both give the same numbers.
 
-The facts (``ticket_metrics``) are recomputed by :func:`refresh_metrics` in the transaction of every write to
-a ticket (create, update, comment, import), under a row lock on PostgreSQL, so they are never behind the ticket;
-the same call moves the rollup (:mod:`store.rollup`) by what the ticket's facts changed.
+The facts (``ticket_metrics``) are recomputed by :func:`refresh_metrics` for the tickets a write queued
+(:mod:`tools.metrics_queue` drains them before every analytics read and in the server's worker) and in each
+import batch's transaction; the same call moves the rollup (:mod:`store.rollup`) by what the facts changed.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ WORKING = "('new', 'open', 'in_progress')"
 PENDING = "('pending')"
 REFRESH_BATCH = 2000
 ROLLUP_LOCK = 7_310_013
-"""PostgreSQL advisory lock (held to commit) that queues the writers of the rollup's shared rows, so two
-transactions never take out and put in overlapping rows in opposite orders (a deadlock)."""
+"""PostgreSQL advisory lock (held to commit) that queues the writers of the rollup's shared rows (queue drains,
+import batches, rebuilds; not ticket writes), so two transactions never take out and put in overlapping rows in
+opposite orders (a deadlock)."""
 FACT_COLUMNS = (
     "created_at",
     "status",

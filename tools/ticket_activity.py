@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from store.models import KBArticle, ResolutionStep, RootCause, TicketComment, TicketKBLink
-from tools import metrics, permissions, sla
+from tools import metrics, metrics_queue, permissions, sla
 from tools.actor import Actor
 from tools.audit import record_event
 from tools.common import MAX_ID, truncate
@@ -102,7 +102,7 @@ async def ticket_comment(
             if changes:
                 ticket.updated_at = now
             await session.flush()
-            await metrics.refresh_metrics(session, desk.settings, [ticket.id])
+            await metrics_queue.mark(session, [ticket.id])
             after = {"comment_id": comment.id, "internal": internal, **changes}
             record_event(session, actor, "ticket.comment", "ticket", ticket.id, after=after)
             limit = desk.settings.max_text_chars

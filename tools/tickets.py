@@ -34,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from store.models import Category, KBArticle, ResolutionStep, RootCause, Ticket, TicketComment, TicketKBLink, User
-from tools import metrics, permissions, sla
+from tools import metrics, metrics_queue, permissions, sla
 from tools.actor import Actor
 from tools.audit import record_event
 from tools.common import parse_id, truncate
@@ -224,7 +224,7 @@ async def ticket_create(desk: Desk, actor: Actor, data: TicketCreate) -> TicketP
         set_committed_value(ticket, "number", number)
         metrics.add_status_change(session, ticket.id, None, "new", now, actor.user_id)
         await session.flush()
-        await metrics.refresh_metrics(session, desk.settings, [ticket.id])
+        await metrics_queue.mark(session, [ticket.id])
         public = ticket_public(ticket, now, desk.settings.max_text_chars)
         record_event(session, actor, "ticket.create", "ticket", ticket.id, after=public.model_dump(exclude=_DERIVED))
     logger.info("ticket %s created by %s", number, actor.username)
@@ -346,7 +346,7 @@ async def ticket_update(desk: Desk, actor: Actor, ref: TicketRef, data: TicketUp
                 if "status" in after:
                     metrics.add_status_change(session, ticket.id, before["status"], after["status"], now, actor.user_id)
                 await session.flush()
-                await metrics.refresh_metrics(session, desk.settings, [ticket.id])
+                await metrics_queue.mark(session, [ticket.id])
                 record_event(session, actor, "ticket.update", "ticket", ticket.id, before=before, after=after)
             return ticket_public(ticket, now, desk.settings.max_text_chars)
 

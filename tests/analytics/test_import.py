@@ -19,6 +19,7 @@ from store.models_analytics import TicketStatusChange
 from tests.conftest import MakeUser
 from tests.mcp_helpers import call, client, error
 from tests.servers import BIN, desk_env
+from tools import metrics_queue
 from tools.actor import Actor
 from tools.analytics import analytics_tickets
 from tools.desk import Desk
@@ -243,6 +244,7 @@ async def test_another_persons_external_id_does_not_hide_my_own_matches(
 
 
 async def _rollup(desk: Desk) -> list[tuple[Any, ...]]:
+    await metrics_queue.drain(desk)  # what every analytics read does first
     async with desk.sessions() as session:
         return [
             tuple(r) for r in (await session.execute(text("SELECT * FROM ticket_metrics ORDER BY ticket_id"))).all()
