@@ -135,6 +135,10 @@ def draft_text(slots: dict[str, Any]) -> str:
         lines.append(f"- Priority: {prio}")
     if slots.get("affected_system"):
         lines.append(f"- System: {slots['affected_system']}")
+    if slots.get("affected"):
+        lines.append(f"- Affected: {policy.clip(str(slots['affected']), 120)}")
+    if slots.get("since"):
+        lines.append(f"- Since: {policy.clip(str(slots['since']), 60)}")
     if slots.get("error_message"):
         lines.append(f"- Error message: {policy.clip(str(slots['error_message']), 120)}")
     if slots.get("steps_taken"):

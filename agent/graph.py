@@ -115,10 +115,7 @@ async def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[
         and state.get("last_ticket")
         and pending.get("kind") != "ticket"  # "that ticket" is then the draft (nodes.slot_fill answers it)
         and not policy.LIST.search(lowered)
-        and (
-            (policy.STATUS_WORDS.search(lowered) and policy.THAT_TICKET.search(lowered))
-            or policy.ASKS_TICKET_NUMBER.search(lowered)
-        )
+        and (policy.asks_about_that_ticket(message) or policy.ASKS_TICKET_NUMBER.search(lowered))
     ):
         update["intent"] = intent = "status"  # "what's the status of that ticket?": the one the conversation named
     record = state.get("record") or {}
@@ -170,7 +167,7 @@ def _record_turn(record: dict[str, Any] | None, message: str, pending: dict[str,
         found = policy.contact_of(message)
         if "contact_email" in found or "contact_phone" in found:
             current["contact"] = found
-        return current  # "chat is fine" is not about the problem
+        return problem.note_affected(current, message)  # "chat is fine" is not about the problem; "all 12 of us" is
     new_howto = pending.get("kind") in ("ticket", "offer_ticket") and policy.ASKS_HOWTO.search(lowered) is not None
     if (
         intent == "question"

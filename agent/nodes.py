@@ -160,6 +160,20 @@ async def _procedure(
     return compose.join_neighbours(best, pool)
 
 
+def _platform_not_covered(message: str, hits: list[dict[str, Any]]) -> str | None:
+    """The platform ``message`` asks about (macOS, Linux, iOS...) when none of the hits mentions it."""
+    platform = rec.platform_of(message)
+    if platform is None:
+        return None
+    pattern = rec.PLATFORMS[platform]
+    named = pattern.search(message)
+    if named is None or named.group(0).lower() == "pc":  # "my pc won't print" names no operating system
+        return None
+    if any(pattern.search(f"{h.get('title') or ''} {policy.hit_text(h)}") for h in hits):
+        return None
+    return platform
+
+
 async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     query = state.get("query") or last_user_text(state)
     hits = state.get("hits") or []
@@ -184,6 +198,14 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
         cites = [hit_citation(h) for h in hits[:1]]
         title = best.get("title") or cites[0]["citation"]
         reply = compose.answer_text(str(title), body, [c["citation"] for c in cites])
+        if platform := _platform_not_covered(detail, hits):
+            # "and on a mac?" when no article says a word about Macs: the steps may still help, but say so, and
+            # do not claim an answer.
+            reply = (
+                f"I don't have steps written for {platform} in the knowledge base. The closest article doesn't "
+                f"mention {platform}, so some menus may differ there.\n\n{reply}"
+            )
+            base["confidence"] = min(conf, ANSWER_THRESHOLD - 0.05)
         return say(
             state,
             reply,
@@ -198,10 +220,11 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     # Only a product named ("not working" + "outlook"): which of its articles? Ask what happens before offering
     # a ticket; a ticket about nothing in particular helps nobody.
     bare = rec.bare_system(query) is not None and tries < BARE_TRIES
-    # "how many legs does a spider have?", "recommend a novel": a question or a request about nothing IT, and
-    # nothing in the knowledge base near it, is declined at once rather than after a clarifying question.
+    # "how many legs does a spider have?", "recommend a novel": a question or a request about nothing IT that the
+    # knowledge base does not answer is declined at once, even when some article shares a word or two with it
+    # (a partial match is no reason to ask what IT system it concerns).
     general = GENERAL_ASK.search(query) is not None and not rec.SYMPTOM_RE.search(query)
-    if conf < PARTIAL_THRESHOLD and not it_related and not vague and (tries >= 1 or general):
+    if not it_related and not vague and ((conf < PARTIAL_THRESHOLD and tries >= 1) or general):
         return say(state, decline_text(), **base, pending=None)
     if conf < PARTIAL_THRESHOLD and not it_related and not vague:
         text = (
@@ -339,6 +362,9 @@ def _from_record(slots: dict[str, Any], record: dict[str, Any], actor: str) -> d
         slots["steps_taken"] = steps
     if record.get("system"):
         slots["affected_system"] = str(record["system"])
+    for key in ("affected", "since"):  # shown in the draft; the description carries them to the technician
+        if record.get(key):
+            slots[key] = str(record[key])
     if record.get("priority") and (not slots.get("priority") or record.get("corrected")):
         slots["priority"], slots["impact"] = record["priority"], record.get("impact")
     if contact := record.get("contact"):
@@ -352,9 +378,7 @@ CONFIRM_QUESTION = "Shall I create it? You can also correct anything above."
 
 def _asks_about_draft(message: str) -> bool:
     """'what's the status of that ticket?' while the ticket is still a draft: there is nothing to look up."""
-    low = message.lower()
-    named = policy.TICKET_RE.search(message)
-    return bool(policy.STATUS_WORDS.search(low) and policy.THAT_TICKET.search(low) and not named)
+    return policy.asks_about_that_ticket(message) and not policy.TICKET_RE.search(message)
 
 
 def _draft_not_created(

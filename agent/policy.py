@@ -280,6 +280,16 @@ def rule_intent(message: str) -> Intent | None:
     return None
 
 
+def asks_about_that_ticket(message: str) -> bool:
+    """'what's the status of that ticket?': a status question about the ticket the conversation is on.
+
+    The graph reads it as a status look-up of the conversation's last ticket; at a draft's confirmation it means
+    the draft, which does not exist yet (nodes._at_confirmation). One rule for both places.
+    """
+    low = message.lower()
+    return bool(STATUS_WORDS.search(low) and THAT_TICKET.search(low))
+
+
 def looks_it_related(message: str) -> bool:
     return IT_WORDS.search(message.lower()) is not None
 

@@ -181,6 +181,18 @@ ERROR_CODE_RE = _R(
     r"|\b[A-Z]{2,5}-\d{3,}\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]{3,}\b"
 )
 """Codes: hex, 'Error 504', 'code 1603', TS-4411, CRITICAL_PROCESS_DIED (case matters for the last two)."""
+ERROR_TAIL_RE = _R(
+    r"\s*[:-]?\s*((?:[a-z]+\s+){0,3}?(?:access denied|denied|failed|failure|refused|not found|timed out|timeout"
+    r"|invalid|expired|unavailable|forbidden|unauthori[sz]ed|locked(?: out)?|rejected))\b",
+    re.IGNORECASE,
+)
+"""A short message right after a code, ending in a failure word ("access denied", "logon failed")."""
+HOW_MANY_RE = _R(
+    r"\b(?:about |around |roughly |some |over |nearly |almost )?(?:\d+|two|three|four|five|ten|a dozen|dozens of)"
+    r" (?:people|users|colleagues|staff|persons|employees|of us)\b",
+    re.IGNORECASE,
+)
+"""How many are affected: "about 12 people", "three of us"."""
 TICKET_WORDS = frozenset(
     policy.words("ticket tiket case incident request new need want raise open like log file create")
 )
@@ -193,6 +205,8 @@ def errors_of(text: str) -> list[str]:
         found.append(m.group(1).strip())
     for m in ERROR_CODE_RE.finditer(text):
         code = m.group(0)
+        if tail := ERROR_TAIL_RE.match(text, m.end()):  # "error 0x80070005 access denied": the message, too
+            code += " " + tail.group(1)
         if re.fullmatch(r"TCK-\d{6}", code, re.I):
             continue
         if re.fullmatch(r"(?:error|err|eror|code|status)\s*[:#]?\s*[a-z]+", code, re.I) and not re.search(r"\d", code):
@@ -250,6 +264,7 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
     if not is_problem_text(message):
         if not rec.get("system") and (named := bare_system(message)):
             rec["system"] = named  # "outlook", in answer to "which app is it?"
+        _note_affected(rec, message)
         _note_tried_in_problem(rec, message)
         return rec
     text = message.strip()
@@ -278,6 +293,20 @@ def update(record: Record | None, message: str, *, correction: bool = False) -> 
     if correction and not policy.impact_priority(text) and policy.NEGATED_IMPACT.search(text.lower()):
         rec.pop("priority", None)
         rec.pop("impact", None)
+    return rec
+
+
+def _note_affected(rec: Record, message: str) -> None:
+    """ "the whole finance team, about 12 people", whatever question it answered: who is affected, in the
+    user's words (a message that states the problem is read by :func:`update` instead)."""
+    if rec.get("statement") and (WHO_RE.search(message) or HOW_MANY_RE.search(message)):
+        rec["affected"] = policy.clip(message.strip(" .!"), 120)
+
+
+def note_affected(record: Record | None, message: str) -> Record:
+    """The record with who is affected, if ``message`` says so (an answer to the contact question, say)."""
+    rec = _copied(record)
+    _note_affected(rec, message)
     return rec
 
 
@@ -331,7 +360,16 @@ def symptom(text: str, system: str | None) -> str:
         if best is None and SYMPTOM_RE.search(c):
             best = c
     chosen = best or (clauses[0] if clauses else cleaned)
+    # "since this morning nobody in finance can get into SAP": the time goes to the record's `since`, not the
+    # subject's first words.
+    if (lead := SINCE_RE.match(chosen)) and len(policy.words(chosen[lead.end() :])) >= 3:
+        chosen = chosen[lead.end() :].strip(" ,.;:-")
+    if (lead := ALSO_LEAD.match(chosen)) and len(policy.words(chosen[lead.end() :])) >= 3:
+        chosen = chosen[lead.end() :]  # "also my outlook keeps asking...": a second problem, not a subject word
     return policy.clip(chosen, 110)
+
+
+ALSO_LEAD = _R(r"^(?:ok(?:ay)?|thanks|and|also|plus|btw|oh|another thing|one more thing)\b[\s,.:-]*", re.I)
 
 
 def subject(rec: Record) -> str:
@@ -340,10 +378,15 @@ def subject(rec: Record) -> str:
     system = rec.get("system")
     if system and system.lower() not in statement.lower():
         statement = f"{system}: {statement}" if statement else f"Problem with {system}"
+    elif system:  # "my outlook keeps asking": the product as it is spelled
+        statement = re.sub(re.escape(system), lambda _: system, statement, count=1, flags=re.I)
     if rec.get("errors") and len(statement) < 80 and rec["errors"][0].lower() not in statement.lower():
         code = rec["errors"][0]
+        if len(code) > 24 and (bare := ERROR_CODE_RE.search(code)):
+            code = bare.group(0)  # "error 0x80070005 access denied": the code is enough for a subject
         if len(code) <= 24:
             statement = f"{statement} ({code})"
+    statement = statement[:1].upper() + statement[1:]
     return policy.clip(statement or "Support request", 120)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from tools import tickets
 from tools.sla import Priority, Status
-from tools.ticket_models import TicketDetail, TicketPage
+from tools.ticket_models import TicketDetail, TicketPage, TicketPublic
 from tools.ticket_query import ticket_list
 from ui.context import SignedIn, UIContext
 from ui.errors import shown
@@ -60,6 +60,13 @@ async def queue_page(ctx: SignedIn, flt: QueueFilter, cursor: str | None = None)
     )
 
 
+def breach_text(t: TicketPublic) -> str:
+    """Which target is missed: "SLA due" shows the resolution target, so a missed first response beside a due
+    time still ahead must say so rather than a bare "yes"."""
+    targets = (("first response", t.first_response_breached), ("resolution", t.sla_breached))
+    return ", ".join(name for name, late in targets if late)
+
+
 def queue_table(page: TicketPage) -> pd.DataFrame:
     rows = [
         [
@@ -70,7 +77,7 @@ def queue_table(page: TicketPage) -> pd.DataFrame:
             t.requester,
             t.assignee or "",
             when(t.sla_due_at),
-            "yes" if t.sla_breached or t.first_response_breached else "",
+            breach_text(t),
         ]
         for t in page.items
     ]

@@ -1187,6 +1187,63 @@ SCENARIOS: list[Scenario] = [
         ],
         desk="demo",
     ),
+    # Found walking the UI in headless Chromium as alice (2026-12-02, session 18): the subject began with
+    # "since this morning", the error field lost "access denied", and who is affected, given in reply to the
+    # contact question, was dropped.
+    S(
+        "demo_finance_cannot_get_into_sap_browser_walk",
+        "ticket",
+        [
+            "hi",
+            "so since this morning nobody in finance can get into SAP, it says error 0x80070005 access denied, we "
+            "cant post invoices",
+            "that doesnt help, we already tried restarting",
+            "the whole finance team, about 12 people",
+            "yes go ahead",
+        ],
+        [
+            tickets(1),
+            ticket(
+                subject_has=["SAP", "finance"],
+                subject_lacks=["since this morning", "so since"],
+                error_has=["0x80070005", "access denied"],
+                steps_has=["restart"],
+                description_has=["about 12 people", "this morning"],
+                priority=("high", "critical"),
+                impact_has=["invoices"],
+            ),
+            says("Affected: the whole finance team, about 12 people", turn=3),
+        ],
+        desk="demo",
+    ),
+    S(
+        "demo_vpn_then_on_a_mac_that_no_article_covers",
+        "follow_up",
+        ["hey how do i connect to the vpn from home", "and on a mac?"],
+        [cites("Connect to the VPN with GlobalProtect", turn=0), not_answered(turn=1), says("macOS", turn=1)],
+        desk="demo",
+    ),
+    S(
+        "demo_second_problem_after_an_answer_then_a_ticket",
+        "ticket",
+        [
+            "hey how do i connect to the vpn from home",
+            "ok thanks. also my outlook keeps asking for my password every 5 minutes",
+            "tried restarting it, no luck. can you log a ticket",
+            "it's just annoying",
+            "chat",
+        ],
+        [
+            tickets(1),
+            ticket(
+                subject_has=["Outlook keeps asking", "password"],
+                subject_lacks=["also"],
+                steps_has=["restart", "Outlook keeps asking for the password"],
+                priority=("low", "medium"),
+            ),
+        ],
+        desk="demo",
+    ),
 ]
 
 

@@ -79,7 +79,7 @@ async def test_ticket_created_with_fields_and_priority(desk: Desk, admin: Actor,
     assert number in r4.reply and "high priority" in r4.reply
     assert "Mon 2 Mar 2026 17:00 UTC" in r4.reply  # fake clock 09:00 + 8 h
     ticket = (await read_ticket(desk, number))["ticket"]
-    assert ticket["subject"] == "my laptop shows a blue screen on boot"
+    assert ticket["subject"] == "My laptop shows a blue screen on boot"  # the user's words, as a subject
     assert "safe mode" in ticket["description"]
     assert ticket["priority"] == "high"
     assert ticket["requester"] == "alice"
@@ -101,7 +101,7 @@ async def test_status_comment_and_list(desk: Desk, admin: Actor, make_user: Make
         r = await agent.ask("chat is fine", r.conversation_id, actor="alice")
         number = r.actions[0]
         status = await agent.ask(f"what is the status of {number}?", actor="alice")
-        assert f"{number} “the shared drive is read-only for me” is new" in status.reply  # impact words stay out
+        assert f"{number} “The shared drive is read-only for me” is new" in status.reply  # impact words stay out
         assert "low priority" in status.reply
         comment = await agent.ask(f"add a comment to {number}: it started after the Monday update", actor="alice")
         assert comment.actions == [number]

@@ -111,6 +111,19 @@ async def test_ticket_queue_filters_and_detail(ui: SignedIn, admin: Actor) -> No
         await ticket_detail_markdown(ui, "TCK-999999")
 
 
+async def test_the_queue_says_which_target_was_missed(ui: SignedIn, admin: Actor) -> None:
+    """"SLA due" is the resolution target; a missed first response beside it is named, not a bare "yes"."""
+    desk = ui.desk()
+    t = await new_ticket(desk, admin, "Scanner on floor 2 is offline", priority="low")
+    assert list(queue_table(await queue_page(ui, QueueFilter()))["Breached"]) == [""]
+    desk.clock.advance(hours=desk.settings.sla_hours("low") / 2)  # type: ignore[attr-defined]
+    assert list(queue_table(await queue_page(ui, QueueFilter()))["Breached"]) == ["first response"]
+    desk.clock.advance(hours=desk.settings.sla_hours("low"))  # type: ignore[attr-defined]
+    page = await queue_page(ui, QueueFilter(breached=True))
+    assert [x.number for x in page.items] == [t.number]
+    assert list(queue_table(page)["Breached"]) == ["first response, resolution"]
+
+
 async def test_chat_turn_with_the_offline_agent(ui: SignedIn) -> None:
     await create_article(
         ui,
