@@ -176,7 +176,7 @@ async def test_a_ticket_asked_for_before_the_problem_gets_one_question_then_canc
     assert "what is the problem" in first.reply and "steps" not in first.reply and len(model.seen) == 1
     draft = await agent.ask("my mouse double clicks", first.conversation_id, actor="alice")
     # The subject is about the problem, not the model's echo of the request.
-    assert "“my mouse double clicks”" in draft.reply and "yes, do it" in draft.reply and fake.tickets == {}
+    assert "“My mouse double clicks”" in draft.reply and "yes, do it" in draft.reply and fake.tickets == {}
     # "forget it" while the draft waits: dropped by the graph, not handed to the model.
     seen = len(model.seen)
     cancelled = await agent.ask("forget it", first.conversation_id, actor="alice")
