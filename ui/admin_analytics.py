@@ -33,6 +33,14 @@ from ui.format import table, when
 
 BUCKETS = ["day", "week", "month"]
 CHARTS = ("volume", "sla", "times", "categories", "agents", "handoffs", "zero", "csat")
+EMPTY_SAY = {
+    "volume": "tickets",
+    "times": "first responses or resolutions",
+    "handoffs": "agent handoffs",
+    "zero": "searches without a result",
+    "csat": "satisfaction ratings",
+}
+"""How the note names a chart with nothing to show (the others are empty only when there are no tickets)."""
 AGENT_HEADERS = [
     "Agent",
     "Created",
@@ -151,6 +159,10 @@ async def figures(
         note += f" {whose_tickets[0].upper()}{whose_tickets[1:]}."
     csat = await analytics_satisfaction(desk, actor, **tickets, bucket=b)
     frames["csat"] = table([[r.bucket, r.csat, r.good + r.bad] for r in csat.rows], ["bucket", "csat", "ratings"])
+    # An empty chart is a blank grid: say which ones have nothing to show, rather than leave people guessing.
+    shown = [c for c in EMPTY_SAY if c not in ("handoffs", "zero") or analytics_scope(actor) == "all"]
+    if empty := [EMPTY_SAY[c] for c in shown if frames[c].empty]:
+        note += " Nothing in this period yet: " + ", ".join(empty) + "."
     return Figures(frames, note)
 
 
@@ -204,11 +216,14 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
                 color="metric",
                 title="First response and resolution times",
                 sort=[label for label, _ in BINS],
+                y_lim=[0, None],
                 elem_id="an-times",
             )
             download("times")
         with gr.Column():
-            plots["categories"] = gr.BarPlot(x="category", y="tickets", title="Top categories", elem_id="an-categories")
+            plots["categories"] = gr.BarPlot(
+                x="category", y="tickets", title="Top categories", y_lim=[0, None], elem_id="an-categories"
+            )
             download("categories")
     with gr.Row():
         with gr.Column():
@@ -218,7 +233,7 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
             download("agents")
         with gr.Column():
             plots["handoffs"] = gr.BarPlot(
-                x="reason", y="conversations", title="Agent handoffs by reason", elem_id="an-handoffs"
+                x="reason", y="conversations", title="Agent handoffs by reason", y_lim=[0, None], elem_id="an-handoffs"
             )
             download("handoffs")
     with gr.Row():
@@ -230,7 +245,12 @@ def build_analytics_tab(ctx: UIContext) -> list[tuple[Any, list[Any], list[Any]]
                 x="bucket", y="csat", title="CSAT (good / rated)", y_lim=[0, 1], elem_id="an-csat"
             )
             download("csat")
-    agent_list = gr.Dataframe(label="Tickets of the selected agent", interactive=False, elem_id="an-agent-tickets")
+    agent_list = gr.Dataframe(
+        value=table([], TICKET_HEADERS),
+        label="Tickets of the selected agent (select a row of the per-agent table)",
+        interactive=False,
+        elem_id="an-agent-tickets",
+    )
     outputs = [whose, note, *(plots[c] for c in CHARTS), *(downloads[c] for c in CHARTS)]
 
     @shown

@@ -60,6 +60,8 @@ async def test_a_technician_sees_only_their_own_numbers(ui: UIContext, admin: Ac
     assert list(result.frames["sla"]["priority"].unique()) == ["high"]
     # The agent's and the knowledge figures are the whole desk's: a technician gets none of them.
     assert result.frames["handoffs"].empty and result.frames["zero"].empty
+    # Blank charts are named in the note; the ones a technician is not shown are not called empty.
+    assert result.note.endswith("Nothing in this period yet: satisfaction ratings.")
 
 
 async def test_a_technician_switches_between_their_own_and_their_teams_numbers(
