@@ -1,6 +1,10 @@
 """Load benchmark: concurrent MCP clients over streamable HTTP against one server process and against two.
 
     .venv/bin/python bench/load_bench.py [--clients 50] [--seconds 60] [--setups sqlite:1,postgresql:1,postgresql:2]
+        [--think-ms 2000] [--mix get=1]
+
+``--mix op=weight,...`` times some tools alone; ``LOAD_BENCH_PROFILE`` attaches a sampling profiler to the
+server for the timed run (see :func:`start_profiler`); ``LOAD_BENCH_LOGS`` keeps the server's log.
 
 Each setup is a fresh desk (the demo data loaded, rate limits lifted) served by ``support-agent serve
 --no-ui`` (``--workers N`` for N > 1, which needs PostgreSQL, a Chroma server and Redis: the bench starts
