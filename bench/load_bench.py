@@ -1,6 +1,10 @@
 """Load benchmark: concurrent MCP clients over streamable HTTP against one server process and against two.
 
     .venv/bin/python bench/load_bench.py [--clients 50] [--seconds 60] [--setups sqlite:1,postgresql:1,postgresql:2]
+        [--think-ms 2000] [--mix get=1]
+
+``--mix op=weight,...`` times some tools alone; ``LOAD_BENCH_PROFILE`` attaches a sampling profiler to the
+server for the timed run (see :func:`start_profiler`); ``LOAD_BENCH_LOGS`` keeps the server's log.
 
 Each setup is a fresh desk (the demo data loaded, rate limits lifted) served by ``support-agent serve
 --no-ui`` (``--workers N`` for N > 1, which needs PostgreSQL, a Chroma server and Redis: the bench starts
@@ -109,13 +113,17 @@ async def one_client(
     connected: asyncio.Future[None],
     i: int,
     think_s: float = 0.0,
+    mix: dict[str, int] = MIX,
 ) -> None:
     rng = random.Random(i)
-    ops, weights = list(MIX), list(MIX.values())
+    ops, weights = list(mix), list(mix.values())
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120)
     try:
         async with Client(streamable_http_client(f"{base}/mcp", http_client=http), read_timeout_seconds=120) as c:
             await c.list_tools()  # the client caches output schemas: not a cost of the timed calls
+            if i == 0:
+                # The server loads its embedding model on the first search: a start-up cost, not one of the load.
+                await c.call_tool("knowledge_search", {"query": "warm-up", "k": 1})
             connected.set_result(None)
             await clock.start.wait()
             while time.monotonic() < clock.stop_at:
@@ -324,7 +332,9 @@ def served(work: Path, db_url: str | None, processes: int) -> Iterator[tuple[str
         yield f"http://127.0.0.1:{port}", made.stdout.strip(), proc.pid
 
 
-async def run_setup(backend: str, processes: int, clients: int, seconds: float, think_s: float = 0.0) -> dict[str, Any]:
+async def run_setup(
+    backend: str, processes: int, clients: int, seconds: float, think_s: float = 0.0, mix: dict[str, int] = MIX
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         work = Path(tmp)
         async with database(backend) as db_url:
@@ -340,13 +350,14 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float, 
                 loop = asyncio.get_running_loop()
                 connected: list[asyncio.Future[None]] = [loop.create_future() for _ in range(clients)]
                 tasks = [
-                    asyncio.create_task(one_client(base, token, seed, tally, clock, connected[i], i, think_s))
+                    asyncio.create_task(one_client(base, token, seed, tally, clock, connected[i], i, think_s, mix))
                     for i in range(clients)
                 ]
                 tasks.append(asyncio.create_task(probe_health(base, tally, clock)))
                 await asyncio.wait(connected, timeout=600)
                 load = os.getloadavg()
                 meter = CpuMeter(server_pid)
+                profiler = start_profiler(server_pid, seconds)
                 meter.begin()
                 clock.stop_at = time.monotonic() + seconds
                 clock.start.set()
@@ -354,6 +365,8 @@ async def run_setup(backend: str, processes: int, clients: int, seconds: float, 
                 await asyncio.gather(*tasks)
                 wall = time.perf_counter() - t0
                 cpu = meter.per_call_ms(sum(len(v) for v in tally.latencies.values()))
+                if profiler is not None:
+                    profiler.wait(timeout=120)
                 lost_tickets, lost_comments = await check_nothing_lost(settings, tally)
             if os.environ.get("LOAD_BENCH_LOGS"):  # keep the server's log, whose temporary folder goes
                 keep = Path(os.environ["LOAD_BENCH_LOGS"]) / f"{backend}-{processes}-serve.log"
@@ -393,6 +406,27 @@ async def seed_numbers(settings: Settings) -> list[str]:
         await engine.dispose()
 
 
+def start_profiler(server_pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
+    """``LOAD_BENCH_PROFILE="py-spy record -p {pid} -d {seconds} -o out.txt -f raw"``: a sampling profiler
+    attached to the server process (``{pid}``: uvicorn's, the only one with ``--workers 1``) for the timed run."""
+    template = os.environ.get("LOAD_BENCH_PROFILE")
+    if not template:
+        return None
+    command = template.format(pid=server_pid, seconds=int(seconds))
+    return subprocess.Popen(command.split(), stdout=subprocess.DEVNULL)
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """``get=30,list=20``: operations of :data:`MIX` with their weights."""
+    mix: dict[str, int] = {}
+    for part in text.split(","):
+        op, _, weight = part.partition("=")
+        if op.strip() not in MIX or not weight.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"--mix takes op=weight pairs with ops among {list(MIX)}, got {part!r}")
+        mix[op.strip()] = int(weight)
+    return mix
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
@@ -404,10 +438,20 @@ def main() -> int:
         help="mean pause of each client between calls (0: back to back, so latency is clients / throughput)",
     )
     parser.add_argument("--setups", default="sqlite:1,postgresql:1,postgresql:2", help="backend:processes,...")
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=MIX,
+        help="operation weights, e.g. get=1 to time one tool alone (default: "
+        + ",".join(f"{k}={v}" for k, v in MIX.items())
+        + ")",
+    )
     args = parser.parse_args()
     for spec in args.setups.split(","):
         backend, _, n = spec.partition(":")
-        report = asyncio.run(run_setup(backend, int(n or 1), args.clients, args.seconds, args.think_ms / 1000))
+        report = asyncio.run(
+            run_setup(backend, int(n or 1), args.clients, args.seconds, args.think_ms / 1000, args.mix)
+        )
         print(f"== {report.pop('setup')} ({args.clients} clients, {args.seconds:g} s)")
         for key, value in report.items():
             print(f"  {key}: {value}")

@@ -181,7 +181,7 @@ def register(reg: Registrar) -> None:
         result = await search.knowledge_search(
             desk, actor, query, k=k, sources=tuple(sources or search.ALL_SOURCES), filters=filters
         )
-        await usage_log.log_search(desk, actor, query, result.hits)
+        usage_log.log_search_later(desk, actor, query, result.hits)
         return result
 
     @mcp.resource("document://{document_id}", title="Knowledge document", mime_type="application/json")

@@ -109,6 +109,7 @@ async def desk(_open_desk: Desk) -> AsyncIterator[Desk]:
     try:
         yield _open_desk
     finally:
+        await _open_desk.finish_background()  # a search's usage record lands in its own test, not the next
         await _wipe(_open_desk)
         # Rate-limit counters live on the shared desk: each test starts with none spent, as a fresh server does.
         _open_desk.extras.pop("rate_limits", None)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,19 @@ class Desk:
     credentials: CredentialCache = field(default_factory=CredentialCache.disabled)
     """Recently checked credentials (:mod:`tools.credential_cache`)."""
     extras: dict[str, Any] = field(default_factory=dict)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    """Work a call started and does not wait for (a usage record); finished before the desk closes."""
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the current call has answered; it must log its own failures, not raise them."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def finish_background(self) -> None:
+        """Wait for the work :meth:`spawn` started (before the engine closes under it)."""
+        while self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
 
     @property
     def dialect(self) -> str:
@@ -85,6 +99,7 @@ async def open_desk(settings: Settings, *, migrate: bool = True) -> AsyncIterato
         try:
             yield desk
         finally:
+            await desk.finish_background()
             await desk.credentials.aclose()
             speech = desk.extras.get("speech")
             if speech is not None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,9 @@ from tools.search_models import SearchMethod
 
 META_KEY = "embedder"
 """The ``index_meta`` row naming the embedder and collection in use."""
+QUERY_VECTORS = 2048
+"""Search queries whose vectors are kept (as float32, 1.5 KB each): people, the agent and ticket suggestions
+ask the same things again, and embedding a query is most of a search's CPU."""
 
 
 class EmbedderMismatchError(ConflictError):
@@ -63,6 +68,9 @@ class Knowledge:
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while vectors are written for a commit and during a full reindex (collection switch)."""
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
+    _query_vectors: LRUCache[tuple[str, str], array[float]] = field(
+        default_factory=lambda: LRUCache(maxsize=QUERY_VECTORS)
+    )
 
     @classmethod
     def open(
@@ -90,6 +98,17 @@ class Knowledge:
                 return self.embedder.embed(texts)
 
         return await asyncio.to_thread(run)
+
+    async def embed_query(self, query: str) -> list[float]:
+        """A search query's vector, from the recent queries' when it was asked before (by this embedder)."""
+        key = (self.embedder.name, query)
+        kept = self._query_vectors.get(key)
+        if kept is None:
+            [vector] = await self.embed([query])
+            # float32, as the vector index holds and compares vectors: nothing it uses is lost.
+            self._query_vectors[key] = array("f", vector)
+            return vector
+        return kept.tolist()
 
     # --- the index record ---------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import batch's transaction; the same call moves the rollup (:mod:`store.rollup`)
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -315,23 +316,11 @@ async def refresh_metrics(
         # not UPDATE: the comment or status row this transaction (and a concurrent one) already inserted
         # holds a KEY SHARE lock on the ticket through its foreign key, and FOR UPDATE would wait on the
         # other's KEY SHARE while it waits on ours: a deadlock. NO KEY UPDATE still queues the refreshers.
-        await session.execute(
-            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR NO KEY UPDATE").bindparams(
-                bindparam("ids", expanding=True)
-            ),
-            {"ids": ids},
-        )
+        await session.execute(_LOCK_TICKETS, {"ids": ids})
         if rollup:
-            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
+            await session.execute(_LOCK_ROLLUP, {"k": ROLLUP_LOCK})
 
-    def stmt(sql: str) -> Any:
-        return text(sql).bindparams(bindparam("ids", expanding=True))
-
-    refresh = stmt(_refresh_sql(d, key))
-    take_out = [stmt(s) for s in apply_sql(d.pg, "t.ticket_id IN :ids", -1)]
-    put_in = [stmt(s) for s in apply_sql(d.pg, "t.ticket_id IN :ids", 1)]
-    forget = stmt("DELETE FROM ticket_metric_events WHERE ticket_id IN :ids")
-    record = stmt(events_sql(d.pg, "sc.ticket_id IN :ids"))
+    refresh, take_out, put_in, forget, record = _refresh_statements(d.name, key is not None)
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = {"ids": ids[start : start + REFRESH_BATCH]}
         if rollup:
@@ -343,6 +332,30 @@ async def refresh_metrics(
             await session.execute(record, batch)
             for s in put_in:
                 await session.execute(s, batch)
+
+
+_LOCK_TICKETS = text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR NO KEY UPDATE").bindparams(
+    bindparam("ids", expanding=True)
+)
+_LOCK_ROLLUP = text("SELECT pg_advisory_xact_lock(:k)")
+
+
+@functools.cache
+def _refresh_statements(dialect: str, business: bool) -> tuple[Any, list[Any], list[Any], Any, Any]:
+    """The statements of :func:`refresh_metrics`, built once per dialect and calendar use: they run on every
+    write to a ticket, and parsing their text for parameters cost more than a round trip."""
+    d = Dialect(dialect)
+
+    def stmt(sql: str) -> Any:
+        return text(sql).bindparams(bindparam("ids", expanding=True))
+
+    # Only whether a calendar is in use shapes the SQL; its key is a parameter.
+    refresh = stmt(_refresh_sql(d, "calendar" if business else None))
+    take_out = [stmt(s) for s in apply_sql(d.pg, "t.ticket_id IN :ids", -1)]
+    put_in = [stmt(s) for s in apply_sql(d.pg, "t.ticket_id IN :ids", 1)]
+    forget = stmt("DELETE FROM ticket_metric_events WHERE ticket_id IN :ids")
+    record = stmt(events_sql(d.pg, "sc.ticket_id IN :ids"))
+    return refresh, take_out, put_in, forget, record
 
 
 async def ensure_metrics(desk: Desk) -> None:

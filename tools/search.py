@@ -206,7 +206,7 @@ async def knowledge_search(
     coll = await knowledge.search_collection()
     if method != "fulltext" and coll is not None:
         # Read-only: KB articles and tickets are embedded when they change (tools.indexing), not here.
-        [qvec] = await knowledge.embed([query])
+        qvec = await knowledge.embed_query(query)
         src = [SOURCE_OF[s] for s in sources]
         where: dict[str, Any] | None = (
             None if len(src) == 3 else ({"source": src[0]} if len(src) == 1 else {"source": {"$in": src}})

@@ -247,21 +247,22 @@ async def ticket_get(desk: Desk, actor: Actor, ref: TicketRef) -> TicketDetail:
 async def load_detail(session: AsyncSession, desk: Desk, actor: Actor, ticket: Ticket) -> TicketDetail:
     limit = desk.settings.max_text_chars
     visible = [TicketComment.ticket_id == ticket.id, permissions.visible_comments(actor)]
-    total = (await session.execute(select(func.count(TicketComment.id)).where(*visible))).scalar_one()
+    # The window counts every visible comment before LIMIT keeps the latest: the total in the same round trip.
     rows = (
         await session.execute(
-            select(TicketComment, User.username)
+            select(TicketComment, User.username, func.count().over())
             .join(User, User.id == TicketComment.author_id)
             .where(*visible)
             .order_by(TicketComment.created_at.desc(), TicketComment.id.desc())
             .limit(RECENT_COMMENTS)
         )
     ).all()
+    total = rows[0][2] if rows else 0
     comments = [
         CommentPublic(
             id=c.id, author=name, body=truncate(c.body, limit) or "", is_internal=c.is_internal, created_at=c.created_at
         )
-        for c, name in reversed(rows)
+        for c, name, _ in reversed(rows)
     ]
     step_rows = (
         await session.execute(

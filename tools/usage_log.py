@@ -52,6 +52,12 @@ async def log_search(desk: Desk, actor: Actor | None, query: str, hits: Sequence
         logger.exception("could not log a knowledge search")
 
 
+def log_search_later(desk: Desk, actor: Actor | None, query: str, hits: Sequence[SearchHit]) -> None:
+    """:func:`log_search` once the search has answered: the caller does not wait for the write (on SQLite it
+    queues behind every other write of the desk)."""
+    desk.spawn(log_search(desk, actor, query, list(hits)))
+
+
 async def log_agent_turn(
     desk: Desk,
     *,

@@ -10,7 +10,9 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextResourceContents
+from sqlalchemy import select
 
+from store.models_analytics import SearchLog
 from tests.conftest import MakeUser
 from tests.knowledge.test_pipeline import MARKDOWN, docx_bytes
 from tests.mcp_helpers import client
@@ -135,3 +137,13 @@ async def test_end_users_search_but_cannot_ingest(desk: Desk, make_user: MakeUse
         assert "admin" in text
         result = await c.call_tool("knowledge_search", {"query": "anything at all"})
         assert not result.is_error and result.structured_content["hits"] == []  # type: ignore[index]
+
+
+async def test_a_search_is_recorded_after_it_answered(desk: Desk, admin: Actor, knowledge: Knowledge) -> None:
+    async with client(desk, "admin") as c:
+        result = await c.call_tool("knowledge_search", {"query": "  Printer   OFFLINE "})
+        assert not result.is_error
+    await desk.finish_background()  # the record is written once the answer has gone out
+    async with desk.sessions() as session:
+        logged = (await session.execute(select(SearchLog.normalized, SearchLog.actor_id))).all()
+    assert logged == [("printer offline", admin.user_id)]
