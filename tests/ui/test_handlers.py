@@ -112,7 +112,7 @@ async def test_ticket_queue_filters_and_detail(ui: SignedIn, admin: Actor) -> No
 
 
 async def test_the_queue_says_which_target_was_missed(ui: SignedIn, admin: Actor) -> None:
-    """"SLA due" is the resolution target; a missed first response beside it is named, not a bare "yes"."""
+    """ "SLA due" is the resolution target; a missed first response beside it is named, not a bare "yes"."""
     desk = ui.desk()
     t = await new_ticket(desk, admin, "Scanner on floor 2 is offline", priority="low")
     assert list(queue_table(await queue_page(ui, QueueFilter()))["Breached"]) == [""]
