@@ -89,6 +89,12 @@ def _row(values: dict[str, str], key: str, bk: str) -> str:
 
 def rollup_sql(dialect: str, group_by: str, bucket: str) -> str:
     """One statement: a page of groups with every figure (the facts path's columns), from the rollup."""
+    ctes, tail = rollup_parts(dialect, group_by, bucket)
+    return f"WITH {', '.join(ctes)} {tail}"
+
+
+def rollup_parts(dialect: str, group_by: str, bucket: str) -> tuple[list[str], str]:
+    """:func:`rollup_sql` as its named steps (``name AS (...)``) and the final SELECT (bench/ profiles each)."""
     d = Dialect(dialect)
     pg = d.pg
     key = DIMS[group_by]
@@ -164,10 +170,9 @@ def rollup_sql(dialect: str, group_by: str, bucket: str) -> str:
             joins += f" LEFT JOIN pct p_{n} ON p_{n}.g = vol.g AND p_{n}.bk = vol.bk AND p_{n}.dur = '{n}'"
     if facts_percentiles:
         joins += " LEFT JOIN fp ON fp.g = vol.g AND fp.bk = vol.bk"
-    return (
-        f"WITH {', '.join(ctes)} SELECT {', '.join(cols)} FROM page JOIN vol ON vol.g = page.k {joins} "
-        "ORDER BY page.n DESC, page.label, vol.bk"
-    )
+    order = "ORDER BY page.n DESC, page.label, vol.bk"
+    tail = f"SELECT {', '.join(cols)} FROM page JOIN vol ON vol.g = page.k {joins} {order}"
+    return ctes, tail
 
 
 def _pos(d: Dialect, p: float) -> str:
