@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import NO_REUSE, Base, BigId
@@ -148,6 +148,8 @@ class TicketRollupHist(Base):
     """Per UTC month, dimension value, duration and bin (``analytics_bins``): tickets created that month."""
 
     __tablename__ = "ticket_rollup_hist"
+    # Read by key ranges only: on SQLite the rows live in the key's B-tree (one look-up per row, not two).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     dim: Mapped[str] = mapped_column(String(10), primary_key=True)
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -169,13 +171,15 @@ class TicketMetricEvent(Base):
 
 
 class AnalyticsBin(Base):
-    """A histogram bin of durations: ``lo <= seconds < hi`` (store.rollup.BINS)."""
+    """A histogram bin of durations: ``lo <= seconds < hi``, one of ``res`` per doubling (store.rollup.BINS)."""
 
     __tablename__ = "analytics_bins"
+    __table_args__ = (UniqueConstraint("res", "bin", name="uq_analytics_bins_res_bin"),)
 
+    res: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     lo: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hi: Mapped[int] = mapped_column(BigInteger)
-    bin: Mapped[int] = mapped_column(Integer, unique=True)
+    bin: Mapped[int] = mapped_column(Integer)
 
 
 class BusinessCalendarInterval(Base):
