@@ -216,11 +216,15 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any, res: int) 
         "targets AS MATERIALIZED (SELECT DISTINCT w.g, w.bk, w.dur, w.cnt, w.r, w.bin, w.below, ab.lo, ab.hi "
         f"FROM ({wanted}) w JOIN analytics_bins ab ON ab.res = {res} AND ab.bin = w.bin)",
     ]
+    # The facts of a target bin are read a month at a time (ix_ticket_metrics_<duration>_month: the month, then
+    # the duration), so a month's cell reads its own month's tickets in the bin, not the whole period's.
+    months = "t.created_month = tb.bk" if by_month != "''" else "t.created_month IN :months"
+    at = d.scanned("t.created_at")  # SQLite would rather walk the period by created_at and probe the bins
     candidates = " UNION ALL ".join(
-        f"SELECT '{n}' AS dur, {key} AS g, {by_ts('t.created_at')} AS bk, tb.bin, t.{n}_s AS v "
-        f"FROM (SELECT DISTINCT bin, lo, hi FROM targets WHERE dur = '{n}' AND hi - lo > 1) tb "
-        f"JOIN ticket_metrics t ON t.{n}_s >= tb.lo AND t.{n}_s < tb.hi "
-        "WHERE t.created_at >= :start AND t.created_at < :end"
+        f"SELECT '{n}' AS dur, {key} AS g, tb.bk, tb.bin, t.{n}_s AS v "
+        f"FROM (SELECT DISTINCT bk, bin, lo, hi FROM targets WHERE dur = '{n}' AND hi - lo > 1) tb "
+        f"JOIN ticket_metrics t ON {months} AND t.{n}_s >= tb.lo AND t.{n}_s < tb.hi "
+        f"WHERE {at} >= :start AND {at} < :end"
         for n in DURATIONS
     )
     # SQLite ranks only the candidates in their own group's and bucket's target bin (IN is a hashed look-up);
@@ -258,4 +262,8 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any, res: int) 
 
 
 def rollup_params(begin: datetime, stop: datetime, group_by: str) -> dict[str, Any]:
-    return bounds(begin, stop) | {"dim": group_by}
+    months, m = [], _floor_month(begin.astimezone(UTC))
+    while m < stop:
+        months.append(m.strftime("%Y-%m-%d"))
+        m = _next_month(m)
+    return bounds(begin, stop) | {"dim": group_by, "months": months}
