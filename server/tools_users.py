@@ -75,6 +75,13 @@ def register(reg: Registrar) -> None:
         """Rename a team; its members and numbers stay (admins only)."""
         return await teams.team_rename(desk, actor, team, name=name)
 
+    # Destructive: the members' tickets leave the team's numbers (they count for the members' other teams or
+    # "(no team)"); the team survives only in the audit log.
+    @reg.tool(toolset="people", capability="people.write", kind="write", title="Delete a team", destructive=True)
+    async def team_delete(team: TeamArg, desk: CurrentDesk, actor: CurrentActor) -> teams.TeamPublic:
+        """Delete a team and its memberships; tickets stay with their assignees (admins only)."""
+        return await teams.team_delete(desk, actor, team)
+
     @reg.tool(toolset="people", capability="people.read", kind="read", title="List teams")
     async def team_list(
         desk: CurrentDesk,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import NO_REUSE, Base, BigId
@@ -66,8 +66,8 @@ class TicketMetrics(Base):
         Index("ix_ticket_metrics_assignee_created", "assignee_id", "created_at"),
         Index("ix_ticket_metrics_requester_created", "requester_id", "created_at"),
         Index("ix_ticket_metrics_live_until", "live_until"),
-        # The second step of an exact percentile ranks the facts inside one histogram bin of one duration.
-        *(Index(f"ix_ticket_metrics_{d}", f"{d}_s", "created_at") for d in DURATION_NAMES),
+        # The second step of an exact percentile reads the facts of one month inside one histogram bin.
+        *(Index(f"ix_ticket_metrics_{d}_month", "created_month", f"{d}_s") for d in DURATION_NAMES),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
@@ -107,6 +107,8 @@ class TicketMetrics(Base):
     resolution_sla: Mapped[str | None] = mapped_column(String(8))
     live_until: Mapped[datetime | None] = mapped_column()
     """The later due time: while it is ahead, the ticket's SLA figures depend on now (store.rollup)."""
+    created_month: Mapped[str | None] = mapped_column(String(10))
+    """The UTC month of ``created_at`` as ``YYYY-MM-01`` (the histogram's month), so an index can start with it."""
 
 
 class TicketRollup(Base):
@@ -148,6 +150,8 @@ class TicketRollupHist(Base):
     """Per UTC month, dimension value, duration and bin (``analytics_bins``): tickets created that month."""
 
     __tablename__ = "ticket_rollup_hist"
+    # Read by key ranges only: on SQLite the rows live in the key's B-tree (one look-up per row, not two).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     dim: Mapped[str] = mapped_column(String(10), primary_key=True)
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -185,13 +189,15 @@ class TicketMetricsPending(Base):
 
 
 class AnalyticsBin(Base):
-    """A histogram bin of durations: ``lo <= seconds < hi`` (store.rollup.BINS)."""
+    """A histogram bin of durations: ``lo <= seconds < hi``, one of ``res`` per doubling (store.rollup.BINS)."""
 
     __tablename__ = "analytics_bins"
+    __table_args__ = (UniqueConstraint("res", "bin", name="uq_analytics_bins_res_bin"),)
 
+    res: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     lo: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hi: Mapped[int] = mapped_column(BigInteger)
-    bin: Mapped[int] = mapped_column(Integer, unique=True)
+    bin: Mapped[int] = mapped_column(Integer)
 
 
 class BusinessCalendarInterval(Base):

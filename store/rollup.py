@@ -7,7 +7,8 @@ reads thousands of small rows instead of a row per ticket:
   ``assignee``, ``channel``), the cohort sums of the tickets created that day (counts, duration counts and sums,
   SLA and quality counts) and the solves and reopens that happened that day (by the ticket's current values);
 * ``ticket_rollup_hist``: per UTC month, dimension value, duration and log-scale bin (:data:`BINS`), how many
-  tickets created that month have a duration in the bin: the first step of an exact percentile;
+  tickets created that month have a duration in the bin (:data:`RESOLUTION` bins per doubling, by dimension): the
+  first step of an exact percentile;
 * ``ticket_metric_events``: per ticket and UTC day, the solves and reopens the rollup counted for it, so a
   refresh can take out exactly what it put in even after the status history was rewritten (ticket import).
 
@@ -46,14 +47,32 @@ FACT_COLUMNS: dict[str, str] = {
 """The facts columns :func:`cohort_counts` reads, by the names the facts path gives them."""
 
 
-def _bins() -> tuple[int, ...]:
-    """Lower bounds: everything below 0, then 0, then eight bins per doubling (whole seconds, so small ones merge)."""
-    los = {int(2 ** (k / 8)) for k in range(8 * 40)}
+RESOLUTION: dict[str, int] = {"none": 64, "priority": 32, "channel": 32, "category": 8, "assignee": 8}
+"""Histogram bins per doubling for each dimension. The second step of a percentile ranks the facts inside the
+bin that holds the rank, over the whole period, so few large groups (none, priority, channel: a month's cell
+holds ~20,000-80,000 tickets at 1M) get fine bins, whose histogram rows are still few; many small groups
+(category, assignee) coarse ones, whose fine histogram would outnumber their facts."""
+
+
+def bins(per_doubling: int) -> tuple[int, ...]:
+    """Lower bounds: everything below 0, then 0, then ``per_doubling`` bins per doubling (whole seconds, so small
+    ones merge)."""
+    los = {int(2 ** (k / per_doubling)) for k in range(per_doubling * 40)}
     return (-(2**62), 0, *sorted(los))
 
 
-BINS = _bins()
-"""``analytics_bins``: bin ``i`` holds the durations ``BINS[i] <= v < BINS[i + 1]`` (seconds)."""
+BINS = {res: bins(res) for res in (8, 16, 32, 64)}
+"""``analytics_bins`` per resolution: bin ``i`` holds the durations ``BINS[res][i] <= v < BINS[res][i + 1]`` (the
+resolutions :data:`RESOLUTION` may choose: changing it means rebuilding the histogram, not the bins)."""
+
+
+def bin_rows() -> list[dict[str, int]]:
+    """Every row of ``analytics_bins`` (what the migration writes)."""
+    rows = []
+    for res, los in BINS.items():
+        highs = (*los[1:], 2**62)
+        rows += [{"res": res, "lo": lo, "hi": hi, "bin": i} for i, (lo, hi) in enumerate(zip(los, highs, strict=True))]
+    return rows
 
 
 def far(pg: bool) -> str:
@@ -69,8 +88,8 @@ def month_of(pg: bool, col: str) -> str:
     return f"to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-01')" if pg else f"substr({col}, 1, 7) || '-01'"
 
 
-def bin_of(value: str) -> str:
-    return f"(SELECT b.bin FROM analytics_bins b WHERE b.lo <= {value} ORDER BY b.lo DESC LIMIT 1)"
+def bin_of(value: str, res: int) -> str:
+    return f"(SELECT b.bin FROM analytics_bins b WHERE b.res = {res} AND b.lo <= {value} ORDER BY b.lo DESC LIMIT 1)"
 
 
 def live_until(fr_due: str, due: str) -> str:
@@ -143,16 +162,17 @@ def _rollup_sql(pg: bool, where: str, sign: int) -> str:
     )
 
 
-def _hist_sql(pg: bool, where: str, sign: int) -> str:
-    bins = ", ".join(f"{bin_of(f't.{d}_s')} AS b_{d}" for d in DURATIONS)
+def _hist_sql(pg: bool, where: str, sign: int, resolution: Mapping[str, int] = RESOLUTION) -> str:
+    resolutions = sorted(set(resolution.values()))
+    bins = ", ".join(f"{bin_of(f't.{d}_s', r)} AS b_{d}_{r}" for d in DURATIONS for r in resolutions)
     values = ", ".join(f"{value} AS v_{dim}" for dim, value in DIMS.items())
     facts = (
         f"SELECT {month_of(pg, 't.created_at')} AS month, {values}, {bins} "
         f"FROM ticket_metrics t WHERE {where} AND t.created_at IS NOT NULL"
     )
     branches = [
-        f"SELECT month, '{dim}' AS dim, v_{dim} AS value, '{d}' AS duration, b_{d} AS bin FROM f "
-        f"WHERE b_{d} IS NOT NULL"
+        f"SELECT month, '{dim}' AS dim, v_{dim} AS value, '{d}' AS duration, b_{d}_{resolution[dim]} AS bin FROM f "
+        f"WHERE b_{d}_{resolution[dim]} IS NOT NULL"
         for dim in DIMS
         for d in DURATIONS
     ]
@@ -182,12 +202,19 @@ def events_sql(pg: bool, where: str) -> str:
     )
 
 
-def build_sql(pg: bool) -> list[str]:
-    """Rebuild every rollup row from the facts and the status history (empty tables first)."""
-    return [
+def build_sql(pg: bool, *, histogram: bool = True) -> list[str]:
+    """Rebuild every rollup row from the facts and the status history (empty tables first).
+
+    ``histogram=False`` leaves ``ticket_rollup_hist`` alone (migration 0013, whose bins 0014 replaced)."""
+    rollup = [
         "DELETE FROM ticket_rollup",
-        "DELETE FROM ticket_rollup_hist",
         "DELETE FROM ticket_metric_events",
         events_sql(pg, "1 = 1"),
-        *apply_sql(pg, "1 = 1", 1),
+        _rollup_sql(pg, "1 = 1", 1),
     ]
+    return [*rollup, *hist_build_sql(pg)] if histogram else rollup
+
+
+def hist_build_sql(pg: bool, resolution: Mapping[str, int] = RESOLUTION) -> list[str]:
+    """Rebuild ``ticket_rollup_hist`` from the facts (``resolution``: bins per doubling by dimension)."""
+    return ["DELETE FROM ticket_rollup_hist", _hist_sql(pg, "1 = 1", 1, resolution)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import MakeUser
 from tests.mcp_helpers import call, client, error
-from tests.ticket_helpers import audit_events
+from tests.ticket_helpers import audit_events, new_ticket
 from tools.actor import Actor
 from tools.desk import Desk
 
@@ -97,3 +97,38 @@ async def test_technicians_list_teams_and_only_admins_change_them(
             )
     async with client(desk, "alice") as c:
         assert "team_list is not allowed" in await error(c, "team_list", {})
+
+
+async def test_deleting_a_team_removes_its_members_and_their_tickets_fall_back_to_no_team(
+    desk: Desk, admin: Actor, make_user: MakeUser
+) -> None:
+    await make_user("alice")
+    await make_user("priya", "technician")
+    await make_user("tess", "technician")
+    for assignee in ("priya", "tess"):
+        await new_ticket(desk, admin, f"Ticket of {assignee}", requester="alice", assignee=assignee)
+    period = {"group_by": "team", "start": "2020-01-01", "end": "2029-12-01"}
+    async with client(desk) as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        assert tools["team_delete"].annotations.destructive_hint is True  # type: ignore[union-attr]
+        for team, members in (("Network", ("priya", "tess")), ("Apps", ("tess",))):
+            await call(c, "team_create", {"name": team})
+            for member in members:
+                await call(c, "team_member_add", {"team": team, "username": member})
+        by_team = await call(c, "analytics_tickets", period)
+        assert [(r["group"], r["created"]) for r in by_team["rows"]] == [("Network", 2), ("Apps", 1)]
+
+        gone = await call(c, "team_delete", {"team": "network"})
+        assert (gone["name"], gone["members"]) == ("Network", ["priya", "tess"])
+        assert [t["name"] for t in (await call(c, "team_list", {}))["items"]] == ["Apps"]
+        users = {u["username"]: u["teams"] for u in (await call(c, "user_list", {}))["items"]}
+        assert users["priya"] == [] and users["tess"] == ["Apps"]
+        by_team = await call(c, "analytics_tickets", period)
+        assert [(r["group"], r["created"]) for r in by_team["rows"]] == [("(no team)", 1), ("Apps", 1)]
+        assert "team 'Network' does not exist" in await error(c, "team_delete", {"team": "Network"})
+    async with client(desk, "priya") as c:
+        assert "team_delete is not allowed" in await error(c, "team_delete", {"team": "Apps"})
+    async with client(desk, "tess") as c:
+        assert (await call(c, "whoami"))["teams"] == ["Apps"]
+    events = [e for e in await audit_events(desk) if e.action == "team.delete"]
+    assert len(events) == 1

@@ -273,8 +273,14 @@ def _percentile_ctes(d: Dialect) -> list[str]:
     return ctes
 
 
-def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: str) -> str:
-    """One statement over ``ticket_metrics`` (the facts) and the status history: a page of groups, every figure."""
+def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: str, *, narrow: bool = False) -> str:
+    """One statement over ``ticket_metrics`` (the facts) and the status history: a page of groups, every figure.
+
+    ``narrow``: ``where`` keeps a few assignees' tickets (a technician's own or a team's numbers). SQLite then
+    reaches the history through those tickets (the assignee index, then each ticket's changes) instead of
+    walking the whole period's solves and reopens and dropping the other assignees'.
+    """
+    at = d.scanned("sc.changed_at") if narrow else "sc.changed_at"
     key, label = FACT_GROUPS[group_by]
     join = FACT_JOINS.get(group_by, "")
     durations = [f"t.{n}_{suffix} AS {n}" for n in DURATIONS]
@@ -305,12 +311,12 @@ def _tickets_sql(d: Dialect, group_by: str, where: str, bucket: Bucket, suffix: 
         f"base AS MATERIALIZED ({base})",
         "ev AS (SELECT g, bk, 1 AS created, 0 AS solved, 0 AS reopened FROM base UNION ALL "
         f"SELECT {key} AS g, {d.bucket_key('sc.changed_at', bucket)} AS bk, 0, CASE WHEN {solve} THEN 1 ELSE 0 END, "
-        f"CASE WHEN {reopen} THEN 1 ELSE 0 END {changes} sc.changed_at >= :start AND sc.changed_at < :end)",
+        f"CASE WHEN {reopen} THEN 1 ELSE 0 END {changes} {at} >= :start AND {at} < :end)",
         "v AS (SELECT g, bk, SUM(created) AS created, SUM(solved) AS solved, SUM(reopened) AS reopened "
         "FROM ev GROUP BY g, bk)",
         f"b AS (SELECT g, SUM(n) AS n FROM (SELECT {key} AS g, 1 AS n FROM ticket_metrics t {join} "
         f"WHERE t.created_at < :start AND {where} UNION ALL SELECT {key} AS g, CASE WHEN {solve} THEN -1 ELSE 1 END "
-        f"{changes} sc.changed_at < :start) e GROUP BY g)",
+        f"{changes} {at} < :start) e GROUP BY g)",
         "vol AS (SELECT v.g, v.bk, v.created, v.solved, v.reopened, COALESCE(b.n, 0) + "
         "SUM(v.created - v.solved + v.reopened) OVER (PARTITION BY v.g ORDER BY v.bk ROWS UNBOUNDED PRECEDING) "
         "AS backlog FROM v LEFT JOIN b ON b.g = v.g)",
@@ -362,14 +368,13 @@ ROLLUP_FROM = 20_000
 dozen tickets the facts take ~10 ms a call and the rollup's statement ~1 s; at 100k the rollup wins)."""
 
 
-async def _period_holds(desk: Desk, begin: datetime, stop: datetime, n: int) -> bool:
+async def _period_holds(session: AsyncSession, begin: datetime, stop: datetime, n: int) -> bool:
     """Whether at least ``n`` tickets were created in [begin, stop): a bounded walk of the created_at index."""
     sql = text(
         "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_metrics WHERE created_at >= :start AND created_at < :end "
         "LIMIT :n) x"
-    )
-    async with desk.sessions() as session:
-        found = (await session.execute(sql, {"start": begin, "end": stop, "n": n})).scalar_one()
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    found = (await session.execute(sql, {"start": begin, "end": stop, "n": n})).scalar_one()
     return int(found) >= n
 
 
@@ -431,18 +436,18 @@ async def analytics_tickets(
     rolled = use_rollup is not False and rollup_answers(
         group_by=group_by, bucket=bucket, hours_kind=hours_kind, filtered=filtered, scoped=limit_to.condition != "1 = 1"
     )
-    if rolled and use_rollup is None:
-        rolled = await _period_holds(desk, begin, stop, ROLLUP_FROM)
-    if rolled:
-        sql = rollup_sql(desk.dialect, group_by, bucket)
-        params |= rollup_params(begin, stop, group_by)
-    else:
-        sql = _tickets_sql(d, group_by, " AND ".join(conds), bucket, suffix)
     async with desk.sessions() as session:
+        if rolled and use_rollup is None:
+            rolled = await _period_holds(session, begin, stop, ROLLUP_FROM)
+        if rolled:
+            sql = rollup_sql(desk.dialect, group_by, bucket)
+            params |= rollup_params(begin, stop, group_by)
+        else:
+            narrow = limit_to.condition != "1 = 1"
+            sql = _tickets_sql(d, group_by, " AND ".join(conds), bucket, suffix, narrow=narrow)
         if d.pg:
             # The statement sorts the period's facts (and materialises them once): in memory, not in temp files.
             await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
-
         result = await rows(session, sql, params)
     total = int(result[0]["groups_total"]) if result else 0
     out = []

@@ -26,6 +26,7 @@ from store.rollup import (
     DURATIONS,
     FACT_COLUMNS,
     NOW_DEPENDENT,
+    RESOLUTION,
     ROLLUP_SUMS,
     bin_of,
     cohort_columns,
@@ -89,6 +90,12 @@ def _row(values: dict[str, str], key: str, bk: str) -> str:
 
 def rollup_sql(dialect: str, group_by: str, bucket: str) -> str:
     """One statement: a page of groups with every figure (the facts path's columns), from the rollup."""
+    ctes, tail = rollup_parts(dialect, group_by, bucket)
+    return f"WITH {', '.join(ctes)} {tail}"
+
+
+def rollup_parts(dialect: str, group_by: str, bucket: str) -> tuple[list[str], str]:
+    """:func:`rollup_sql` as its named steps (``name AS (...)``) and the final SELECT (bench/ profiles each)."""
     d = Dialect(dialect)
     pg = d.pg
     key = DIMS[group_by]
@@ -135,7 +142,9 @@ def rollup_sql(dialect: str, group_by: str, bucket: str) -> str:
         "AS backlog FROM v LEFT JOIN b ON b.g = v.g)",
         f"grp AS MATERIALIZED (SELECT g, n, {LABELS[group_by]} AS label "
         "FROM (SELECT g, SUM(created) AS n FROM vol GROUP BY g) s)",
-        "page AS (SELECT g AS k, n, label FROM grp ORDER BY n DESC, label LIMIT :page_limit OFFSET :page_offset)",
+        # Read by many steps: materialised once, not planned again inside each (SQLite's compile time grows with it).
+        "page AS MATERIALIZED (SELECT g AS k, n, label FROM grp ORDER BY n DESC, label "
+        "LIMIT :page_limit OFFSET :page_offset)",
         "agg AS MATERIALIZED (SELECT * FROM allv WHERE tickets <> 0 AND g IN (SELECT k FROM page))",
     ]
     # PostgreSQL sorts and hashes a page of many small groups faster than it ranks inside their many bins.
@@ -149,7 +158,7 @@ def rollup_sql(dialect: str, group_by: str, bucket: str) -> str:
             f"WHERE t.created_at >= :start AND t.created_at < :end AND {key} IN (SELECT k FROM page) GROUP BY 1, 2)"
         )
     else:
-        ctes += _percentile_ctes(d, key, by_month, by_ts)
+        ctes += _percentile_ctes(d, key, by_month, by_ts, RESOLUTION[group_by])
     cols = ["page.label", "page.n AS volume", "(SELECT COUNT(*) FROM grp) AS groups_total", "vol.g", "vol.bk"]
     cols += ["vol.created", "vol.solved", "vol.reopened", "vol.backlog", "agg.tickets"]
     cols += [f"agg.{c}" for c in cohort_columns(pg) if c != "tickets" and not c.endswith(("_n", "_sum"))]
@@ -160,21 +169,22 @@ def rollup_sql(dialect: str, group_by: str, bucket: str) -> str:
         if facts_percentiles:
             cols += [f"fp.{n}_pct[1] AS {n}_median", f"fp.{n}_pct[2] AS {n}_p90"]
         else:
-            cols += [f"p_{n}.median AS {n}_median", f"p_{n}.p90 AS {n}_p90"]
-            joins += f" LEFT JOIN pct p_{n} ON p_{n}.g = vol.g AND p_{n}.bk = vol.bk AND p_{n}.dur = '{n}'"
-    if facts_percentiles:
-        joins += " LEFT JOIN fp ON fp.g = vol.g AND fp.bk = vol.bk"
-    return (
-        f"WITH {', '.join(ctes)} SELECT {', '.join(cols)} FROM page JOIN vol ON vol.g = page.k {joins} "
-        "ORDER BY page.n DESC, page.label, vol.bk"
+            cols += [f"pw.{n}_median", f"pw.{n}_p90"]
+    joins += (
+        " LEFT JOIN fp ON fp.g = vol.g AND fp.bk = vol.bk"
+        if facts_percentiles
+        else " LEFT JOIN pw ON pw.g = vol.g AND pw.bk = vol.bk"
     )
+    order = "ORDER BY page.n DESC, page.label, vol.bk"
+    tail = f"SELECT {', '.join(cols)} FROM page JOIN vol ON vol.g = page.k {joins} {order}"
+    return ctes, tail
 
 
 def _pos(d: Dialect, p: float) -> str:
     return f"(CAST({p!r} AS DOUBLE PRECISION) * (cnt - 1))" if d.pg else f"({p!r} * (cnt - 1))"
 
 
-def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any) -> list[str]:
+def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any, res: int) -> list[str]:
     """The bins holding the ranks each cell and duration needs; the values at those ranks; the interpolation.
 
     No step joins two derived tables on a range or through a compound select (SQLite indexes neither): the
@@ -187,7 +197,7 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any) -> list[st
         "WHERE dim = :dim AND value IN (SELECT k FROM page) AND month >= :m0_key AND month < :m1_key"
     ]
     hist += [
-        f"SELECT {key}, {by_ts('t.created_at')}, '{n}', {bin_of(f't.{n}_s')}, 1 FROM ticket_metrics t "
+        f"SELECT {key}, {by_ts('t.created_at')}, '{n}', {bin_of(f't.{n}_s', res)}, 1 FROM ticket_metrics t "
         f"WHERE {edge} AND t.{n}_s IS NOT NULL AND {key} IN (SELECT k FROM page)"
         for n in DURATIONS
     ]
@@ -204,30 +214,34 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any) -> list[st
         "CAST(SUM(n) OVER (PARTITION BY g, bk, dur ORDER BY bin ROWS UNBOUNDED PRECEDING) AS BIGINT) AS upto, "
         "CAST(SUM(n) OVER (PARTITION BY g, bk, dur) AS BIGINT) AS cnt FROM h)",
         "targets AS MATERIALIZED (SELECT DISTINCT w.g, w.bk, w.dur, w.cnt, w.r, w.bin, w.below, ab.lo, ab.hi "
-        f"FROM ({wanted}) w JOIN analytics_bins ab ON ab.bin = w.bin)",
+        f"FROM ({wanted}) w JOIN analytics_bins ab ON ab.res = {res} AND ab.bin = w.bin)",
     ]
-    picks = ["SELECT g, bk, dur, cnt, r, lo AS v FROM targets WHERE hi - lo = 1"]
-
-    def own_bins(n: str) -> str:
-        return "" if d.pg else f" WHERE (g, bk, bin) IN (SELECT g, bk, bin FROM targets WHERE dur = '{n}')"
-
-    for n in DURATIONS:
-        ctes.append(
-            f"c_{n} AS (SELECT {key} AS g, {by_ts('t.created_at')} AS bk, tb.bin, t.{n}_s AS v "
-            f"FROM (SELECT DISTINCT bin, lo, hi FROM targets WHERE dur = '{n}' AND hi - lo > 1) tb "
-            f"JOIN ticket_metrics t ON t.{n}_s >= tb.lo AND t.{n}_s < tb.hi "
-            "WHERE t.created_at >= :start AND t.created_at < :end)"
-        )
-        ctes.append(
-            # SQLite ranks only the candidates in their own group's and bucket's target bin (IN is a hashed
-            # look-up); PostgreSQL would guess that filter leaves one row and loop over the candidates per target.
-            f"r_{n} AS MATERIALIZED (SELECT g, bk, bin, v, ROW_NUMBER() OVER (PARTITION BY g, bk, bin ORDER BY v) "
-            f"AS rn FROM c_{n}{own_bins(n)})"
-        )
-        picks.append(
-            f"SELECT x.g, x.bk, x.dur, x.cnt, x.r, y.v FROM targets x JOIN r_{n} y ON y.g = x.g AND y.bk = x.bk "
-            f"AND y.bin = x.bin AND y.rn = x.r - x.below WHERE x.dur = '{n}' AND x.hi - x.lo > 1"
-        )
+    # The facts of a target bin are read a month at a time (ix_ticket_metrics_<duration>_month: the month, then
+    # the duration), so a month's cell reads its own month's tickets in the bin, not the whole period's.
+    months = "t.created_month = tb.bk" if by_month != "''" else "t.created_month IN :months"
+    at = d.scanned("t.created_at")  # SQLite would rather walk the period by created_at and probe the bins
+    candidates = " UNION ALL ".join(
+        f"SELECT '{n}' AS dur, {key} AS g, tb.bk, tb.bin, t.{n}_s AS v "
+        f"FROM (SELECT DISTINCT bk, bin, lo, hi FROM targets WHERE dur = '{n}' AND hi - lo > 1) tb "
+        f"JOIN ticket_metrics t ON {months} AND t.{n}_s >= tb.lo AND t.{n}_s < tb.hi "
+        f"WHERE {at} >= :start AND {at} < :end"
+        for n in DURATIONS
+    )
+    # SQLite ranks only the candidates in their own group's and bucket's target bin (IN is a hashed look-up);
+    # PostgreSQL would guess that filter leaves one row and loop over the candidates per target.
+    own_bins = "" if d.pg else " WHERE (dur, g, bk, bin) IN (SELECT dur, g, bk, bin FROM targets)"
+    # One step for every duration (the candidates of each read through its own index): SQLite plans each step
+    # of a statement anew, and five ranking steps cost it more to plan than to run on a small desk.
+    ctes += [
+        f"c AS ({candidates})",
+        "r AS MATERIALIZED (SELECT dur, g, bk, bin, v, "
+        f"ROW_NUMBER() OVER (PARTITION BY dur, g, bk, bin ORDER BY v) AS rn FROM c{own_bins})",
+    ]
+    picks = [
+        "SELECT g, bk, dur, cnt, r, lo AS v FROM targets WHERE hi - lo = 1",
+        "SELECT x.g, x.bk, x.dur, x.cnt, x.r, y.v FROM targets x JOIN r y ON y.dur = x.dur AND y.g = x.g "
+        "AND y.bk = x.bk AND y.bin = x.bin AND y.rn = x.r - x.below WHERE x.hi - x.lo > 1",
+    ]
     real = "DOUBLE PRECISION" if d.pg else "REAL"
     cols = []
     for label, lo, p in (("median", lo50, 0.5), ("p90", lo90, 0.9)):
@@ -238,8 +252,18 @@ def _percentile_ctes(d: Dialect, key: str, by_month: str, by_ts: Any) -> list[st
         f"pct AS MATERIALIZED (SELECT g, bk, dur, {', '.join(cols)} FROM ({' UNION ALL '.join(picks)}) v "
         "GROUP BY g, bk, dur, cnt)"
     )
+    # One row per cell with every duration's figures: the final SELECT joins one step, not one per duration (each
+    # join of a step costs SQLite its planning again).
+    wide = ", ".join(
+        f"MAX(CASE WHEN dur = '{n}' THEN {label} END) AS {n}_{label}" for n in DURATIONS for label in ("median", "p90")
+    )
+    ctes.append(f"pw AS (SELECT g, bk, {wide} FROM pct GROUP BY g, bk)")
     return ctes
 
 
 def rollup_params(begin: datetime, stop: datetime, group_by: str) -> dict[str, Any]:
-    return bounds(begin, stop) | {"dim": group_by}
+    months, m = [], _floor_month(begin.astimezone(UTC))
+    while m < stop:
+        months.append(m.strftime("%Y-%m-%d"))
+        m = _next_month(m)
+    return bounds(begin, stop) | {"dim": group_by, "months": months}

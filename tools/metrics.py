@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from store.config import Settings
 from store.models_analytics import DONE_SQL as DONE
 from store.models_analytics import REOPEN_SQL, SOLVE_SQL, TicketStatusChange
-from store.rollup import DURATIONS, apply_sql, build_sql, events_sql, live_until
+from store.rollup import DURATIONS, apply_sql, build_sql, events_sql, live_until, month_of
 from tools import sla
 from tools.business_hours import BusinessCalendar, parse_business_hours
 from tools.desk import Desk
@@ -237,6 +237,7 @@ def _refresh_sql(d: Dialect, calendar_key: str | None) -> str:
     cols |= {name: f"t.{name}" for name in FACT_COLUMNS}
     cols["resolution_stopped_at"] = "COALESCE(t.resolved_at, t.closed_at)"
     cols["live_until"] = live_until("t.first_response_due_at", "t.sla_due_at")
+    cols["created_month"] = month_of(d.pg, "t.created_at")
     fr_clock, res_clock = sla.clocks_sql(
         first_response_at="t.first_response_at",
         stopped_at="COALESCE(t.resolved_at, t.closed_at)",

@@ -1,8 +1,9 @@
 """Teams: named groups of staff (Zendesk and Freshdesk call them groups), and who belongs to which.
 
-A technician, manager or admin belongs to zero or more teams; admins create and rename teams and manage
-their members (``people.write``), staff list them (``people.read``). A team's analytics are the tickets
-assigned to its members (:mod:`tools.analytics_scope` turns a team into that set of assignee ids).
+A technician, manager or admin belongs to zero or more teams; admins create, rename and delete teams and
+manage their members (``people.write``), staff list them (``people.read``). A team's analytics are the tickets
+assigned to its members (:mod:`tools.analytics_scope` turns a team into that set of assignee ids); no ticket
+refers to a team, so deleting one changes no ticket, only whose numbers its members' tickets count in.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import User
@@ -147,6 +148,31 @@ async def team_list(
         found = (await session.execute(stmt.order_by(Team.name).offset(window.offset).limit(window.size))).scalars()
         items = await _publics(session, list(found))
     return window.page(Page[TeamPublic], items, total)
+
+
+async def team_names(desk: Desk, user_id: int) -> list[str]:
+    """The names of the teams ``user_id`` belongs to, sorted (``whoami``)."""
+    async with desk.sessions() as session:
+        return list((await teams_of(session, user_id)).values())
+
+
+async def team_delete(desk: Desk, actor: Actor, team_ref: str | int) -> TeamPublic:
+    """Delete a team and its memberships (admins only); returns the team as it was.
+
+    Its members keep their tickets (a ticket refers to its assignee, never to a team): in analytics those
+    tickets count for the members' other teams, or for ``(no team)`` when they are in none. The audit log
+    keeps the name and the members.
+    """
+    permissions.require(actor, "people.write", "managing teams")
+    async with desk.sessions.begin() as session:
+        team = await require_team(session, team_ref)
+        public = await _public(session, team)
+        await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+        await session.delete(team)
+        await session.flush()
+        before = {"name": public.name, "members": public.members}
+        record_event(session, actor, "team.delete", "team", public.id, before=before)
+        return public
 
 
 async def _team_and_user(session: AsyncSession, team_ref: str | int, username: str) -> tuple[Team, User]:

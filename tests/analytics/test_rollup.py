@@ -17,17 +17,18 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from store.models import Category
-from store.rollup import ROLLUP_SUMS
+from store.rollup import BINS, RESOLUTION, ROLLUP_SUMS, bin_rows
 from store.types import UTCDateTime
 from tests.conftest import FakeClock, MakeUser
 from tests.ticket_helpers import new_ticket
 from tools import metrics_queue
 from tools.actor import Actor
-from tools.analytics import analytics_tickets
+from tools.analytics import TicketFilters, analytics_tickets
 from tools.analytics_rollup import rollup_answers
 from tools.desk import Desk
 from tools.metrics import rebuild_rollup
 from tools.sla import TRANSITIONS
+from tools.teams import team_create, team_member_add
 from tools.ticket_activity import ticket_comment
 from tools.ticket_import import import_tickets
 from tools.ticket_models import TicketUpdate
@@ -176,3 +177,75 @@ async def test_a_late_import_moves_old_months_and_the_backlog(
     ]
     assert after.rows[0].full_resolution_hours.median == round((14 * 24 - 1) / 1, 4)
     assert after == await analytics_tickets(desk, admin, **period, use_rollup=False)  # type: ignore[arg-type]
+
+
+async def test_a_team_and_a_technician_read_what_the_whole_desk_filtered_to_them_reads(
+    desk: Desk, clock: FakeClock, make_user: MakeUser
+) -> None:
+    admin = await _random_desk(desk, clock, make_user)
+    await team_create(desk, admin, name="Network")
+    await team_member_add(desk, admin, "Network", "priya")
+    priya = await make_user("priya", "technician")
+    only_priya = TicketFilters(assignee=["priya"])
+    # A period that starts after some solves and reopens: the backlog reads the history before it too.
+    period = {"start": START + timedelta(days=9), "end": clock.now + timedelta(days=1)}
+    for group_by in ("none", "priority", "category", "assignee", "channel"):
+        for bucket in ("none", "day", "month"):
+            ask: dict[str, Any] = period | {"group_by": group_by, "bucket": bucket}
+            whole = await analytics_tickets(desk, admin, **ask, filters=only_priya)
+            assert whole.rows and any(r.solved for r in whole.rows), (group_by, bucket)
+            assert await analytics_tickets(desk, admin, **ask, team="Network") == whole, (group_by, bucket)
+            assert await analytics_tickets(desk, priya, **ask) == whole, (group_by, bucket)
+
+
+async def test_percentiles_inside_wide_and_fine_bins_with_ties(
+    desk: Desk, clock: FakeClock, make_user: MakeUser
+) -> None:
+    admin = await make_user("root", "admin")
+    clock.now = datetime(2026, 3, 10, tzinfo=UTC)
+
+    def at(t: datetime) -> str:
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    lines = []
+    for i in range(60):
+        created = datetime(2026, 1, 5, tzinfo=UTC) + timedelta(hours=7 * i)
+        # First responses 10,000-10,090 s, many equal: a few fine bins (~110 s wide at 64 per doubling) and one
+        # coarse bin (~900 s at 8) hold every rank, so each percentile is ranked inside a bin, among ties.
+        replied = created + timedelta(seconds=10_000 + (i * 7) % 13 * 7)
+        solved = created + timedelta(seconds=40_000 + (i % 5) * 1_000)
+        line = {
+            "external_id": f"TIE{i}",
+            "subject": f"Tie {i}",
+            "created_at": at(created),
+            "priority": ("low", "high")[i % 2],
+            "channel": ("email", "chat", "voice")[i % 3],
+            "requester": "carol",
+            "assignee": ("priya", "tom")[i % 2],
+            "status": "resolved",
+            "first_response_at": at(replied),
+            "status_history": [[at(replied), "open"], [at(solved), "resolved"]],
+        }
+        lines.append(json.dumps(line))
+    report = await import_tickets(desk, admin, io.BytesIO(("\n".join(lines) + "\n").encode()))
+    assert report.failed == 0
+    for start, end in (
+        (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)),
+        (datetime(2026, 1, 9, 5, tzinfo=UTC), datetime(2026, 2, 11, 17, tzinfo=UTC)),
+    ):
+        for group_by in ("none", "priority", "category", "assignee", "channel"):
+            for bucket in ("none", "month"):
+                ask = {"start": start, "end": end, "group_by": group_by, "bucket": bucket}
+                rolled = await analytics_tickets(desk, admin, **ask, use_rollup=True)  # type: ignore[arg-type]
+                assert rolled == await analytics_tickets(desk, admin, **ask, use_rollup=False), ask  # type: ignore[arg-type]
+                assert all(r.first_response_hours.median for r in rolled.rows)
+
+
+async def test_the_bins_table_holds_every_resolution_the_histogram_uses(desk: Desk) -> None:
+    async with desk.sessions() as session:
+        stored = (await session.execute(text("SELECT res, lo, hi, bin FROM analytics_bins ORDER BY res, lo"))).all()
+    assert [tuple(r) for r in stored] == [(b["res"], b["lo"], b["hi"], b["bin"]) for b in bin_rows()]
+    assert set(RESOLUTION.values()) <= {r for r, *_ in stored} == set(BINS)
+    for res, los in BINS.items():
+        # Each resolution partitions the integers: bins are contiguous, and a bin's bounds are whole seconds.
+        assert list(los) == sorted(set(los)) and los[1] == 0 and los[2] == 1, res

@@ -76,6 +76,7 @@ async def test_whoami_names_role_scopes_and_toolsets(desk: Desk, admin: Actor, m
     assert "tickets.work" in me["capabilities"] and "audit.read" not in me["capabilities"]
     assert "admin" not in me["toolsets"] and "tickets" in me["toolsets"]
     assert me["scopes"] == ["desk:read", "desk:write", "desk:admin"]
+    assert me["teams"] == []
 
 
 async def test_prompt_errors_are_invalid_params_with_a_message(desk: Desk, admin: Actor) -> None:

@@ -65,13 +65,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("lo"),
         sa.UniqueConstraint("bin"),
     )
-    highs = (*rollup.BINS[1:], 2**62)
-    op.bulk_insert(
-        bins, [{"lo": lo, "hi": hi, "bin": i} for i, (lo, hi) in enumerate(zip(rollup.BINS, highs, strict=True))]
-    )
+    # The bins as this revision made them (eight per doubling); 0014 replaces them and builds the histogram.
+    los = rollup.bins(8)
+    highs = (*los[1:], 2**62)
+    op.bulk_insert(bins, [{"lo": lo, "hi": hi, "bin": i} for i, (lo, hi) in enumerate(zip(los, highs, strict=True))])
     op.execute("UPDATE ticket_metrics SET live_until = " + rollup.live_until("first_response_due_at", "sla_due_at"))
     pg = op.get_bind().dialect.name == "postgresql"
-    for statement in rollup.build_sql(pg):
+    for statement in rollup.build_sql(pg, histogram=False):
         op.execute(statement)
     # Fresh statistics, so the planner knows the new tables' sizes and the new indexes' spread.
     for table in ("ticket_metrics", "ticket_rollup", "ticket_rollup_hist", "ticket_metric_events"):
