@@ -1,7 +1,7 @@
 """metrics queue: ticket writes note which tickets' analytics facts to recompute; a drain does it in batches
 
-Revision ID: 0014_metrics_pending
-Revises: 0013_analytics_rollup
+Revision ID: 0016_metrics_pending
+Revises: 0015_facts_month
 Create Date: 2026-12-02
 
 ``ticket_metrics_pending`` (tools.metrics_queue): a ticket write inserts its ticket id here instead of
@@ -16,8 +16,8 @@ from alembic import op
 
 import store.types
 
-revision = "0014_metrics_pending"
-down_revision = "0013_analytics_rollup"
+revision = "0016_metrics_pending"
+down_revision = "0015_facts_month"
 branch_labels = None
 depends_on = None
 
