@@ -88,10 +88,23 @@ def make_agent_node(model: BaseChatModel) -> Any:
                     "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
                 )
                 now = cast(AgentState, {**state, **update})
-                if not text.strip() and _answered(now):
-                    # This turn's retrieval answers the question: the policy's cited answer is the reply.
+                if not text.strip() and _policy_answers(now, runtime):
+                    # The policy's reply instead: its cited answer when this turn's retrieval answers the
+                    # question, else its focused question or ticket offer.
                     return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
                 return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
+            now = cast(AgentState, {**state, **update})
+            if (
+                _answered(now)
+                and _policy_answers(now, runtime)
+                and not llm_turn.uses_source(
+                    text, list(now.get("hits") or []), str(now.get("query") or nodes.last_user_text(now))
+                )
+            ):
+                # Retrieval found the answer but the model's reply does not draw on it (generic steps, or
+                # "I couldn't find that"): the policy's extractive, cited answer is the reply.
+                logger.info("model answer does not use the retrieved source; answering from it instead")
+                return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
             reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
             return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
         return {**update, "messages": [response], "steps": steps + 1}
@@ -139,9 +152,9 @@ async def _retrieve_for_model(
     message = nodes.last_user_text(state)
     rule = policy.rule_intent(message)
     if rule not in (None, "question", "create_ticket") or problem.is_vague(message):
-        return [], {"hits": []}
+        return [], {"hits": [], "query": ""}
     if not runtime.context.toolbox.has("knowledge_search"):
-        return [], {"hits": []}
+        return [], {"hits": [], "query": ""}
     record = state.get("record") or {}
     asked = runtime.context.extra.get("pending_before") or {}
     query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
@@ -150,9 +163,14 @@ async def _retrieve_for_model(
     query = query or message
     hits = await nodes.search(state, runtime, query)
     if not hits:
-        return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
+        return [], {"hits": [], "query": query, "tool_log": list(state.get("tool_log", []))}
     ranked, conf = await nodes.scored(runtime, query, hits)
-    found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
+    found: dict[str, Any] = {
+        "hits": ranked[:3],
+        "query": query,
+        "confidence": conf,
+        "tool_log": list(state.get("tool_log", [])),
+    }
     if conf >= nodes.ANSWER_THRESHOLD:
         found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
     return ranked[:3], found
@@ -257,11 +275,32 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             # A question the search answers, turned into a ticket nobody asked for: the answer is the reply.
             text = "Not run: the search results answer the question."
             answer_instead = True
+        elif (
+            name == "ticket_create"
+            and not _raised(args, state, read_retrieved)
+            and not (state.get("record") or {}).get("priority")
+            and llm_turn.asked_for(name, message, pending_before)
+        ):
+            # Nobody said how much it matters: the model's priority is a guess ("high" for a double-clicking
+            # mouse). The draft is shown and the graph's own form asks for the impact, as the offline policy does;
+            # an answer to it is not a go-ahead (not "shown"): the form's contact or "Shall I create it?" follows.
+            slots = nodes.form_slots(args)
+            held = compose.draft_text(slots) + "\n\n" + policy.SLOT_QUESTIONS["impact"]
+            update.update({"slots": slots, "pending": {"kind": "ticket", "next": "impact", "shown": False}})
+            text = "Held: the graph asks the user for the impact. Do not call it again this turn."
         elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
             held = question
             # A draft (not a hold for a priority nobody gave) may be taken up by a contact or "open it".
             draft = name == "ticket_create" and not _raised(args, state, read_retrieved)
-            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args, "draft": draft}
+            # Taking up a draft whose impact nobody gave starts the form at the impact question.
+            ask_impact = draft and not (state.get("record") or {}).get("priority")
+            update["pending"] = {
+                "kind": "confirm_tool",
+                "tool": name,
+                "args": args,
+                "draft": draft,
+                "ask_impact": ask_impact,
+            }
             text = "Held: the user has to confirm this action first. Do not call it again this turn."
         else:
             log.append(name)
@@ -311,6 +350,8 @@ def _confirmation(
     if name == "ticket_create":
         if _raised(args, state, read_retrieved):
             return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
+        if not (state.get("record") or {}).get("priority"):
+            args.pop("priority", None)  # the model's guess: the form asks for the impact once it is taken up
         # One the user did not ask for is offered as the same draft: it names the action, and waits for a yes.
         return compose.ticket_draft(args) if asked else compose.ticket_draft(args, lead=compose.OFFER_LEAD)
     if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
@@ -328,6 +369,30 @@ def only_contact(message: str) -> bool:
     if "contact_phone" in found:
         rest = policy.PHONE_RE.sub(" ", rest)
     return len(policy.words(rest)) <= 3 and not policy.CANCEL.search(rest.lower())
+
+
+def only_contact_method(message: str) -> bool:
+    """Whether the message only says how to be reached ("email is fine", "chat", "phone please"): the answer
+    to a ticket draft's one question, like an address."""
+    found = policy.contact_of(message)
+    low = message.lower()
+    return (
+        "preferred_contact" in found
+        and len(policy.words(message)) <= 4
+        and not (policy.CANCEL.search(low) or policy.DENY.search(low) or policy.CORRECTION.search(low))
+    )
+
+
+def _policy_answers(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
+    """Whether the policy's answer node may reply for the model this turn: the message is a question (not a
+    request for a ticket or another desk action) and nothing but the knowledge search ran."""
+    message = nodes.last_user_text(state)
+    pending = runtime.context.extra.get("pending_before") or {}
+    if policy.rule_intent(message) not in (None, "question") or llm_turn.asked_for("ticket_create", message, pending):
+        return False
+    if policy.TICKET_RE.search(message):
+        return False  # about a ticket, not the knowledge base
+    return set(state.get("tool_log") or []) <= {"knowledge_search", "kb_article_search", "kb_article_get"}
 
 
 def _answered(state: AgentState) -> bool:

@@ -385,6 +385,8 @@ class Metrics:
 
 KINDS: set[str] | None = None
 """--kinds: the subset keeps only these kinds (None: every kind)."""
+NAMES: set[str] | None = None
+"""--names: the subset keeps only these scenarios of the new set, by name (to run a previous run's misses again)."""
 TRANSCRIPTS: Path | None = None
 """--transcripts: every conversation's turns and replies are appended here as JSON lines (to read a miss)."""
 
@@ -400,8 +402,17 @@ def transcript(run_name: str, name: str, ok: bool, turns: list[str], replies: li
             {
                 "user": turn,
                 **reply.model_dump(
-                    include={"reply", "tool_calls", "actions", "intent", "prompt_tokens", "prompt_tokens_read"}
+                    include={
+                        "reply",
+                        "tool_calls",
+                        "actions",
+                        "intent",
+                        "confidence",
+                        "prompt_tokens",
+                        "prompt_tokens_read",
+                    }
                 ),
+                "cited": [c.title for c in reply.citations],
             }
             for turn, reply in zip(turns, replies, strict=False)
         ],
@@ -419,7 +430,8 @@ def subset(items: list[Any], per_kind: int | None) -> list[Any]:
     out = []
     for item in items:
         seen[item.kind] += 1
-        if seen[item.kind] <= per_kind and (KINDS is None or item.kind in KINDS):
+        named = NAMES is None or getattr(item, "name", None) in NAMES
+        if seen[item.kind] <= per_kind and (KINDS is None or item.kind in KINDS) and named:
             out.append(item)
     return out
 
@@ -660,10 +672,12 @@ def main() -> int:
     )
     parser.add_argument("--skip-full", action="store_true", help="with --llm: skip the offline runs of whole sets")
     parser.add_argument("--kinds", help="with --llm: only these kinds in the subset (comma-separated)")
+    parser.add_argument("--names", help="with --llm: only these scenarios of the new set (comma-separated names)")
     parser.add_argument("--transcripts", type=Path, help="append every conversation's turns and replies here (JSONL)")
     args = parser.parse_args()
-    global KINDS, TRANSCRIPTS
+    global KINDS, NAMES, TRANSCRIPTS
     KINDS = set(args.kinds.split(",")) if args.kinds else None
+    NAMES = set(args.names.split(",")) if args.names else None
     TRANSCRIPTS = args.transcripts
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))

@@ -40,7 +40,7 @@ async def test_ticket_create_records_the_action(fake_agent: MakeAgent, fake: Fak
         ]
     )
     agent = await fake_agent(model=model)
-    draft = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    draft = await agent.ask("My laptop will not boot and I can't work, please open a ticket", actor="alice")
     # The user sees the ticket before it exists, even when they asked for it.
     assert draft.actions == [] and fake.tickets == {}
     assert "“Laptop will not boot”, high priority" in draft.reply and "yes, do it" in draft.reply
@@ -57,7 +57,7 @@ async def test_unrequested_write_waits_for_a_confirmation_that_names_it(fake_age
         ]
     )
     agent = await fake_agent(model=model)
-    draft = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    draft = await agent.ask("My laptop will not boot, just a minor annoyance, please open a ticket", actor="alice")
     made = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
     assert made.actions == ["TCK-000001"]
     model.script = [

@@ -142,12 +142,19 @@ async def test_a_ticket_the_user_did_not_ask_for_is_offered_as_a_draft(fake_agen
     agent = await fake_agent(model=model)
     offer = await agent.ask("my laptop wont charge anymore since monday, the light stays off", actor="alice")
     # No article answers it: the model's ticket is shown as an offer, in the user's terms, and waits for a yes.
-    assert "Laptop does not charge" in offer.reply and "yes, do it" in offer.reply
+    assert "Laptop does not charge" in offer.reply and "yes" in offer.reply
     assert "search results suggested" not in offer.reply and "didn't ask" not in offer.reply
+    assert "high" not in offer.reply  # nobody said how much it matters: the model's priority is a guess
     assert fake.tickets == {}
-    created = await agent.ask("yes, do it", offer.conversation_id, actor="alice")
-    assert created.actions == ["TCK-000001"]
-    assert "since monday" in fake.tickets["TCK-000001"].description
+    taken = await agent.ask("yes, do it", offer.conversation_id, actor="alice")
+    assert "affecting your work" in taken.reply and fake.tickets == {}
+    seen = len(model.seen)
+    contact = await agent.ask("I can't work without it", offer.conversation_id, actor="alice")
+    assert "reach you" in contact.reply and fake.tickets == {}
+    created = await agent.ask("chat", offer.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"] and len(model.seen) == seen
+    ticket = fake.tickets["TCK-000001"]
+    assert "since monday" in ticket.description and ticket.priority == "high"
 
 
 async def test_a_contact_given_after_the_draft_creates_the_ticket_with_it(
@@ -164,6 +171,9 @@ async def test_a_contact_given_after_the_draft_creates_the_ticket_with_it(
     reply = await agent.ask("dana.ops@example.org", draft.conversation_id, actor="alice")
     assert reply.actions == ["TCK-000001"] and len(model.seen) == 1
     assert fake.tickets["TCK-000001"].contact_email == "dana.ops@example.org"
+    # What was created, in plain words: the number, the subject and how they will be reached.
+    assert "TCK-000001" in reply.reply and "Payroll portal sign-in fails" in reply.reply
+    assert "dana.ops@example.org" in reply.reply and "as you confirmed" not in reply.reply
 
 
 async def test_a_ticket_asked_for_before_the_problem_gets_one_question_then_cancelling_drops_it(
@@ -175,8 +185,9 @@ async def test_a_ticket_asked_for_before_the_problem_gets_one_question_then_canc
     first = await agent.ask("open a ticket please", actor="alice")
     assert "what is the problem" in first.reply and "steps" not in first.reply and len(model.seen) == 1
     draft = await agent.ask("my mouse double clicks", first.conversation_id, actor="alice")
-    # The subject is about the problem, not the model's echo of the request.
-    assert "“my mouse double clicks”" in draft.reply and "yes, do it" in draft.reply and fake.tickets == {}
+    # The subject is about the problem, not the model's echo of the request; the impact is asked for.
+    assert "Subject: my mouse double clicks" in draft.reply and "affecting your work" in draft.reply
+    assert fake.tickets == {}
     # "forget it" while the draft waits: dropped by the graph, not handed to the model.
     seen = len(model.seen)
     cancelled = await agent.ask("forget it", first.conversation_id, actor="alice")
@@ -273,6 +284,58 @@ async def test_a_ticket_held_for_a_priority_nobody_gave_is_not_taken_up_by_askin
     for reply in ("can you just open a ticket please", "dana.ops@example.org"):
         assert (await agent.ask(reply, held.conversation_id, actor="alice")).actions == [], reply
     assert fake.tickets == {}
+
+
+async def test_an_answer_that_ignores_the_retrieved_article_is_replaced_by_the_article_s(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # The 0.5B model answered a question the knowledge base answers with generic steps, or said it found nothing.
+    for generic in (
+        "1. Go to Settings.\n2. Click Network.\n3. Choose Change password and save.",
+        "Sorry, I couldn't put together an answer to that. Could you rephrase it?",
+    ):
+        agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content=generic)]))
+        reply = await agent.ask("How do I reset my VPN password?", actor="alice")
+        assert reply.citations and reply.citations[0].title == "Reset your VPN password", generic
+        assert "vpn.example.com/reset" in reply.reply and "Click Network" not in reply.reply, generic
+
+
+async def test_an_answer_drawn_from_the_retrieved_article_is_kept(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    answer = "Open https://vpn.example.com/reset and follow the steps there; keep your MFA device at hand [1]."
+    agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content=answer)]))
+    reply = await agent.ask("How do I reset my VPN password?", actor="alice")
+    assert reply.reply == answer and reply.citations[0].title == "Reset your VPN password"
+
+
+async def test_a_model_priority_waits_for_the_impact_the_user_gives(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.docs.clear()
+    model = _proposes("ticket_create", {"subject": "Mouse double-clicks", "priority": "high"})
+    agent = await fake_agent(model=model)
+    draft = await agent.ask("can you open a ticket, my mouse double clicks since monday", actor="alice")
+    assert "affecting your work" in draft.reply and "high" not in draft.reply and fake.tickets == {}
+    # A reply that says nothing about the impact is asked again, then the default, as in the offline form.
+    again = await agent.ask("yes", draft.conversation_id, actor="alice")
+    assert "didn't catch how urgent" in again.reply and fake.tickets == {}
+    shown = await agent.ask("just open it", draft.conversation_id, actor="alice")
+    assert "medium" in shown.reply and "reach you" in shown.reply and fake.tickets == {}
+    created = await agent.ask("chat is fine", draft.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"] and fake.tickets["TCK-000001"].priority == "medium"
+    assert len(model.seen) == 1
+
+
+async def test_a_contact_method_given_after_the_draft_creates_the_ticket(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    model = _proposes("ticket_create", {"subject": "Outlook keeps asking for the password", "priority": "high"})
+    agent = await fake_agent(model=model)
+    draft = await agent.ask(
+        "outlook asks for my password every 5 minutes, removed the credentials already. I can't work like this. "
+        "open a ticket",
+        actor="alice",
+    )
+    assert "Outlook keeps asking for the password" in draft.reply and fake.tickets == {}
+    # "email is fine" answers the draft's question how to reach them, as an address would.
+    reply = await agent.ask("email is fine", draft.conversation_id, actor="alice")
+    assert reply.actions == ["TCK-000001"] and len(model.seen) == 1
+    assert fake.tickets["TCK-000001"].preferred_contact == "email"
 
 
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
