@@ -5,6 +5,7 @@ tools, per-turn caps, writes held until the user confirms them, tool failures in
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from typing import Any, Literal, cast
@@ -105,6 +106,10 @@ def make_agent_node(model: BaseChatModel) -> Any:
                 # "I couldn't find that"): the policy's extractive, cited answer is the reply.
                 logger.info("model answer does not use the retrieved source; answering from it instead")
                 return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
+            if _repeats(text, list(state.get("messages", []))):
+                # A small model copies its last reply ("I've created ticket ...") for whatever comes next.
+                logger.info("model repeated an earlier reply; answering without it")
+                return {**update, **(await _instead_of_repeat(now, runtime)), "steps": steps + 1}
             reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
             return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
         return {**update, "messages": [response], "steps": steps + 1}
@@ -357,6 +362,42 @@ def _confirmation(
     if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
         return llm_turn.hold(name, args, why=why)
     return None
+
+
+REPEAT_RATIO = 0.9
+"""A model reply this similar (difflib ratio) to one of the conversation's last assistant replies is a copy."""
+
+
+def _repeats(text: str, messages: list[AnyMessage]) -> bool:
+    """Whether ``text`` repeats one of the last three replies the assistant gave in this conversation."""
+    said = " ".join(text.lower().split())
+    earlier = [
+        " ".join(str(m.content).lower().split())
+        for m in messages
+        if isinstance(m, AIMessage) and isinstance(m.content, str) and m.content.strip()
+    ][-3:]
+    return bool(said) and any(difflib.SequenceMatcher(None, said, e).ratio() >= REPEAT_RATIO for e in earlier)
+
+
+async def _instead_of_repeat(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The reply when the model only repeated itself: more about the problem after a ticket exists is offered
+    as a comment on it (added on a yes); otherwise the ticket is named, or the policy answers a question."""
+    message = nodes.last_user_text(state)
+    ticket = state.get("last_ticket")
+    about = problem.is_problem_text(message) or policy.impact_priority(message) is not None
+    if ticket and about and runtime.context.toolbox.has("ticket_comment"):
+        text = (
+            f"{ticket} is already open, so I haven't opened another ticket. Shall I add what you just said to it "
+            "as a comment, so the technician sees it?"
+        )
+        args = {"ticket": ticket, "body": message.strip()}
+        return nodes.say(state, text, pending={"kind": "confirm_tool", "tool": "ticket_comment", "args": args})
+    if ticket:
+        text = f"Your ticket {ticket} is open; you can ask me for its status any time. Anything else I can help with?"
+        return nodes.say(state, text)
+    if _policy_answers(state, runtime):
+        return await nodes.answer(state, runtime)
+    return nodes.say(state, LLM_EMPTY_REPLY)
 
 
 def only_contact(message: str) -> bool:

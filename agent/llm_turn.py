@@ -332,7 +332,14 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
     # What the technician reads must be what the user said: the model's contact, error and steps are kept
     # only when the user's own words contain them (a small model invents an address, or copies a document).
     words = " ".join(str(q) for q in record.get("quotes", [])).lower()
-    for key in ("error_message", "steps_taken", "contact_email", "contact_phone", "preferred_contact"):
+    for key in (
+        "error_message",
+        "steps_taken",
+        "business_impact",
+        "contact_email",
+        "contact_phone",
+        "preferred_contact",
+    ):
         value = str(out.get(key) or "").strip()
         if value and value.lower() not in words:
             out.pop(key)

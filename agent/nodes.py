@@ -740,6 +740,9 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
     if name == "ticket_create" and number:
         text = created_text(number, ticket, args, contact=args.get("contact_email") or args.get("contact_phone"))
         return say(state, text, **_base(state), **update, slots={}, record=rec.new())
+    if name == "ticket_comment" and number:
+        text = f"I've added your comment to {number}. The technician working on it will see it."
+        return say(state, text, **_base(state), **update)
     return say(state, f"Done, as you confirmed: {what}.", **_base(state), **update)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from tests.agent.conftest import MakeAgent, ScriptedChatModel, tool_call
 from tests.agent.fakedesk import NOW, FakeDesk, Ticket
@@ -138,9 +139,18 @@ async def test_more_detail_after_an_answer_is_not_taken_as_a_yes_to_the_ticket_o
 
 async def test_a_ticket_the_user_did_not_ask_for_is_offered_as_a_draft(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     fake.docs.clear()
-    model = _proposes("ticket_create", {"subject": "Laptop does not charge", "description": "?", "priority": "high"})
+    model = _proposes(
+        "ticket_create",
+        {
+            "subject": "Laptop does not charge",
+            "description": "?",
+            "priority": "high",
+            "business_impact": "To slow down",
+        },
+    )
     agent = await fake_agent(model=model)
     offer = await agent.ask("my laptop wont charge anymore since monday, the light stays off", actor="alice")
+    assert "slow down" not in offer.reply  # an impact nobody stated (the 0.5B model wrote one)
     # No article answers it: the model's ticket is shown as an offer, in the user's terms, and waits for a yes.
     assert "Laptop does not charge" in offer.reply and "yes" in offer.reply
     assert "search results suggested" not in offer.reply and "didn't ask" not in offer.reply
@@ -336,6 +346,36 @@ async def test_a_contact_method_given_after_the_draft_creates_the_ticket(fake_ag
     reply = await agent.ask("email is fine", draft.conversation_id, actor="alice")
     assert reply.actions == ["TCK-000001"] and len(model.seen) == 1
     assert fake.tickets["TCK-000001"].preferred_contact == "email"
+
+
+class EchoingChatModel(ScriptedChatModel):
+    """Follows its script, then answers every later message with the last assistant reply it was shown."""
+
+    def _next(self, messages: list[BaseMessage]) -> ChatResult:
+        if len(self.seen) < len(self.script):
+            return super()._next(messages)
+        self.seen.append(list(messages))
+        last = next(m for m in reversed(messages) if isinstance(m, AIMessage) and m.content)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=str(last.content)))])
+
+
+async def test_a_model_that_repeats_its_last_reply_is_not_echoed_back(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # The 0.5B model answered each message after a ticket was created with the creation message again.
+    model = EchoingChatModel(script=[tool_call("ticket_create", {"subject": "CRM export times out"})])
+    agent = await fake_agent(model=model)
+    draft = await agent.ask(
+        "The CRM export to excel keeps timing out with Error 504, it stops me from working. log a ticket",
+        actor="alice",
+    )
+    created = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"]
+    more = await agent.ask("it's also slow in the morning, before 9", draft.conversation_id, actor="alice")
+    assert more.reply != created.reply and "I've created" not in more.reply
+    # What the user added about their ticket is offered as a comment on it, and added on a yes.
+    assert "TCK-000001" in more.reply and fake.comments.get("TCK-000001") is None
+    added = await agent.ask("yes", draft.conversation_id, actor="alice")
+    assert "slow in the morning" in fake.comments["TCK-000001"][0]["body"] and added.actions == ["TCK-000001"]
+    assert len(fake.tickets) == 1
 
 
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
