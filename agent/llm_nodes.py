@@ -106,6 +106,10 @@ def make_agent_node(model: BaseChatModel) -> Any:
                 # "I couldn't find that"): the policy's extractive, cited answer is the reply.
                 logger.info("model answer does not use the retrieved source; answering from it instead")
                 return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
+            if (number := status_asked(nodes.last_user_text(state))) and not _read(number, ctx.extra):
+                # A status answered without reading the ticket: the facts would be made up. Look it up.
+                logger.info("model answered the status of %s without reading it; looking it up", number)
+                return {**update, **(await nodes.status(now, runtime)), "steps": steps + 1}
             if _repeats(text, list(state.get("messages", []))):
                 # A small model copies its last reply ("I've created ticket ...") for whatever comes next.
                 logger.info("model repeated an earlier reply; answering without it")
@@ -243,6 +247,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     held: str | None = None
     ends: str | None = None
     answer_instead = False
+    status_instead = False
     done: list[tuple[str, str]] = ctx.extra.setdefault("calls_done", [])
     withdrawn = policy.CANCEL.search(message.lower()) is not None
     for call in last.tool_calls:
@@ -257,6 +262,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = "Not run: another action is waiting for the user's confirmation."
         elif name in llm_turn.WRITE_TOOLS and withdrawn:
             text = "Not run: the user withdrew the request. Confirm that nothing was done."
+        elif name == "ticket_create" and status_asked(message):
+            # "any news on TCK-000047?" asks about a ticket the user has; a new one was not asked for.
+            text = "Not run: the user asked for the status of a ticket."
+            status_instead = True
         elif name in llm_turn.WRITE_TOOLS and (name, llm_turn.call_key(args)) in done:
             text = "Not run: this was already done this turn. Tell the user the result."
         elif (name, llm_turn.call_key(args)) in done:
@@ -329,6 +338,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                     ends = ends or plain
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
     out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+    if status_instead and held is None and ends is None:
+        now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
+        looked = await nodes.status(now, runtime)
+        return {**out, **looked, "messages": [*results, *looked["messages"]]}
     if answer_instead and held is None and ends is None:
         now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
         answered = await nodes.answer(now, runtime)
@@ -362,6 +375,24 @@ def _confirmation(
     if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
         return llm_turn.hold(name, args, why=why)
     return None
+
+
+def status_asked(message: str) -> str | None:
+    """The ticket number whose status the message asks for ("any news on TCK-000047?", "wrong ticket, I meant
+    TCK-000019"), or None."""
+    named = {m.upper() for m in policy.TICKET_RE.findall(message)}
+    if len(named) != 1 or policy.rule_intent(message) != "status":
+        return None
+    return named.pop()
+
+
+def _read(number: str, extra: dict[str, Any]) -> bool:
+    """Whether this turn read ``number`` through ticket_get (or tried: a refusal ends the turn itself)."""
+    for data in extra.get("tickets_read", []):
+        ticket = data.get("ticket", data) if isinstance(data, dict) else None
+        if isinstance(ticket, dict) and str(ticket.get("number", "")).upper() == number:
+            return True
+    return False
 
 
 REPEAT_RATIO = 0.9

@@ -378,6 +378,30 @@ async def test_a_model_that_repeats_its_last_reply_is_not_echoed_back(fake_agent
     assert len(fake.tickets) == 1
 
 
+async def test_a_status_the_model_answers_without_reading_the_ticket_is_looked_up(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    fake.tickets["TCK-000002"] = _ticket("The keyboard types wrong characters").model_copy(
+        update={"id": 2, "number": "TCK-000002", "priority": "high"}
+    )
+    # The 0.5B model answered "wrong ticket, I meant TCK-000019" with made-up facts and read nothing.
+    model = ScriptedChatModel(script=[AIMessage(content="TCK-000002 is new, medium priority.")])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("wrong ticket, I meant TCK-000002", actor="alice")
+    assert "keyboard" in reply.reply and "high priority" in reply.reply
+    assert ("ticket_get", {"ticket": "TCK-000002"}) in fake.calls
+
+
+async def test_a_ticket_proposed_for_a_status_question_is_not_offered(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000001"] = _ticket("Monitor flickers")
+    # The 0.5B model offered a new ticket "any news on TCK-000047?" instead of looking the ticket up.
+    model = _proposes("ticket_create", {"subject": "any news on TCK-000001?"})
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("hey any news on TCK-000001? it's been days", actor="alice")
+    assert "Monitor flickers" in reply.reply and "medium priority" in reply.reply
+    assert "ticket I'll open" not in reply.reply and "open a ticket for" not in reply.reply and len(fake.tickets) == 1
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
