@@ -66,6 +66,19 @@ def join_neighbours(best: dict[str, Any], pool: list[dict[str, Any]]) -> str:
     return text
 
 
+def step_count(text: str) -> int:
+    """How many numbered steps the text holds."""
+    return sum(1 for line in text.splitlines() if STEP_RE.match(line))
+
+
+def with_sources(reply: str, citations: list[dict[str, Any]]) -> str:
+    """A model's answer with the source named, as the policy's answers are, when it does not name it."""
+    if not citations or str(citations[0].get("title") or "").lower() in reply.lower():
+        return reply
+    cited = "\n".join(f"[{n}] {c.get('citation') or c.get('title')}" for n, c in enumerate(citations[:1], 1))
+    return f"{reply}\n\nSources:\n{cited}"
+
+
 def needs_neighbours(best: dict[str, Any], pool: list[dict[str, Any]]) -> bool:
     """Whether the best hit's list runs into a chunk that is not among the hits."""
     pos = chunk_position(best)

@@ -106,6 +106,10 @@ def make_agent_node(model: BaseChatModel) -> Any:
                 # "I couldn't find that"): the policy's extractive, cited answer is the reply.
                 logger.info("model answer does not use the retrieved source; answering from it instead")
                 return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
+            if _answered(now) and _policy_answers(now, runtime) and await _cuts_the_procedure(text, now, runtime):
+                # The model copied a procedure from a chunk the context cut short: the policy's has every step.
+                logger.info("model answer stops before the procedure ends; answering from the source instead")
+                return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
             if (number := status_asked(nodes.last_user_text(state))) and not _read(number, ctx.extra):
                 # A status answered without reading the ticket: the facts would be made up. Look it up.
                 logger.info("model answered the status of %s without reading it; looking it up", number)
@@ -115,6 +119,8 @@ def make_agent_node(model: BaseChatModel) -> Any:
                 logger.info("model repeated an earlier reply; answering without it")
                 return {**update, **(await _instead_of_repeat(now, runtime)), "steps": steps + 1}
             reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
+            if _answered(now):
+                reply = compose.with_sources(reply, list(now.get("citations") or []))
             return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
         return {**update, "messages": [response], "steps": steps + 1}
 
@@ -375,6 +381,17 @@ def _confirmation(
     if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
         return llm_turn.hold(name, args, why=why)
     return None
+
+
+async def _cuts_the_procedure(text: str, state: AgentState, runtime: Runtime[AgentContext]) -> bool:
+    """Whether the model's answer lists fewer steps than the best hit's whole procedure (with the neighbouring
+    chunks of its section), as when it copies a chunk cut at the context's limit."""
+    given = compose.step_count(text)
+    hits = list(state.get("hits") or [])
+    if not given or not hits:
+        return False
+    whole = await nodes.procedure(state, runtime, hits[0], hits)
+    return compose.step_count(compose.answer_body(str(state.get("query") or ""), whole)) > given
 
 
 def status_asked(message: str) -> str | None:

@@ -149,7 +149,7 @@ def supported(query: str, hits: list[dict[str, Any]], conf: float, sims: list[fl
     return conf
 
 
-async def _procedure(
+async def procedure(
     state: AgentState, runtime: Runtime[AgentContext], best: dict[str, Any], hits: list[dict[str, Any]]
 ) -> str:
     """The best hit's text, with the neighbouring chunks of its section when a numbered list runs on."""
@@ -178,7 +178,7 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     base = {**_base(state), "hits": [], "confidence": conf, "last_question": query}
     if hits and conf >= ANSWER_THRESHOLD:
         best = hits[0]
-        text = await _procedure(state, runtime, best, hits)
+        text = await procedure(state, runtime, best, hits)
         body = compose.answer_body(query, text) or policy.clip(policy.hit_text(best), 400)
         # Only what the answer quotes is a source; other hits were not used.
         cites = [hit_citation(h) for h in hits[:1]]

@@ -314,7 +314,38 @@ async def test_an_answer_drawn_from_the_retrieved_article_is_kept(fake_agent: Ma
     answer = "Open https://vpn.example.com/reset and follow the steps there; keep your MFA device at hand [1]."
     agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content=answer)]))
     reply = await agent.ask("How do I reset my VPN password?", actor="alice")
-    assert reply.reply == answer and reply.citations[0].title == "Reset your VPN password"
+    assert reply.reply.startswith(answer) and reply.citations[0].title == "Reset your VPN password"
+    # The source is named, as in the policy's answers.
+    assert reply.reply.endswith("Sources:\n[1] KB #1: Reset your VPN password")
+
+
+async def test_a_procedure_the_model_cuts_short_is_answered_whole(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    steps = [
+        f"{n}. {s}"
+        for n, s in enumerate(
+            [
+                "Shut the laptop down",
+                "Connect the dock's power supply",
+                "Plug the monitors into the dock",
+                "Connect the dock with the Thunderbolt cable",
+                "Start the laptop and sign in",
+            ],
+            1,
+        )
+    ]
+    fake.docs.append(
+        {
+            "id": 3,
+            "title": "Set up the docking station",
+            "text": "To set up the docking station the first time:\n" + "\n".join(steps),
+            "citation": "KB #3: Set up the docking station",
+        }
+    )
+    # The 0.5B model copied the procedure from a chunk its context had cut after a few steps.
+    cut = "To set up the docking station:\n\n" + "\n".join(steps[:3]) + " …"
+    agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content=cut)]))
+    reply = await agent.ask("how do I set up the docking station the first time?", actor="alice")
+    assert "5. Start the laptop and sign in" in reply.reply and "Set up the docking station" in reply.reply
 
 
 async def test_a_model_priority_waits_for_the_impact_the_user_gives(fake_agent: MakeAgent, fake: FakeDesk) -> None:
