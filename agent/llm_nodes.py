@@ -95,15 +95,22 @@ def make_agent_node(model: BaseChatModel) -> Any:
                     return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
                 return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
             now = cast(AgentState, {**state, **update})
+            asked = nodes.last_user_text(now)
+            knowledge = policy.ASKS_HOWTO.search(asked.lower()) or nodes.GENERAL_ASK.search(asked)
+            # A question back is the model's to ask; an answer to a how-to or general question must come from
+            # the knowledge base, and so must any answer where retrieval has one.
+            claims = _answered(now) or ("?" not in text and knowledge is not None)
             if (
-                _answered(now)
+                claims
                 and _policy_answers(now, runtime)
                 and not llm_turn.uses_source(
                     text, list(now.get("hits") or []), str(now.get("query") or nodes.last_user_text(now))
                 )
             ):
-                # Retrieval found the answer but the model's reply does not draw on it (generic steps, or
-                # "I couldn't find that"): the policy's extractive, cited answer is the reply.
+                # The model's reply does not draw on the retrieved text: generic steps or "I couldn't find that"
+                # while retrieval answers the question, or an answer from its own knowledge ("1" legs, Slack's
+                # menus) when nothing does. The policy's reply instead: its cited answer, its focused question,
+                # its "I couldn't find a reliable answer" with a ticket offer, or its decline.
                 logger.info("model answer does not use the retrieved source; answering from it instead")
                 return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
             if _answered(now) and _policy_answers(now, runtime) and await _cuts_the_procedure(text, now, runtime):

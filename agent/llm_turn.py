@@ -343,6 +343,10 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
         value = str(out.get(key) or "").strip()
         if value and value.lower() not in words:
             out.pop(key)
+    if out.get("contact_email") and not policy.EMAIL_RE.fullmatch(str(out["contact_email"]).strip()):
+        out.pop("contact_email")  # "me": a substring of what the user said is not an address
+    if out.get("contact_phone") and len(re.sub(r"\D", "", str(out["contact_phone"]))) < 6:
+        out.pop("contact_phone")
     for key, value in (record.get("contact") or {}).items():
         out[key] = value
     if out.get("preferred_contact") not in (None, "email", "phone", "chat"):

@@ -319,6 +319,26 @@ async def test_an_answer_drawn_from_the_retrieved_article_is_kept(fake_agent: Ma
     assert reply.reply.endswith("Sources:\n[1] KB #1: Reset your VPN password")
 
 
+async def test_an_answer_from_the_model_s_own_knowledge_is_not_given(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    # With nothing in the knowledge base, the 0.5B model gave Slack's menus from memory and "1" for a spider's legs.
+    slack = "To delete your Slack account:\n1. Open Slack.\n2. Click the gear icon.\n3. Choose Delete account."
+    agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content=slack)]))
+    reply = await agent.ask("how do I delete my account in Slack?", actor="alice")
+    assert "gear icon" not in reply.reply and "Slack" in reply.reply and not reply.citations
+    agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content="1")]))
+    reply = await agent.ask("how many legs does a spider have?", actor="alice")
+    assert "outside what I can help with" in reply.reply
+
+
+async def test_the_ticket_has_no_contact_the_user_did_not_give(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    model = _proposes("ticket_create", {"subject": "Outlook crashes on attachments", "contact_email": "me"})
+    agent = await fake_agent(model=model)
+    draft = await agent.ask(
+        "outlook keeps crashing when i open attachments, open a ticket, I can't work", actor="alice"
+    )
+    assert "Contact: me" not in draft.reply and "- Contact" not in draft.reply
+
+
 async def test_a_procedure_the_model_cuts_short_is_answered_whole(fake_agent: MakeAgent, fake: FakeDesk) -> None:
     steps = [
         f"{n}. {s}"

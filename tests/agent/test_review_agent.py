@@ -62,7 +62,7 @@ async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_
             bad = {"id": "c1", "type": "function", "function": {"name": "knowledge_search", "arguments": "{not json"}}
             message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [bad]}
         else:
-            message = {"role": "assistant", "content": "Second answer."}
+            message = {"role": "assistant", "content": "Open https://vpn.example.com/reset and follow the steps."}
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(requests)}",
@@ -79,7 +79,7 @@ async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_
         )
     # Nothing usable from the model: the policy's focused question about what the user said, not silence.
     assert "VPN" in first.reply and "?" in first.reply and first.reply != LLM_EMPTY_REPLY
-    assert second.reply == "Second answer."
+    assert second.reply.startswith("Open https://vpn.example.com/reset and follow the steps.")
     # An OpenAI endpoint rejects an assistant tool call that has no tool result after it.
     for sent in requests[1]["messages"]:
         assert not sent.get("tool_calls"), json.dumps(sent)
