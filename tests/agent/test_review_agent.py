@@ -62,7 +62,7 @@ async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_
             bad = {"id": "c1", "type": "function", "function": {"name": "knowledge_search", "arguments": "{not json"}}
             message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [bad]}
         else:
-            message = {"role": "assistant", "content": "Open https://vpn.example.com/reset and follow the steps."}
+            message = {"role": "assistant", "content": "Second answer."}
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(requests)}",
@@ -75,11 +75,11 @@ async def test_invalid_tool_call_json_is_not_an_empty_reply_nor_breaks_the_next_
 
     async with serve_completions(completions) as url:
         first, second = await ask_over_http(
-            tmp_path, url, "my VPN drops every ten minutes since the update", "and how do I reset the vpn password?"
+            tmp_path, url, "my VPN drops every ten minutes since the update", "it also drops on the office wifi"
         )
     # Nothing usable from the model: the policy's focused question about what the user said, not silence.
     assert "VPN" in first.reply and "?" in first.reply and first.reply != LLM_EMPTY_REPLY
-    assert second.reply.startswith("Open https://vpn.example.com/reset and follow the steps.")
+    assert second.reply == "Second answer."
     # An OpenAI endpoint rejects an assistant tool call that has no tool result after it.
     for sent in requests[1]["messages"]:
         assert not sent.get("tool_calls"), json.dumps(sent)
