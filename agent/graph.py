@@ -206,6 +206,8 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
         takes_it = detected == "create_ticket" and not policy.CORRECTION.search(message.lower())
         answers = llm_nodes.only_contact(message) or llm_nodes.only_contact_method(message)
         return "confirm" if ticket and (answers or takes_it) else "llm"
+    if detected == "out_of_scope" and llm_nodes.only_contact_method(message):
+        return "llm"  # "chat is fine" says how to be reached; it is not off-topic
     if detected in ("out_of_scope", "cancel", "farewell", "greeting"):
         return detected  # a bare "hello" too: a small model searches the knowledge base for it
     if detected != "question":

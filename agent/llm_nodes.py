@@ -141,7 +141,14 @@ async def _contact_for_ticket(state: AgentState, runtime: Runtime[AgentContext])
     message = nodes.last_user_text(state)
     ticket = state.get("last_ticket")
     pending = runtime.context.extra.get("pending_before") or {}
-    if not ticket or pending.get("kind") is not None or not only_contact(message):
+    if not ticket or pending.get("kind") is not None:
+        return None
+    if only_contact_method(message) and not only_contact(message):
+        # "chat is fine" after the ticket exists: nothing to add to it (a small model said it couldn't help).
+        how = {"chat": "here in the chat", "email": "by email", "phone": "by phone"}
+        way = how.get(policy.contact_of(message).get("preferred_contact", ""), "that way")
+        return nodes.say(state, f"Noted: the technician working on {ticket} will reach you {way}.")
+    if not only_contact(message):
         return None
     found = policy.contact_of(message)
     contact = found.get("contact_email") or found.get("contact_phone") or message.strip()

@@ -426,6 +426,10 @@ async def test_a_model_that_repeats_its_last_reply_is_not_echoed_back(fake_agent
     assert "TCK-000001" in more.reply and fake.comments.get("TCK-000001") is None
     added = await agent.ask("yes", draft.conversation_id, actor="alice")
     assert "slow in the morning" in fake.comments["TCK-000001"][0]["body"] and added.actions == ["TCK-000001"]
+    # How to be reached, said after the ticket exists, is acknowledged without the model (it declined it).
+    seen = len(model.seen)
+    noted = await agent.ask("chat is fine", draft.conversation_id, actor="alice")
+    assert "TCK-000001" in noted.reply and "chat" in noted.reply and len(model.seen) == seen
     assert len(fake.tickets) == 1
 
 
