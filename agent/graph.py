@@ -206,6 +206,9 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
         takes_it = detected == "create_ticket" and not policy.CORRECTION.search(message.lower())
         answers = llm_nodes.only_contact(message) or llm_nodes.only_contact_method(message)
         return "confirm" if ticket and (answers or takes_it) else "llm"
+    body = policy.comment_body(message) if detected == "comment" else None
+    if body and policy.TICKET_RE.search(message) and len(policy.words(body)) >= 2:
+        return "comment"  # "add a comment to TCK-...: <text>" says it all (the 0.5B model retried until the cap)
     if detected == "out_of_scope" and llm_nodes.only_contact_method(message):
         return "llm"  # "chat is fine" says how to be reached; it is not off-topic
     if detected in ("out_of_scope", "cancel", "farewell", "greeting"):

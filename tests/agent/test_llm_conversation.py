@@ -457,6 +457,16 @@ async def test_a_ticket_proposed_for_a_status_question_is_not_offered(fake_agent
     assert "ticket I'll open" not in reply.reply and "open a ticket for" not in reply.reply and len(fake.tickets) == 1
 
 
+async def test_a_comment_dictated_with_its_ticket_is_added_by_the_graph(fake_agent: MakeAgent, fake: FakeDesk) -> None:
+    fake.tickets["TCK-000001"] = _ticket("Monitor flickers")
+    # The 0.5B model called ticket_comment with arguments the desk refused, three times, until the step cap.
+    model = ScriptedChatModel(script=[tool_call("ticket_comment", {"ticket": "TCK-000001", "comment": "x"})])
+    agent = await fake_agent(model=model)
+    reply = await agent.ask("add a comment to TCK-000001: the replacement cable did not help", actor="alice")
+    assert fake.comments["TCK-000001"][0]["body"] == "the replacement cable did not help"
+    assert reply.actions == ["TCK-000001"] and model.seen == []
+
+
 def _ticket(subject: str, priority: str = "medium") -> Ticket:
     return Ticket(
         id=1,
