@@ -66,6 +66,19 @@ def join_neighbours(best: dict[str, Any], pool: list[dict[str, Any]]) -> str:
     return text
 
 
+def step_count(text: str) -> int:
+    """How many numbered steps the text holds."""
+    return sum(1 for line in text.splitlines() if STEP_RE.match(line))
+
+
+def with_sources(reply: str, citations: list[dict[str, Any]]) -> str:
+    """A model's answer with the source named, as the policy's answers are, when it does not name it."""
+    if not citations or str(citations[0].get("title") or "").lower() in reply.lower():
+        return reply
+    cited = "\n".join(f"[{n}] {c.get('citation') or c.get('title')}" for n, c in enumerate(citations[:1], 1))
+    return f"{reply}\n\nSources:\n{cited}"
+
+
 def needs_neighbours(best: dict[str, Any], pool: list[dict[str, Any]]) -> bool:
     """Whether the best hit's list runs into a chunk that is not among the hits."""
     pos = chunk_position(best)
@@ -127,7 +140,9 @@ def draft_text(slots: dict[str, Any]) -> str:
     lines = ["Here is the ticket I'll open:", f"- Subject: {slots.get('subject', '')}"]
     prio = slots.get("priority") or "medium"
     impact = slots.get("impact")
-    if impact:
+    if not slots.get("priority") and not slots.get("impact_unstated"):
+        lines.append("- Priority: from your answer below")
+    elif impact:
         lines.append(f"- Priority: {prio} (impact: “{policy.clip(str(impact), 90)}”)")
     elif slots.get("impact_unstated"):
         lines.append(f"- Priority: {prio} (the default: tell me if it stops you or others from working)")
@@ -217,7 +232,8 @@ def ticket_draft(args: dict[str, Any], lead: str = "Here is the ticket I'll open
     """The ticket the user asked for (or that ``lead`` offers), shown before it is created, with what it will
     say."""
     subject = str(args.get("subject") or "your problem")
-    lines = [f"{lead}: “{subject}”, {args.get('priority') or 'medium'} priority."]
+    priority = args.get("priority")
+    lines = [f"{lead}: “{subject}”, {priority} priority." if priority else f"{lead}: “{subject}”."]
     for label, key in (
         ("System", "affected_system"),
         ("Error", "error_message"),
@@ -226,12 +242,17 @@ def ticket_draft(args: dict[str, Any], lead: str = "Here is the ticket I'll open
     ):
         if value := str(args.get(key) or "").strip():
             lines.append(f"- {label}: {value if len(value) <= 200 else value[:200] + '…'}")
-    if args.get("contact_email") or args.get("contact_phone"):
-        lines.append("Reply “yes, do it” to create it, or tell me what to change.")
+    # It ends in a question: the user is asked, not told.
+    if not priority:
+        lines.append(
+            "Shall I go ahead? Reply “yes” (I'll ask how much it affects your work), or tell me what to change."
+        )
+    elif args.get("contact_email") or args.get("contact_phone"):
+        lines.append("Shall I create it? Reply “yes, do it”, or tell me what to change.")
     else:
         lines.append(
-            "Reply “yes, do it” to create it, or tell me what to change. If a technician should reach you by email "
-            "or phone, just send it and I'll create the ticket with it."
+            "Shall I create it? Reply “yes, do it”, or tell me what to change. If a technician should reach you by "
+            "email or phone, just send it and I'll create the ticket with it."
         )
     return "\n".join(lines)
 

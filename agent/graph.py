@@ -201,7 +201,13 @@ def _around_model(message: str, pending: dict[str, Any], detected: Intent) -> st
         # Asking for the ticket right after seeing its draft takes it up (a small model repeats the draft).
         ticket = pending.get("tool") == "ticket_create" and bool(pending.get("draft"))
         takes_it = detected == "create_ticket" and not policy.CORRECTION.search(message.lower())
-        return "confirm" if ticket and (llm_nodes.only_contact(message) or takes_it) else "llm"
+        answers = llm_nodes.only_contact(message) or llm_nodes.only_contact_method(message)
+        return "confirm" if ticket and (answers or takes_it) else "llm"
+    body = policy.comment_body(message) if detected == "comment" else None
+    if body and policy.TICKET_RE.search(message) and len(policy.words(body)) >= 2:
+        return "comment"  # "add a comment to TCK-...: <text>" says it all (the 0.5B model retried until the cap)
+    if detected == "out_of_scope" and llm_nodes.only_contact_method(message):
+        return "llm"  # "chat is fine" says how to be reached; it is not off-topic
     if detected in ("out_of_scope", "cancel", "farewell", "greeting"):
         return detected  # a bare "hello" too: a small model searches the knowledge base for it
     if detected != "question":
@@ -243,7 +249,9 @@ def _intent(message: str, pending: dict[str, Any], *, llm: bool, detected: Inten
     kind = pending.get("kind")
     if kind == "confirm_tool":
         return "confirm" if intent == "confirm" else ("llm" if llm else intent)
-    if llm:
+    # On the LLM path the graph runs the form itself once a ticket is drafted (the impact and contact questions).
+    form = kind == "ticket" and pending.get("next") not in (None, "subject")
+    if llm and not form:
         return "llm"
     lowered = message.lower()
     if intent in ("cancel", "farewell"):
@@ -252,7 +260,7 @@ def _intent(message: str, pending: dict[str, Any], *, llm: bool, detected: Inten
         if intent in ("status", "comment", "list_tickets", "escalate"):
             return intent
         if intent == "question" and policy.ASKS_HOWTO.search(lowered) and pending.get("next") != "subject":
-            return "question"  # a new question in the middle of a form: answer it, drop the form
+            return "llm" if llm else "question"  # a new question in the middle of a form: answer it, drop the form
         return "fill"
     if kind == "comment_body":
         return "comment"

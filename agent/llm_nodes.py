@@ -5,6 +5,7 @@ tools, per-turn caps, writes held until the user confirms them, tool failures in
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from typing import Any, Literal, cast
@@ -88,11 +89,45 @@ def make_agent_node(model: BaseChatModel) -> Any:
                     "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
                 )
                 now = cast(AgentState, {**state, **update})
-                if not text.strip() and _answered(now):
-                    # This turn's retrieval answers the question: the policy's cited answer is the reply.
+                if not text.strip() and _policy_answers(now, runtime):
+                    # The policy's reply instead: its cited answer when this turn's retrieval answers the
+                    # question, else its focused question or ticket offer.
                     return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
                 return {**update, **nodes.say(state, text.strip() or LLM_EMPTY_REPLY), "steps": steps + 1}
+            now = cast(AgentState, {**state, **update})
+            asked = nodes.last_user_text(now)
+            knowledge = policy.ASKS_HOWTO.search(asked.lower()) or nodes.GENERAL_ASK.search(asked)
+            # A question back is the model's to ask; an answer to a how-to or general question must come from
+            # the knowledge base, and so must any answer where retrieval has one.
+            claims = _answered(now) or ("?" not in text and knowledge is not None)
+            if (
+                claims
+                and _policy_answers(now, runtime)
+                and not llm_turn.uses_source(
+                    text, list(now.get("hits") or []), str(now.get("query") or nodes.last_user_text(now))
+                )
+            ):
+                # The model's reply does not draw on the retrieved text: generic steps or "I couldn't find that"
+                # while retrieval answers the question, or an answer from its own knowledge ("1" legs, Slack's
+                # menus) when nothing does. The policy's reply instead: its cited answer, its focused question,
+                # its "I couldn't find a reliable answer" with a ticket offer, or its decline.
+                logger.info("model answer does not use the retrieved source; answering from it instead")
+                return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
+            if _answered(now) and _policy_answers(now, runtime) and await _cuts_the_procedure(text, now, runtime):
+                # The model copied a procedure from a chunk the context cut short: the policy's has every step.
+                logger.info("model answer stops before the procedure ends; answering from the source instead")
+                return {**update, **(await nodes.answer(now, runtime)), "steps": steps + 1}
+            if (number := status_asked(nodes.last_user_text(state))) and not _read(number, ctx.extra):
+                # A status answered without reading the ticket: the facts would be made up. Look it up.
+                logger.info("model answered the status of %s without reading it; looking it up", number)
+                return {**update, **(await nodes.status(now, runtime)), "steps": steps + 1}
+            if _repeats(text, list(state.get("messages", []))):
+                # A small model copies its last reply ("I've created ticket ...") for whatever comes next.
+                logger.info("model repeated an earlier reply; answering without it")
+                return {**update, **(await _instead_of_repeat(now, runtime)), "steps": steps + 1}
             reply = llm_turn.with_ticket_facts(_clean(text), ctx.extra.get("tickets_read", []))
+            if _answered(now):
+                reply = compose.with_sources(reply, list(now.get("citations") or []))
             return {**update, "messages": [response], "steps": steps + 1, "reply": reply}
         return {**update, "messages": [response], "steps": steps + 1}
 
@@ -106,7 +141,14 @@ async def _contact_for_ticket(state: AgentState, runtime: Runtime[AgentContext])
     message = nodes.last_user_text(state)
     ticket = state.get("last_ticket")
     pending = runtime.context.extra.get("pending_before") or {}
-    if not ticket or pending.get("kind") is not None or not only_contact(message):
+    if not ticket or pending.get("kind") is not None:
+        return None
+    if only_contact_method(message) and not only_contact(message):
+        # "chat is fine" after the ticket exists: nothing to add to it (a small model said it couldn't help).
+        how = {"chat": "here in the chat", "email": "by email", "phone": "by phone"}
+        way = how.get(policy.contact_of(message).get("preferred_contact", ""), "that way")
+        return nodes.say(state, f"Noted: the technician working on {ticket} will reach you {way}.")
+    if not only_contact(message):
         return None
     found = policy.contact_of(message)
     contact = found.get("contact_email") or found.get("contact_phone") or message.strip()
@@ -139,9 +181,9 @@ async def _retrieve_for_model(
     message = nodes.last_user_text(state)
     rule = policy.rule_intent(message)
     if rule not in (None, "question", "create_ticket") or problem.is_vague(message):
-        return [], {"hits": []}
+        return [], {"hits": [], "query": ""}
     if not runtime.context.toolbox.has("knowledge_search"):
-        return [], {"hits": []}
+        return [], {"hits": [], "query": ""}
     record = state.get("record") or {}
     asked = runtime.context.extra.get("pending_before") or {}
     query = problem.followup_query(record, message) if problem.FOLLOW_UP.search(message) else None
@@ -150,9 +192,14 @@ async def _retrieve_for_model(
     query = query or message
     hits = await nodes.search(state, runtime, query)
     if not hits:
-        return [], {"hits": [], "tool_log": list(state.get("tool_log", []))}
+        return [], {"hits": [], "query": query, "tool_log": list(state.get("tool_log", []))}
     ranked, conf = await nodes.scored(runtime, query, hits)
-    found: dict[str, Any] = {"hits": ranked[:3], "confidence": conf, "tool_log": list(state.get("tool_log", []))}
+    found: dict[str, Any] = {
+        "hits": ranked[:3],
+        "query": query,
+        "confidence": conf,
+        "tool_log": list(state.get("tool_log", [])),
+    }
     if conf >= nodes.ANSWER_THRESHOLD:
         found["citations"] = [nodes.hit_citation(h) for h in ranked[:1]]
     return ranked[:3], found
@@ -220,6 +267,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     held: str | None = None
     ends: str | None = None
     answer_instead = False
+    status_instead = False
     done: list[tuple[str, str]] = ctx.extra.setdefault("calls_done", [])
     withdrawn = policy.CANCEL.search(message.lower()) is not None
     for call in last.tool_calls:
@@ -234,6 +282,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             text = "Not run: another action is waiting for the user's confirmation."
         elif name in llm_turn.WRITE_TOOLS and withdrawn:
             text = "Not run: the user withdrew the request. Confirm that nothing was done."
+        elif name == "ticket_create" and status_asked(message):
+            # "any news on TCK-000047?" asks about a ticket the user has; a new one was not asked for.
+            text = "Not run: the user asked for the status of a ticket."
+            status_instead = True
         elif name in llm_turn.WRITE_TOOLS and (name, llm_turn.call_key(args)) in done:
             text = "Not run: this was already done this turn. Tell the user the result."
         elif (name, llm_turn.call_key(args)) in done:
@@ -257,11 +309,32 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             # A question the search answers, turned into a ticket nobody asked for: the answer is the reply.
             text = "Not run: the search results answer the question."
             answer_instead = True
+        elif (
+            name == "ticket_create"
+            and not _raised(args, state, read_retrieved)
+            and not (state.get("record") or {}).get("priority")
+            and llm_turn.asked_for(name, message, pending_before)
+        ):
+            # Nobody said how much it matters: the model's priority is a guess ("high" for a double-clicking
+            # mouse). The draft is shown and the graph's own form asks for the impact, as the offline policy does;
+            # an answer to it is not a go-ahead (not "shown"): the form's contact or "Shall I create it?" follows.
+            slots = nodes.form_slots(args)
+            held = compose.draft_text(slots) + "\n\n" + policy.SLOT_QUESTIONS["impact"]
+            update.update({"slots": slots, "pending": {"kind": "ticket", "next": "impact", "shown": False}})
+            text = "Held: the graph asks the user for the impact. Do not call it again this turn."
         elif (question := _confirmation(name, args, state, ctx, message, pending_before, read_retrieved)) is not None:
             held = question
             # A draft (not a hold for a priority nobody gave) may be taken up by a contact or "open it".
             draft = name == "ticket_create" and not _raised(args, state, read_retrieved)
-            update["pending"] = {"kind": "confirm_tool", "tool": name, "args": args, "draft": draft}
+            # Taking up a draft whose impact nobody gave starts the form at the impact question.
+            ask_impact = draft and not (state.get("record") or {}).get("priority")
+            update["pending"] = {
+                "kind": "confirm_tool",
+                "tool": name,
+                "args": args,
+                "draft": draft,
+                "ask_impact": ask_impact,
+            }
             text = "Held: the user has to confirm this action first. Do not call it again this turn."
         else:
             log.append(name)
@@ -285,6 +358,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                     ends = ends or plain
         results.append(ToolMessage(content=text, tool_call_id=call_id, name=name))
     out = {**update, "messages": results, "tool_log": log, "citations": citations, "actions": actions}
+    if status_instead and held is None and ends is None:
+        now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
+        looked = await nodes.status(now, runtime)
+        return {**out, **looked, "messages": [*results, *looked["messages"]]}
     if answer_instead and held is None and ends is None:
         now = cast(AgentState, {**state, **{k: v for k, v in out.items() if k != "messages"}})
         answered = await nodes.answer(now, runtime)
@@ -311,11 +388,78 @@ def _confirmation(
     if name == "ticket_create":
         if _raised(args, state, read_retrieved):
             return llm_turn.hold(name, args, why="The priority is higher than what you told me.")
+        if not (state.get("record") or {}).get("priority"):
+            args.pop("priority", None)  # the model's guess: the form asks for the impact once it is taken up
         # One the user did not ask for is offered as the same draft: it names the action, and waits for a yes.
         return compose.ticket_draft(args) if asked else compose.ticket_draft(args, lead=compose.OFFER_LEAD)
     if ctx.toolbox.destructive(name) or (name in llm_turn.WRITE_TOOLS and not asked):
         return llm_turn.hold(name, args, why=why)
     return None
+
+
+async def _cuts_the_procedure(text: str, state: AgentState, runtime: Runtime[AgentContext]) -> bool:
+    """Whether the model's answer lists fewer steps than the best hit's whole procedure (with the neighbouring
+    chunks of its section), as when it copies a chunk cut at the context's limit."""
+    given = compose.step_count(text)
+    hits = list(state.get("hits") or [])
+    if not given or not hits:
+        return False
+    whole = await nodes.procedure(state, runtime, hits[0], hits)
+    return compose.step_count(compose.answer_body(str(state.get("query") or ""), whole)) > given
+
+
+def status_asked(message: str) -> str | None:
+    """The ticket number whose status the message asks for ("any news on TCK-000047?", "wrong ticket, I meant
+    TCK-000019"), or None."""
+    named = {m.upper() for m in policy.TICKET_RE.findall(message)}
+    if len(named) != 1 or policy.rule_intent(message) != "status":
+        return None
+    return named.pop()
+
+
+def _read(number: str, extra: dict[str, Any]) -> bool:
+    """Whether this turn read ``number`` through ticket_get (or tried: a refusal ends the turn itself)."""
+    for data in extra.get("tickets_read", []):
+        ticket = data.get("ticket", data) if isinstance(data, dict) else None
+        if isinstance(ticket, dict) and str(ticket.get("number", "")).upper() == number:
+            return True
+    return False
+
+
+REPEAT_RATIO = 0.9
+"""A model reply this similar (difflib ratio) to one of the conversation's last assistant replies is a copy."""
+
+
+def _repeats(text: str, messages: list[AnyMessage]) -> bool:
+    """Whether ``text`` repeats one of the last three replies the assistant gave in this conversation."""
+    said = " ".join(text.lower().split())
+    earlier = [
+        " ".join(str(m.content).lower().split())
+        for m in messages
+        if isinstance(m, AIMessage) and isinstance(m.content, str) and m.content.strip()
+    ][-3:]
+    return bool(said) and any(difflib.SequenceMatcher(None, said, e).ratio() >= REPEAT_RATIO for e in earlier)
+
+
+async def _instead_of_repeat(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The reply when the model only repeated itself: more about the problem after a ticket exists is offered
+    as a comment on it (added on a yes); otherwise the ticket is named, or the policy answers a question."""
+    message = nodes.last_user_text(state)
+    ticket = state.get("last_ticket")
+    about = problem.is_problem_text(message) or policy.impact_priority(message) is not None
+    if ticket and about and runtime.context.toolbox.has("ticket_comment"):
+        text = (
+            f"{ticket} is already open, so I haven't opened another ticket. Shall I add what you just said to it "
+            "as a comment, so the technician sees it?"
+        )
+        args = {"ticket": ticket, "body": message.strip()}
+        return nodes.say(state, text, pending={"kind": "confirm_tool", "tool": "ticket_comment", "args": args})
+    if ticket:
+        text = f"Your ticket {ticket} is open; you can ask me for its status any time. Anything else I can help with?"
+        return nodes.say(state, text)
+    if _policy_answers(state, runtime):
+        return await nodes.answer(state, runtime)
+    return nodes.say(state, LLM_EMPTY_REPLY)
 
 
 def only_contact(message: str) -> bool:
@@ -328,6 +472,30 @@ def only_contact(message: str) -> bool:
     if "contact_phone" in found:
         rest = policy.PHONE_RE.sub(" ", rest)
     return len(policy.words(rest)) <= 3 and not policy.CANCEL.search(rest.lower())
+
+
+def only_contact_method(message: str) -> bool:
+    """Whether the message only says how to be reached ("email is fine", "chat", "phone please"): the answer
+    to a ticket draft's one question, like an address."""
+    found = policy.contact_of(message)
+    low = message.lower()
+    return (
+        "preferred_contact" in found
+        and len(policy.words(message)) <= 4
+        and not (policy.CANCEL.search(low) or policy.DENY.search(low) or policy.CORRECTION.search(low))
+    )
+
+
+def _policy_answers(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
+    """Whether the policy's answer node may reply for the model this turn: the message is a question (not a
+    request for a ticket or another desk action) and nothing but the knowledge search ran."""
+    message = nodes.last_user_text(state)
+    pending = runtime.context.extra.get("pending_before") or {}
+    if policy.rule_intent(message) not in (None, "question") or llm_turn.asked_for("ticket_create", message, pending):
+        return False
+    if policy.TICKET_RE.search(message):
+        return False  # about a ticket, not the knowledge base
+    return set(state.get("tool_log") or []) <= {"knowledge_search", "kb_article_search", "kb_article_get"}
 
 
 def _answered(state: AgentState) -> bool:

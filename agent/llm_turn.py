@@ -174,6 +174,27 @@ def state_context(state: dict[str, Any]) -> str:
     return "\n".join(lines) or "Nothing yet."
 
 
+GROUNDED_WORDS = 2
+GROUNDED_SHARE = 0.25
+"""A model's answer uses the retrieved text when at least this many of its content words that the question did
+not already contain come from the text, and they are at least this share of those words."""
+
+
+def uses_source(answer: str, hits: list[dict[str, Any]], query: str) -> bool:
+    """Whether the model's answer draws on the retrieved hits it was shown (by word overlap, not wording):
+    generic steps or "I couldn't find that" share little with the source beyond the question's own words."""
+    asked = set(policy.words(query))
+    source: set[str] = set()
+    for hit in hits:
+        source |= set(policy.words(f"{hit.get('title') or ''} {policy.hit_text(hit)}"))
+    said = set(policy.words(answer)) - asked
+    shared = said & source
+    if not said:
+        return False
+    needed = min(GROUNDED_WORDS, len(source - asked))
+    return len(shared) >= needed and len(shared) / len(said) >= GROUNDED_SHARE
+
+
 def asked_for(name: str, message: str, pending: dict[str, Any] | None = None) -> bool:
     """Whether the user's own words in this turn ask for the write ``name``."""
     pattern = ASKED_FOR.get(name)
@@ -311,10 +332,21 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
     # What the technician reads must be what the user said: the model's contact, error and steps are kept
     # only when the user's own words contain them (a small model invents an address, or copies a document).
     words = " ".join(str(q) for q in record.get("quotes", [])).lower()
-    for key in ("error_message", "steps_taken", "contact_email", "contact_phone", "preferred_contact"):
+    for key in (
+        "error_message",
+        "steps_taken",
+        "business_impact",
+        "contact_email",
+        "contact_phone",
+        "preferred_contact",
+    ):
         value = str(out.get(key) or "").strip()
         if value and value.lower() not in words:
             out.pop(key)
+    if out.get("contact_email") and not policy.EMAIL_RE.fullmatch(str(out["contact_email"]).strip()):
+        out.pop("contact_email")  # "me": a substring of what the user said is not an address
+    if out.get("contact_phone") and len(re.sub(r"\D", "", str(out["contact_phone"]))) < 6:
+        out.pop("contact_phone")
     for key, value in (record.get("contact") or {}).items():
         out[key] = value
     if out.get("preferred_contact") not in (None, "email", "phone", "chat"):
@@ -322,6 +354,9 @@ def ticket_from_record(args: dict[str, Any], record: dict[str, Any], actor: str)
     for key, known in filled.items():
         if known and not out.get(key):
             out[key] = known
+    if record.get("priority"):
+        # The user's own words about the impact set the priority, as in the form; a model's is a guess.
+        out["priority"], out["business_impact"] = record["priority"], record.get("impact")
     said = set(policy.words(f"{record.get('statement', '')} {record.get('system') or ''}"))
     if not said & set(policy.words(str(out.get("subject") or ""))):
         out["subject"] = filled["subject"]  # "Open a ticket": the model echoed the request, not the problem

@@ -149,7 +149,7 @@ def supported(query: str, hits: list[dict[str, Any]], conf: float, sims: list[fl
     return conf
 
 
-async def _procedure(
+async def procedure(
     state: AgentState, runtime: Runtime[AgentContext], best: dict[str, Any], hits: list[dict[str, Any]]
 ) -> str:
     """The best hit's text, with the neighbouring chunks of its section when a numbered list runs on."""
@@ -192,7 +192,7 @@ async def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     base = {**_base(state), "hits": [], "confidence": conf, "last_question": query}
     if hits and conf >= ANSWER_THRESHOLD:
         best = hits[0]
-        text = await _procedure(state, runtime, best, hits)
+        text = await procedure(state, runtime, best, hits)
         body = compose.answer_body(query, text) or policy.clip(policy.hit_text(best), 400)
         # Only what the answer quotes is a source; other hits were not used.
         cites = [hit_citation(h) for h in hits[:1]]
@@ -536,12 +536,7 @@ async def ticket_create(state: AgentState, runtime: Runtime[AgentContext]) -> di
     if slots.get("escalate"):
         state = {**state, **update}  # type: ignore[typeddict-item]
         return await _escalate(state, runtime, number, str(slots["escalate"]))
-    text = (
-        f"I've created ticket {number} “{subject}” with {ticket.get('priority', args['priority'])} priority. "
-        f"Our target is to resolve it by {policy.format_due(ticket.get('sla_due_at'))}. "
-        "You can ask me for its status any time."
-    )
-    return say(state, text, **update)
+    return say(state, created_text(number, ticket, args), **update)
 
 
 async def status(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -744,9 +739,15 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
     """Run the destructive call the user has just confirmed."""
     pending = state.get("pending") or {}
     name, args = str(pending.get("tool")), dict(pending.get("args") or {})
-    found = policy.contact_of(last_user_text(state)) if name == "ticket_create" else {}
-    if "contact_email" in found or "contact_phone" in found:
-        args.update(found)  # "dana@example.org" in answer to the draft
+    message = last_user_text(state)
+    found = policy.contact_of(message) if name == "ticket_create" else {}
+    if found:
+        args.update(found)  # "dana@example.org" or "email is fine" in answer to the draft
+    if name == "ticket_create" and pending.get("ask_impact"):
+        if prio := policy.impact_priority(message):
+            args["priority"], args["business_impact"] = prio, policy.impact_text(message)  # "yes, it's urgent"
+        else:
+            return _form_at_impact(state, args)
     outcome = await call(state, runtime, name, args)
     what = compose.action_phrase(name, args)
     if not outcome.ok:
@@ -760,4 +761,54 @@ async def confirm_action(state: AgentState, runtime: Runtime[AgentContext]) -> d
         update["actions"] = [*state.get("actions", []), number]
         update["last_ticket"] = number
         what = compose.action_phrase(name, {**args, "ticket": number})
+    if name == "ticket_create" and number:
+        text = created_text(number, ticket, args, contact=args.get("contact_email") or args.get("contact_phone"))
+        return say(state, text, **_base(state), **update, slots={}, record=rec.new())
+    if name == "ticket_comment" and number:
+        text = f"I've added your comment to {number}. The technician working on it will see it."
+        return say(state, text, **_base(state), **update)
     return say(state, f"Done, as you confirmed: {what}.", **_base(state), **update)
+
+
+def _form_at_impact(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    """A drafted ticket taken up before anyone said how much it matters: the form goes on at the impact
+    question (then the contact), with the draft's fields as its slots."""
+    text = "Good, I'll open it. One question first: " + policy.SLOT_QUESTIONS["impact"]
+    return say(state, text, slots=form_slots(args), pending={"kind": "ticket", "next": "impact", "shown": False})
+
+
+FORM_FIELDS = (
+    "subject",
+    "description",
+    "error_message",
+    "steps_taken",
+    "affected_system",
+    "contact_email",
+    "contact_phone",
+    "preferred_contact",
+)
+
+
+def form_slots(args: dict[str, Any]) -> dict[str, Any]:
+    """A model's ticket_create arguments (already filled from the record) as the form's slots, without the
+    model's priority: the form asks for the impact and sets the priority from the answer."""
+    slots = {key: args[key] for key in FORM_FIELDS if args.get(key)}
+    slots.setdefault("subject", "Support request")
+    slots.setdefault("description", slots["subject"])
+    if slots.get("contact_email") or slots.get("contact_phone"):
+        slots["contact"] = True  # an address the user gave: the form does not ask how to reach them
+    return slots
+
+
+def created_text(number: str, ticket: dict[str, Any], args: dict[str, Any], *, contact: str | None = None) -> str:
+    """What the user reads once a ticket exists: its number, subject, priority and target (and how the
+    technician will reach them), in plain words."""
+    subject = ticket.get("subject") or args.get("subject") or ""
+    priority = ticket.get("priority") or args.get("priority") or "medium"
+    text = (
+        f"I've created ticket {number} “{subject}” with {priority} priority. "
+        f"Our target is to resolve it by {policy.format_due(ticket.get('sla_due_at'))}. "
+    )
+    if contact:
+        text += f"The technician can reach you at {contact}. "
+    return text + "You can ask me for its status any time."

@@ -385,11 +385,18 @@ class Metrics:
 
 KINDS: set[str] | None = None
 """--kinds: the subset keeps only these kinds (None: every kind)."""
+STOP_AT: float | None = None
+"""--minutes: a model run starts no new conversation after this (time.monotonic()); the offline run then takes
+the same conversations, so the columns stay side by side."""
+NAMES: set[str] | None = None
+"""--names: the subset keeps only these scenarios of the new set, by name (to run a previous run's misses again)."""
 TRANSCRIPTS: Path | None = None
 """--transcripts: every conversation's turns and replies are appended here as JSON lines (to read a miss)."""
 
 
-def transcript(run_name: str, name: str, ok: bool, turns: list[str], replies: list[AgentReply]) -> None:
+def transcript(
+    run_name: str, name: str, ok: bool, turns: list[str], replies: list[AgentReply], seconds: list[float] | None = None
+) -> None:
     if TRANSCRIPTS is None:
         return
     entry = {
@@ -400,10 +407,20 @@ def transcript(run_name: str, name: str, ok: bool, turns: list[str], replies: li
             {
                 "user": turn,
                 **reply.model_dump(
-                    include={"reply", "tool_calls", "actions", "intent", "prompt_tokens", "prompt_tokens_read"}
+                    include={
+                        "reply",
+                        "tool_calls",
+                        "actions",
+                        "intent",
+                        "confidence",
+                        "prompt_tokens",
+                        "prompt_tokens_read",
+                    }
                 ),
+                "cited": [c.title for c in reply.citations],
+                "seconds": (seconds or [])[n] if n < len(seconds or []) else None,
             }
-            for turn, reply in zip(turns, replies, strict=False)
+            for n, (turn, reply) in enumerate(zip(turns, replies, strict=False))
         ],
     }
     with TRANSCRIPTS.open("a", encoding="utf-8") as out:
@@ -419,9 +436,20 @@ def subset(items: list[Any], per_kind: int | None) -> list[Any]:
     out = []
     for item in items:
         seen[item.kind] += 1
-        if seen[item.kind] <= per_kind and (KINDS is None or item.kind in KINDS):
+        named = NAMES is None or getattr(item, "name", None) in NAMES
+        if seen[item.kind] <= per_kind and (KINDS is None or item.kind in KINDS) and named:
             out.append(item)
-    return out
+    return _round_robin(out) if STOP_AT is not None else out
+
+
+def _round_robin(items: list[Any]) -> list[Any]:
+    """The items one kind after another (first of each kind, then the second, ...), so a run cut short by
+    --minutes has covered every kind."""
+    by_kind: dict[str, list[Any]] = {}
+    for item in items:
+        by_kind.setdefault(item.kind, []).append(item)
+    rounds = itertools.zip_longest(*by_kind.values())
+    return [item for row in rounds for item in row if item is not None]
 
 
 def agent_for(settings: Settings, desk: Desk, *, embeddings: bool) -> SupportAgent:
@@ -485,24 +513,34 @@ async def run_new(settings: Settings, name: str, *, embeddings: bool = True, per
     tools."""
     m = Metrics(name)
     start = time.perf_counter()
+    global NAMES
+    ran: set[str] = set()
+    model = settings.llm == "openai"
     async with open_desk(settings) as desk:
         for scenario in subset(new_set.SCENARIOS, per_kind):
+            if model and STOP_AT is not None and time.monotonic() > STOP_AT:
+                print(f"  --minutes reached after {len(ran)} conversations", file=sys.stderr, flush=True)
+                NAMES = ran  # the offline run takes the same conversations
+                break
+            ran.add(scenario.name)
             await _wipe(desk)
             numbers = await new_set.prepare(desk, scenario)
             before = await new_set.snapshot(settings, desk)
             replies: list[AgentReply] = []
+            seconds: list[float] = []
             async with agent_for(settings, desk, embeddings=embeddings) as agent:
                 cid = None
                 for turn in scenario.render(numbers):
                     t0 = time.perf_counter()
                     reply = await agent.ask(turn, cid, actor=scenario.user)
                     m.turn(time.perf_counter() - t0, reply)
+                    seconds.append(round(time.perf_counter() - t0, 2))
                     cid = reply.conversation_id
                     replies.append(reply)
             after = await new_set.snapshot(settings, desk)
             result = new_set.outcome(before, after, replies, numbers)
             problems = new_set.failures(scenario, result)
-            transcript(m.name, scenario.name, not problems, scenario.render(numbers), replies)
+            transcript(m.name, scenario.name, not problems, scenario.render(numbers), replies, seconds)
             m.record(scenario.kind, not problems, f"{scenario.name}: {problems[0][:160] if problems else ''}")
             claimed, right = new_set.calibration(scenario, replies)
             m.claimed += claimed
@@ -660,10 +698,18 @@ def main() -> int:
     )
     parser.add_argument("--skip-full", action="store_true", help="with --llm: skip the offline runs of whole sets")
     parser.add_argument("--kinds", help="with --llm: only these kinds in the subset (comma-separated)")
+    parser.add_argument("--names", help="with --llm: only these scenarios of the new set (comma-separated names)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="with --llm: start no new conversation of the new set after this many minutes (kinds interleaved)",
+    )
     parser.add_argument("--transcripts", type=Path, help="append every conversation's turns and replies here (JSONL)")
     args = parser.parse_args()
-    global KINDS, TRANSCRIPTS
+    global KINDS, NAMES, STOP_AT, TRANSCRIPTS
     KINDS = set(args.kinds.split(",")) if args.kinds else None
+    NAMES = set(args.names.split(",")) if args.names else None
+    STOP_AT = time.monotonic() + args.minutes * 60 if args.minutes else None
     TRANSCRIPTS = args.transcripts
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(main_async(args))

