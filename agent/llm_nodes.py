@@ -89,6 +89,11 @@ def make_agent_node(model: BaseChatModel) -> Any:
                     "chat model gave no usable answer (%d invalid tool calls)", len(response.invalid_tool_calls)
                 )
                 now = cast(AgentState, {**state, **update})
+                if not text.strip() and _policy_drafts(now, runtime):
+                    # "please open a ticket: <the problem>" and the model ended with nothing (the 0.5B model searched
+                    # the knowledge base instead, or not, depending on one capital letter in its context): the
+                    # graph's own draft from the record, whose form then takes the next turns.
+                    return {**update, **(await nodes.slot_fill(now, runtime)), "steps": steps + 1}
                 if not text.strip() and _policy_answers(now, runtime):
                     # The policy's reply instead: its cited answer when this turn's retrieval answers the
                     # question, else its focused question or ticket offer.
@@ -457,6 +462,8 @@ async def _instead_of_repeat(state: AgentState, runtime: Runtime[AgentContext]) 
     if ticket:
         text = f"Your ticket {ticket} is open; you can ask me for its status any time. Anything else I can help with?"
         return nodes.say(state, text)
+    if _policy_drafts(state, runtime):
+        return await nodes.slot_fill(state, runtime)  # the request and the problem were there: draft it
     if _policy_answers(state, runtime):
         return await nodes.answer(state, runtime)
     return nodes.say(state, LLM_EMPTY_REPLY)
@@ -495,6 +502,18 @@ def _policy_answers(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
         return False
     if policy.TICKET_RE.search(message):
         return False  # about a ticket, not the knowledge base
+    return set(state.get("tool_log") or []) <= {"knowledge_search", "kb_article_search", "kb_article_get"}
+
+
+def _policy_drafts(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
+    """Whether the graph may draft the ticket for the model this turn: the message asks for one and states the
+    problem, nothing was pending, and no desk write ran."""
+    message = nodes.last_user_text(state)
+    pending = runtime.context.extra.get("pending_before") or {}
+    if pending.get("kind") is not None or not llm_turn.asked_for("ticket_create", message, pending):
+        return False
+    if not problem.is_problem_text(message) or policy.TICKET_RE.search(message):
+        return False
     return set(state.get("tool_log") or []) <= {"knowledge_search", "kb_article_search", "kb_article_get"}
 
 

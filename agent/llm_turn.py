@@ -287,9 +287,8 @@ def text_tool_calls(text: str, names: set[str]) -> list[dict[str, Any]]:
         blobs = [stripped]
     calls = []
     for n, blob in enumerate(blobs):
-        try:
-            data = json.loads(blob)
-        except ValueError:
+        data = _lenient_json(blob)
+        if data is None:
             continue
         if not isinstance(data, dict) or data.get("name") not in names:
             continue
@@ -302,6 +301,17 @@ def text_tool_calls(text: str, names: set[str]) -> list[dict[str, Any]]:
         if isinstance(args, dict):
             calls.append({"name": data["name"], "args": args, "id": f"text_call_{n}", "type": "tool_call"})
     return calls
+
+
+def _lenient_json(blob: str) -> Any:
+    """``blob`` parsed as JSON, or with the closing braces a small model left off (the 0.5B model ends a call
+    ``...}`` one ``}`` short); None when it is not JSON either way."""
+    for attempt in (blob, blob + "}" * (blob.count("{") - blob.count("}"))):
+        try:
+            return json.loads(attempt)
+        except ValueError:
+            continue
+    return None
 
 
 def hold(name: str, args: dict[str, Any], *, why: str = "") -> str:

@@ -477,3 +477,23 @@ def _ticket(subject: str, priority: str = "medium") -> Ticket:
         requester="alice",
         sla_due_at=NOW + timedelta(hours=8),
     )
+
+
+async def test_a_ticket_request_the_model_answers_with_nothing_gets_the_graphs_draft(
+    fake_agent: MakeAgent, fake: FakeDesk
+) -> None:
+    # The 0.5B model searched the knowledge base for "please open a ticket: ..." and then said nothing.
+    script = [tool_call("knowledge_search", {"query": "payroll portal"}), AIMessage(content="")]
+    model = ScriptedChatModel(script=script)
+    agent = await fake_agent(model=model)
+    draft = await agent.ask(
+        "Please open a ticket: the Payroll portal shows error 0x80070005 for the whole accounts team since this "
+        "morning, nobody can submit the salary run.",
+        actor="alice",
+    )
+    assert "couldn't put together" not in draft.reply and "Payroll portal" in draft.reply and fake.tickets == {}
+    seen = len(model.seen)
+    created = await agent.ask("yes, create it", draft.conversation_id, actor="alice")
+    assert created.actions == ["TCK-000001"] and len(model.seen) == seen  # the graph's form, no model call
+    ticket = fake.tickets["TCK-000001"]
+    assert ticket.priority == "critical" and ticket.error_message and "0x80070005" in ticket.error_message

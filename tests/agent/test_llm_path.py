@@ -254,3 +254,13 @@ async def test_the_prompt_tokens_the_endpoint_read_are_reported(tmp_path: Path) 
     async with serve_completions(complete) as url:
         (reply,) = await converse(llm_settings(tmp_path, url), fake, "my VPN drops every ten minutes since monday")
     assert reply.prompt_tokens_read == 1000 + 100
+
+
+def test_a_tool_call_written_as_text_one_brace_short_is_still_a_call() -> None:
+    # The 0.5B model wrote its ticket_create as JSON text and left off the last "}"; the call was then read as an
+    # answer, cleaned to nothing, and the user got "I couldn't put together an answer".
+    text = '{"name": "ticket_create", "arguments": {"subject": "Payroll portal error", "priority": "high"}'
+    (made,) = llm_turn.text_tool_calls(text, {"ticket_create"})
+    assert made["name"] == "ticket_create" and made["args"] == {"subject": "Payroll portal error", "priority": "high"}
+    assert llm_turn.text_tool_calls('{"name": "ticket_create", "arguments": {"subject": "Pay', {"ticket_create"}) == []
+    assert llm_turn.text_tool_calls('{"name": "user_upsert", "arguments": {"username": "x"}', {"ticket_create"}) == []
