@@ -46,6 +46,11 @@ async def mark(session: AsyncSession, ticket_ids: Sequence[int]) -> None:
 
 async def drain_once(desk: Desk, *, batch: int = DRAIN_BATCH) -> int:
     """Recompute the oldest ``batch`` queued notes' tickets in one transaction; returns how many notes it took."""
+    async with desk.sessions() as peek:
+        # An empty queue (the worker's usual look, every report's first step) costs one read, not a write
+        # transaction: on SQLite that would queue behind the writers, on PostgreSQL wait for the rollup's lock.
+        if (await peek.execute(select(TicketMetricsPending.id).limit(1))).first() is None:
+            return 0
     async with desk.sessions.begin() as session:
         if desk.dialect == "postgresql":
             # Taken before reading the queue, so two drains never recompute the same batch one after the other.
