@@ -205,12 +205,12 @@ def errors_of(text: str) -> list[str]:
         found.append(m.group(1).strip())
     for m in ERROR_CODE_RE.finditer(text):
         code = m.group(0)
-        if tail := ERROR_TAIL_RE.match(text, m.end()):  # "error 0x80070005 access denied": the message, too
-            code += " " + tail.group(1)
         if re.fullmatch(r"TCK-\d{6}", code, re.I):
             continue
         if re.fullmatch(r"(?:error|err|eror|code|status)\s*[:#]?\s*[a-z]+", code, re.I) and not re.search(r"\d", code):
             continue
+        if tail := ERROR_TAIL_RE.match(text, m.end()):  # "error 0x80070005 access denied": the message, too
+            code += " " + tail.group(1)
         if not any(code.lower() in f.lower() for f in found):
             found.append(code)
     return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent import policy
+from agent import policy, record
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,8 @@ def test_extract_unwraps_hard_wrapped_prose_but_keeps_steps() -> None:
         "The service desk is staffed Monday to Friday. Call extension 4357, use the chat, or open a ticket.\n"
         "1. Open GlobalProtect.\n2. Sign in with your work account."
     )
+
+
+def test_an_error_message_after_a_code_is_kept_but_a_ticket_number_is_no_error() -> None:
+    found = record.errors_of("TCK-000001 failed again, now SAP says error 0x80070005 access denied")
+    assert found == ["error 0x80070005 access denied"]
