@@ -502,7 +502,7 @@ def _policy_answers(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
         return False
     if policy.TICKET_RE.search(message):
         return False  # about a ticket, not the knowledge base
-    return set(state.get("tool_log") or []) <= {"knowledge_search", "kb_article_search", "kb_article_get"}
+    return _only_searched(state)
 
 
 def _policy_drafts(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
@@ -514,6 +514,11 @@ def _policy_drafts(state: AgentState, runtime: Runtime[AgentContext]) -> bool:
         return False
     if not problem.is_problem_text(message) or policy.TICKET_RE.search(message):
         return False
+    return _only_searched(state)
+
+
+def _only_searched(state: AgentState) -> bool:
+    """Whether nothing but a knowledge search ran this turn (no desk write the policy's reply would hide)."""
     return set(state.get("tool_log") or []) <= {"knowledge_search", "kb_article_search", "kb_article_get"}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.runtime import Runtime
 
-from agent import compose, policy
+from agent import compose, llm_turn, policy
 from agent import record as rec
 from agent.bridge import ToolOutcome
 from agent.prompts import search_hits
@@ -777,16 +777,8 @@ def _form_at_impact(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     return say(state, text, slots=form_slots(args), pending={"kind": "ticket", "next": "impact", "shown": False})
 
 
-FORM_FIELDS = (
-    "subject",
-    "description",
-    "error_message",
-    "steps_taken",
-    "affected_system",
-    "contact_email",
-    "contact_phone",
-    "preferred_contact",
-)
+FORM_FIELDS = tuple(f for f in llm_turn.SUPPORT_TOOLS["ticket_create"][1] if f not in ("priority", "business_impact"))
+"""The model's ticket_create fields the form keeps; the priority and impact come from the form's own question."""
 
 
 def form_slots(args: dict[str, Any]) -> dict[str, Any]:
