@@ -149,7 +149,8 @@ async def figures(
         "csat": table([], ["bucket", "csat", "ratings"]),
     }
     note = f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}, by {b}, {h} hours."
-    if analytics_scope(actor) == "all":
+    whole_desk = analytics_scope(actor) == "all"  # the agent's and the knowledge figures are the whole desk's
+    if whole_desk:
         agent = await analytics_agent(desk, actor, **common)
         frames["handoffs"] = table([[r.key, r.count] for r in agent.handoffs_by_reason], ["reason", "conversations"])
         knowledge = await analytics_knowledge(desk, actor, **common, limit=20)
@@ -160,7 +161,7 @@ async def figures(
     csat = await analytics_satisfaction(desk, actor, **tickets, bucket=b)
     frames["csat"] = table([[r.bucket, r.csat, r.good + r.bad] for r in csat.rows], ["bucket", "csat", "ratings"])
     # An empty chart is a blank grid: say which ones have nothing to show, rather than leave people guessing.
-    shown = [c for c in EMPTY_SAY if c not in ("handoffs", "zero") or analytics_scope(actor) == "all"]
+    shown = [c for c in EMPTY_SAY if c not in ("handoffs", "zero") or whole_desk]
     if empty := [EMPTY_SAY[c] for c in shown if frames[c].empty]:
         note += " Nothing in this period yet: " + ", ".join(empty) + "."
     return Figures(frames, note)
