@@ -61,7 +61,9 @@ CONFIRM = _R(
 )
 DENY = _R(r"^\s*(n|no|nope|nah|not now|don'?t|do not|no thanks?)\b")
 THANKS = _R(r"^\s*(thanks|thank you|thx|cheers|great,? thanks|perfect|that (worked|helped|fixed it)|solved)\b")
-GREETING = _R(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b[\s!.,]*$")
+GREETING = _R(
+    r"^\s*(hi|hiya|heya|hello|hey|hi there|hey there|good (morning|afternoon|evening)|morning|howdy)\b[\s!.,]*$"
+)
 HUMAN = _R(
     r"\b(human|real person|a person|someone real|live agent|an agent|technician|escalate|talk to (someone|somebody)"
     r"|speak (to|with) (someone|somebody|a)|call me back|supervisor|manager"

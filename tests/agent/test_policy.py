@@ -114,3 +114,9 @@ def test_extract_unwraps_hard_wrapped_prose_but_keeps_steps() -> None:
 def test_an_error_message_after_a_code_is_kept_but_a_ticket_number_is_no_error() -> None:
     found = record.errors_of("TCK-000001 failed again, now SAP says error 0x80070005 access denied")
     assert found == ["error 0x80070005 access denied"]
+
+
+def test_a_bare_hello_in_its_usual_spellings_is_a_greeting() -> None:
+    # Found over MCP (session 18): "hiya" alone got "is it about a computer, an account...?"
+    assert [policy.rule_intent(m) for m in ("hiya", "hi there!", "morning", "heya")] == ["greeting"] * 4
+    assert policy.rule_intent("morning, my laptop won't boot") != "greeting"
